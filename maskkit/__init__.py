@@ -1,0 +1,79 @@
+"""maskkit: convert and count segmentation masks, fast.
+
+The public API is flat: ``maskkit.polygon_to_mask``, ``maskkit.coco_to_semantic``,
+``maskkit.label``, ``maskkit.count_objects``, ``maskkit.merge_panoptic`` ...  Submodules
+are imported on first use, so ``import maskkit`` (and the CLI) start quickly.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> submodule that defines it
+_API: dict[str, str] = {
+    # errors
+    "MaskkitError": "errors",
+    "InvalidInputError": "errors",
+    "InvalidPolygonError": "errors",
+    "InvalidRLEError": "errors",
+    "InvalidAnnotationError": "errors",
+    "UnknownCategoryError": "errors",
+    "ImageTooLargeError": "errors",
+    "MaskkitIOError": "errors",
+    "MaskkitTypeError": "errors",
+    # limits
+    "set_max_pixels": "limits",
+    "get_max_pixels": "limits",
+    # rasterisation
+    "polygon_to_mask": "rasterize",
+    "paint_polygons": "rasterize",
+    "polygon_to_rle": "rasterize",
+    # RLE
+    "rle_encode": "rle",
+    "rle_decode": "rle",
+    "rle_area": "rle",
+    "rle_to_bbox": "rle",
+    "rle_paint": "rle",
+    "rle_merge": "rle",
+    # COCO -> semantic
+    "coco_to_semantic": "flatten",
+    "load_coco": "io.coco",
+    # labelling and counting
+    "label": "label",
+    "region_stats": "label",
+    "remove_small": "label",
+    "largest_k": "label",
+    "count_objects": "count",
+    # panoptic
+    "rgb2id": "panoptic",
+    "id2rgb": "panoptic",
+    "merge_panoptic": "panoptic",
+    "coco_to_panoptic": "panoptic",
+    "panoptic_to_semantic": "panoptic",
+    "panoptic_to_coco": "panoptic",
+    "panoptic_from_2ch": "panoptic",
+    "check_panoptic": "panoptic",
+    "pq_compute": "pq",
+}
+
+__all__ = ["__version__", *sorted(_API)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'maskkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"maskkit.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from maskkit.errors import *  # noqa: F403
