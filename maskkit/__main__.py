@@ -1,0 +1,5 @@
+import sys
+
+from maskkit.cli import main
+
+sys.exit(main())
