@@ -1,0 +1,1 @@
+"""Reading and writing: COCO JSON, PNG, TIFF, NumPy files. No mask computation lives here."""

@@ -1,0 +1,61 @@
+"""File helpers shared by every writer: atomic writes and JSON reading with clear errors."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from maskkit.errors import MaskkitIOError
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside ``path``; rename it over ``path`` only on success.
+
+    A reader (or a resumed run) therefore never sees a half-written file: if the block
+    raises, or the process is killed, ``path`` is untouched and the temporary file is
+    removed (or, after SIGKILL, left as ``.<name>.*.tmp``, which no reader picks up).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: str | os.PathLike, obj: Any, *, indent: int | None = None) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically."""
+    with atomic_write(path, "w") as fh:
+        json.dump(obj, fh, indent=indent)
+        if indent is not None:
+            fh.write("\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Read a JSON file; raise :class:`~maskkit.errors.MaskkitIOError` naming the file and
+    the line/column of a syntax error."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise MaskkitIOError(
+            f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=path
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise MaskkitIOError(f"not a UTF-8 JSON file ({exc.reason})", source=path) from None
+    except OSError as exc:
+        raise MaskkitIOError(f"cannot read file: {exc.strerror or exc}", source=path) from None
