@@ -89,6 +89,7 @@ class _Objects:
         self.run_s: list = []
         self.run_e: list = []
         self.obj_runs = [0]
+        self.obj_run_array: list[int] = []  # per object: index into run_s, or -1
         self._nruns = 0
 
     def __len__(self):
@@ -109,11 +110,13 @@ class _Objects:
             self.run_s.append(s)
             self.run_e.append(e)
             self._nruns += s.size
+            self.obj_run_array.append(len(self.run_s) - 1)
         elif isinstance(seg, (list, tuple, np.ndarray)):
             parts = _polygon_parts(seg, source=source, obj=obj)
             for p in parts:
                 self.parts.append(p)
                 self.ring_offsets.append(self.ring_offsets[-1] + len(p))
+            self.obj_run_array.append(-1)
         else:
             raise InvalidPolygonError(
                 "segmentation must be a list of polygons [[x1, y1, ...], ...], a bbox "
@@ -122,6 +125,25 @@ class _Objects:
             )
         self.obj_rings.append(len(self.ring_offsets) - 1)
         self.obj_runs.append(self._nruns)
+
+    def reordered(self, order) -> _Objects:
+        """The same objects in a new paint order."""
+        new = _Objects(self.h, self.w, self.mode)
+        for i in order:
+            for r in range(self.obj_rings[i], self.obj_rings[i + 1]):
+                new.parts.append(self.parts[r])
+                new.ring_offsets.append(new.ring_offsets[-1] + len(self.parts[r]))
+            new.obj_rings.append(len(new.ring_offsets) - 1)
+            j = self.obj_run_array[i]
+            if j >= 0:
+                new.run_s.append(self.run_s[j])
+                new.run_e.append(self.run_e[j])
+                new._nruns += self.run_s[j].size
+                new.obj_run_array.append(len(new.run_s) - 1)
+            else:
+                new.obj_run_array.append(-1)
+            new.obj_runs.append(new._nruns)
+        return new
 
     def arrays(self):
         total = self.ring_offsets[-1]
