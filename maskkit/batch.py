@@ -1,0 +1,472 @@
+"""The batch layer: run one function over many items, in a process pool, never losing work.
+
+Every batch command (``coco2sem``, ``count``, ``panoptic``, ``pq`` ...) goes through
+:func:`run_batch`.  It owns what those commands would otherwise each get slightly wrong:
+
+* a bounded number of tasks in flight, so millions of items are never all submitted;
+* ``on_error="raise"`` (first error cancels the rest) or ``"skip"`` (errors are yielded);
+* a worker process that dies (segfault, OOM kill) is reported on stderr and the items it
+  may have been running are retried, one at a time, in a fresh pool; an item that kills a
+  worker again becomes a :class:`WorkerDiedError` result instead of being dropped;
+* progress on stderr: a live bar on a terminal, a plain line every few seconds otherwise.
+
+The engine is chosen here, not by the commands: ``workers=1`` runs in-process, more
+workers use a local process pool.  A distributed engine (Dask) will plug in beside the
+pool engine behind the same :func:`run_batch` signature: an engine is just a generator
+of :class:`ItemResult`, while the error policy and the progress display stay here.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from maskkit.errors import InvalidInputError, MaskkitError
+
+__all__ = ["ItemResult", "WorkerDiedError", "echo", "run_batch"]
+
+#: Tasks kept in flight per worker: enough to keep every worker busy while the parent
+#: writes results, few enough that a dead worker leaves only a handful of suspects.
+_INFLIGHT_PER_WORKER = 4
+#: Seconds between two plain progress lines when stderr is not a terminal.
+_PLAIN_INTERVAL = 5.0
+#: Seconds between two redraws of the live bar.
+_LIVE_INTERVAL = 0.1
+
+
+class WorkerDiedError(MaskkitError, RuntimeError):
+    """A worker process died (segfault, out-of-memory kill) twice while running this item."""
+
+
+@dataclass
+class ItemResult:
+    """The outcome of one item of a batch.
+
+    Attributes
+    ----------
+    item : object
+        The input item, as given to :func:`run_batch`.
+    value : object
+        What ``func(item)`` returned; ``None`` when it failed.
+    error : BaseException or None
+        The exception ``func(item)`` raised, ``None`` on success.
+    """
+
+    item: Any
+    value: Any
+    error: BaseException | None
+
+    @property
+    def ok(self) -> bool:
+        """True when the item succeeded."""
+        return self.error is None
+
+
+def run_batch(
+    func: Callable[[Any], Any],
+    items: Iterable[Any],
+    *,
+    workers: int | None = None,
+    on_error: str = "raise",
+    desc: str = "images",
+    progress: bool | None = None,
+) -> Iterator[ItemResult]:
+    """Run ``func`` on every item, yielding an :class:`ItemResult` as each one completes.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(item) -> value``.  With more than one worker it runs in another process, so
+        it must be a module-level function (use :func:`functools.partial` for options);
+        its return values and exceptions must be picklable.
+    items : iterable
+        Any iterable; consumed lazily, so a generator over millions of files is fine.
+        ``len(items)`` is used for the progress total when available.
+    workers : int, optional
+        Number of worker processes; ``None`` means ``os.cpu_count()``.  ``1`` runs
+        in-process with no pool (same semantics, except that a crash in ``func`` takes the
+        caller down).  Never more workers than items when ``len(items)`` is known.
+    on_error : {"raise", "skip"}
+        ``"raise"``: the first error cancels the remaining work and is raised; a
+        :class:`~maskkit.errors.MaskkitError` keeps its type and gets the item as its
+        ``source`` when it names no file; other exceptions keep their type and get a note
+        naming the item.  ``"skip"``: errors are yielded in ``ItemResult.error`` and the
+        run goes on.
+    desc : str
+        What the items are called in the progress display (``"images"``).
+    progress : bool, optional
+        ``None`` or ``True``: progress on stderr, a live bar (done/total, items/s, ETA) when
+        stderr is a terminal and a plain line every ~5 s otherwise.  ``False``: silent.
+        Worker deaths are reported on stderr in every case.
+
+    Yields
+    ------
+    ItemResult
+        One per item, in completion order (not input order).
+
+    Raises
+    ------
+    InvalidInputError
+        For a bad ``workers`` or ``on_error`` value (raised at the call, not on iteration).
+
+    Examples
+    --------
+    >>> from maskkit.batch import run_batch
+    >>> sorted(r.value for r in run_batch(abs, [-2, 1, -3], workers=1, progress=False))
+    [1, 2, 3]
+    >>> results = run_batch(int, ["1", "x"], workers=1, on_error="skip", progress=False)
+    >>> [(r.item, r.value, type(r.error).__name__) for r in results]
+    [('1', 1, 'NoneType'), ('x', None, 'ValueError')]
+    """
+    if on_error not in ("raise", "skip"):
+        raise InvalidInputError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidInputError(f"workers must be a whole number >= 1; got {workers!r}")
+    try:
+        total: int | None = len(items)  # type: ignore[arg-type]
+    except TypeError:
+        total = None
+    if total is not None:
+        workers = max(1, min(workers, total))
+    if workers == 1:
+        engine = _run_in_process(func, items)
+    else:
+        engine = _run_in_pool(func, items, workers, desc)
+    return _drive(engine, on_error, _Progress(total, desc, enabled=progress is not False))
+
+
+def echo(message: str) -> None:
+    """Print one line on stderr without garbling a live progress bar.
+
+    Commands use it for warnings while :func:`run_batch` is showing progress.
+
+    Examples
+    --------
+    >>> from maskkit.batch import echo
+    >>> echo("maskkit count: warning: a.png: skipped")  # doctest: +SKIP
+    """
+    if _ACTIVE:
+        _ACTIVE[-1].message(message)
+    else:
+        print(message, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------
+# policy: errors and progress, the same for every engine
+
+
+def _drive(engine: Iterator[ItemResult], on_error: str, reporter: _Progress):
+    done = errors = 0
+    reporter.begin()
+    try:
+        for result in engine:
+            if result.error is not None:
+                _name_item(result.error, result.item)
+                if on_error == "raise":
+                    raise result.error
+                errors += 1
+            done += 1
+            reporter.update(done, errors)
+            yield result
+    finally:
+        engine.close()  # cancels outstanding work when the caller stops early or we raise
+        reporter.close()
+
+
+def _name_item(exc: BaseException, item: Any) -> None:
+    if isinstance(exc, MaskkitError):
+        exc.with_context(source=item)
+    elif hasattr(exc, "add_note"):  # Python >= 3.11
+        note = f"while processing {item!r}"
+        if note not in getattr(exc, "__notes__", ()):
+            exc.add_note(note)
+
+
+# --------------------------------------------------------------------------------------
+# engines: generators of ItemResult
+
+
+def _run_in_process(func, items) -> Iterator[ItemResult]:
+    for item in items:
+        try:
+            value = func(item)
+        except Exception as exc:
+            yield ItemResult(item, None, exc)
+        else:
+            yield ItemResult(item, value, None)
+
+
+_WORKER_FUNC: Callable[[Any], Any] | None = None
+
+
+def _init_worker(func) -> None:
+    global _WORKER_FUNC
+    _WORKER_FUNC = func
+    # Ctrl-C is the parent's business: it stops the run and terminates the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _call_in_worker(item):
+    return _WORKER_FUNC(item)  # type: ignore[misc]
+
+
+def _mp_context():
+    import multiprocessing
+
+    # fork: workers inherit the parent's imported modules and compiled Numba kernels, and
+    # ``func`` is handed over without pickling (it is set once per worker, not per task).
+    if "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+class _Pool:
+    """A ProcessPoolExecutor plus what we need to know when one of its workers dies."""
+
+    def __init__(self, func, workers: int, context):
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.executor = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker, initargs=(func,)
+        )
+        self.processes: list = []
+
+    def submit(self, item):
+        future = self.executor.submit(_call_in_worker, item)
+        if not self.processes:  # fork pools start every worker on the first submit
+            self.processes = list(getattr(self.executor, "_processes", {}).values())
+        return future
+
+    def death_cause(self) -> str:
+        """Describe how the dead worker(s) ended; call after ``shutdown``."""
+        causes = []
+        for proc in self.processes:
+            code = proc.exitcode
+            if code is None or code == 0 or code == -signal.SIGTERM:
+                continue  # still alive, or one we terminated ourselves
+            if code < 0:
+                try:
+                    causes.append(f"was killed by {signal.Signals(-code).name}")
+                except ValueError:
+                    causes.append(f"was killed by signal {-code}")
+            else:
+                causes.append(f"exited with code {code}")
+        return " and ".join(sorted(set(causes))) or "died"
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=True)
+
+    def kill(self) -> None:
+        """Stop at once: cancel pending tasks and terminate running workers."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for proc in self.processes:
+            if proc.exitcode is None:
+                proc.terminate()
+        for proc in self.processes:
+            proc.join(timeout=5)
+
+
+def _run_in_pool(func, items, workers: int, desc: str):
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    source = iter(items)
+    context = _mp_context()
+    max_inflight = _INFLIGHT_PER_WORKER * workers
+    inflight: dict = {}  # future -> (item, strikes)
+    # Items that were in flight when a worker died ("strike" 1).  They run one at a time,
+    # alone in the pool, so a second death names the culprit instead of its neighbours.
+    suspects: collections.deque = collections.deque()
+    unsent: collections.deque = collections.deque()  # taken from ``source``, not yet sent
+    exhausted = False
+    pool: _Pool | None = None
+    fruitless_restarts = 0  # pools that broke before running anything
+    finished = False
+    try:
+        while True:
+            if pool is None:
+                pool = _Pool(func, workers, context)
+            broken = False
+            try:
+                if suspects:
+                    if not inflight:
+                        item, strikes = suspects[0]
+                        inflight[pool.submit(item)] = (item, strikes)
+                        suspects.popleft()
+                else:
+                    while len(inflight) < max_inflight:
+                        if not unsent:
+                            if exhausted:
+                                break
+                            try:
+                                unsent.append(next(source))
+                            except StopIteration:
+                                exhausted = True
+                                break
+                        inflight[pool.submit(unsent[0])] = (unsent[0], 0)
+                        unsent.popleft()
+            except BrokenProcessPool:
+                broken = True
+            if not inflight and not broken:
+                break
+            if not broken:
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        broken = True
+                        break
+                    item, _ = inflight.pop(future)
+                    yield _outcome(future, item)
+            if broken:
+                # Let the executor settle every future, then sort the ones still in flight
+                # into results (finished before the death) and suspects.
+                pool.shutdown()
+                victims = []
+                for future, (item, strikes) in list(inflight.items()):
+                    if future.cancelled() or isinstance(future.exception(), BrokenProcessPool):
+                        victims.append((item, strikes))
+                    else:
+                        yield _outcome(future, item)
+                inflight.clear()
+                cause = pool.death_cause()
+                pool = None
+                fruitless_restarts = 0 if victims else fruitless_restarts + 1
+                if fruitless_restarts > 3:
+                    raise WorkerDiedError(
+                        f"worker processes keep dying at start-up (the last one {cause})"
+                    )
+                repeat = [item for item, strikes in victims if strikes >= 1]
+                retry = [(item, strikes + 1) for item, strikes in victims if strikes < 1]
+                for item in repeat:
+                    echo(f"maskkit: warning: {item}: a worker process {cause} again; giving up")
+                    yield ItemResult(
+                        item,
+                        None,
+                        WorkerDiedError(
+                            f"a worker process died twice while processing this item (it "
+                            f"{cause}): a crash in native code or the out-of-memory killer",
+                            source=item,
+                        ),
+                    )
+                if retry:
+                    echo(
+                        f"maskkit: warning: a worker process {cause} with {len(retry)} "
+                        f"{desc} in flight; retrying them one at a time in a fresh pool"
+                    )
+                    suspects.extend(retry)
+        finished = True
+    finally:
+        if pool is not None:
+            if finished:
+                pool.shutdown()
+            else:
+                pool.kill()
+
+
+def _outcome(future, item) -> ItemResult:
+    exc = future.exception()
+    if exc is None:
+        return ItemResult(item, future.result(), None)
+    if not isinstance(exc, Exception):  # SystemExit and friends are not item errors
+        raise exc
+    return ItemResult(item, None, exc)
+
+
+# --------------------------------------------------------------------------------------
+# progress display
+
+_ACTIVE: list[_Progress] = []
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class _Progress:
+    def __init__(self, total: int | None, desc: str, *, enabled: bool):
+        self.stream = sys.stderr
+        self.total = total
+        self.desc = desc
+        self.enabled = enabled
+        self.live = enabled and _isatty(self.stream)
+        self.start = self.last = time.monotonic()
+        self.done = self.errors = 0
+        self.drawn = False
+
+    def begin(self) -> None:
+        self.start = self.last = time.monotonic()
+        _ACTIVE.append(self)
+
+    def _status(self) -> str:
+        elapsed = max(time.monotonic() - self.start, 1e-9)
+        rate = self.done / elapsed
+        parts = []
+        if self.total:
+            pct = 100.0 * self.done / self.total
+            parts.append(f"{self.done}/{self.total} {self.desc} ({pct:.0f}%)")
+        else:
+            parts.append(f"{self.done} {self.desc}")
+        parts.append(f"{rate:.1f} {self.desc}/s")
+        if self.total and rate > 0:
+            parts.append(f"ETA {_duration((self.total - self.done) / rate)}")
+        if self.errors:
+            parts.append(f"{self.errors} error{'s' if self.errors > 1 else ''}")
+        return ", ".join(parts)
+
+    def _draw(self) -> None:
+        line = self._status()
+        if self.total:
+            width = 20
+            filled = int(width * self.done / self.total)
+            line = f"[{'#' * filled}{'.' * (width - filled)}] {line}"
+        columns = shutil.get_terminal_size((80, 24)).columns
+        self.stream.write("\r" + line[: max(columns - 1, 10)] + "\x1b[K")
+        self.stream.flush()
+        self.drawn = True
+
+    def update(self, done: int, errors: int) -> None:
+        self.done, self.errors = done, errors
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if self.live:
+            if now - self.last >= _LIVE_INTERVAL or done == self.total:
+                self.last = now
+                self._draw()
+        elif now - self.last >= _PLAIN_INTERVAL:
+            self.last = now
+            print(f"maskkit: {self._status()}", file=self.stream, flush=True)
+
+    def message(self, text: str) -> None:
+        if self.live and self.drawn:
+            self.stream.write("\r\x1b[K")
+        print(text, file=self.stream, flush=True)
+        if self.live and self.drawn:
+            self._draw()
+
+    def close(self) -> None:
+        if self in _ACTIVE:
+            _ACTIVE.remove(self)
+        if self.live and self.drawn:
+            self._draw()
+            self.stream.write("\n")
+            self.stream.flush()

@@ -1,0 +1,209 @@
+"""Tests for maskkit.batch: engines agree, error policies, dead workers, progress."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from maskkit import batch
+from maskkit.batch import ItemResult, WorkerDiedError, run_batch
+from maskkit.errors import InvalidInputError, MaskkitError
+
+
+# --- module-level work functions (picklable) -------------------------------------------
+def square(x: int) -> int:
+    return x * x
+
+
+def fail_on(x: int, *, bad: frozenset, maskkit: bool = True) -> int:
+    if x in bad:
+        if maskkit:
+            raise InvalidInputError(f"value {x} is bad")
+        raise KeyError(x)
+    return x * x
+
+
+def die_once(x: int, *, victim: int, marker: str) -> int:
+    """Kill the worker the first time ``victim`` is seen; succeed on the retry."""
+    if x == victim and not os.path.exists(marker):
+        Path(marker).touch()
+        os._exit(7)
+    return x * x
+
+
+def always_sigkill(x: int, *, victim: int) -> int:
+    if x == victim:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x * x
+
+
+def sleepy(x: int) -> int:
+    if x:
+        time.sleep(30)
+    return x
+
+
+def _values(results):
+    return sorted((r.item, r.value) for r in results)
+
+
+# --- engines agree ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "make", [lambda: list(range(40)), lambda: range(40), lambda: iter(range(40))]
+)
+def test_pool_and_in_process_give_the_same_results(make):
+    pooled = list(run_batch(square, make(), workers=2, progress=False))
+    serial = list(run_batch(square, make(), workers=1, progress=False))
+    assert all(isinstance(r, ItemResult) and r.ok for r in pooled + serial)
+    assert _values(pooled) == _values(serial) == [(i, i * i) for i in range(40)]
+
+
+def test_empty_input_yields_nothing():
+    assert list(run_batch(square, [], workers=2, progress=False)) == []
+
+
+def test_partial_options_are_passed_to_workers():
+    func = functools.partial(fail_on, bad=frozenset(), maskkit=True)
+    assert _values(run_batch(func, [3, 4], workers=2, progress=False)) == [(3, 9), (4, 16)]
+
+
+# --- error policies ---------------------------------------------------------------------
+@pytest.mark.parametrize("workers", [1, 2])
+def test_skip_yields_errors_and_goes_on(workers):
+    func = functools.partial(fail_on, bad=frozenset({3, 5}))
+    results = list(run_batch(func, range(10), workers=workers, on_error="skip", progress=False))
+    assert len(results) == 10
+    errors = {r.item: r.error for r in results if not r.ok}
+    assert set(errors) == {3, 5}
+    assert all(isinstance(e, InvalidInputError) for e in errors.values())
+    # the item is named as the source of an error that named none
+    assert errors[3].source == "3" and str(errors[3]).startswith("3: value 3 is bad")
+    assert all(r.value is None for r in results if not r.ok)
+    assert _values(r for r in results if r.ok) == [(i, i * i) for i in range(10) if i not in {3, 5}]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_raise_reraises_maskkit_error_with_item_named(workers):
+    func = functools.partial(fail_on, bad=frozenset({4}))
+    with pytest.raises(InvalidInputError, match=r"^4: value 4 is bad$") as info:
+        list(run_batch(func, range(10), workers=workers, progress=False))
+    assert info.value.source == "4"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_raise_keeps_other_exception_types_with_a_note(workers):
+    func = functools.partial(fail_on, bad=frozenset({2}), maskkit=False)
+    with pytest.raises(KeyError) as info:
+        list(run_batch(func, range(5), workers=workers, progress=False))
+    assert "while processing 2" in info.value.__notes__
+
+
+def test_raise_cancels_the_rest_quickly():
+    # item 0 fails at once; every other item would sleep 30 s
+    func = functools.partial(fail_on, bad=frozenset({0}))
+    start = time.monotonic()
+    with pytest.raises(InvalidInputError):
+        list(run_batch(sleepy_then(func), range(100), workers=2, progress=False))
+    assert time.monotonic() - start < 10
+
+
+def sleepy_then(func):
+    return functools.partial(_sleepy_then, func=func)
+
+
+def _sleepy_then(x, *, func):
+    if x:
+        time.sleep(30)
+    return func(x)
+
+
+def test_closing_the_iterator_early_stops_the_workers():
+    start = time.monotonic()
+    results = run_batch(sleepy, range(50), workers=2, progress=False)
+    first = next(results)
+    results.close()
+    assert first.item == 0
+    assert time.monotonic() - start < 10
+
+
+def test_bad_arguments_are_refused_at_the_call():
+    with pytest.raises(InvalidInputError, match="on_error must be 'raise' or 'skip'"):
+        run_batch(square, [1], on_error="ignore")
+    with pytest.raises(InvalidInputError, match="workers must be a whole number >= 1; got 0"):
+        run_batch(square, [1], workers=0)
+
+
+# --- dead workers -----------------------------------------------------------------------
+def test_a_worker_that_dies_once_is_reported_and_its_items_retried(tmp_path, capsys):
+    func = functools.partial(die_once, victim=6, marker=str(tmp_path / "died"))
+    results = list(run_batch(func, range(20), workers=2, on_error="raise", progress=False))
+    assert (tmp_path / "died").exists()
+    assert _values(results) == [(i, i * i) for i in range(20)]  # nothing lost
+    err = capsys.readouterr().err
+    assert "a worker process exited with code 7" in err
+    assert "retrying them one at a time in a fresh pool" in err
+
+
+def test_an_item_that_kills_a_worker_twice_becomes_an_error(capsys):
+    func = functools.partial(always_sigkill, victim=5)
+    results = list(run_batch(func, range(20), workers=2, on_error="skip", progress=False))
+    assert len(results) == 20
+    bad = [r for r in results if not r.ok]
+    assert [r.item for r in bad] == [5]
+    assert isinstance(bad[0].error, WorkerDiedError)
+    assert isinstance(bad[0].error, MaskkitError) and isinstance(bad[0].error, RuntimeError)
+    assert "worker process died twice" in str(bad[0].error)
+    assert "SIGKILL" in str(bad[0].error)
+    assert _values(r for r in results if r.ok) == [(i, i * i) for i in range(20) if i != 5]
+    err = capsys.readouterr().err
+    assert "retrying" in err and "5: a worker process was killed by SIGKILL again" in err
+
+
+def test_a_killer_item_is_raised_under_on_error_raise():
+    func = functools.partial(always_sigkill, victim=3)
+    with pytest.raises(WorkerDiedError, match=r"^3: a worker process died twice"):
+        list(run_batch(func, range(8), workers=2, progress=False))
+
+
+# --- progress ---------------------------------------------------------------------------
+@pytest.mark.parametrize("workers", [1, 2])
+def test_progress_false_is_silent(workers, capfd):
+    list(run_batch(square, range(10), workers=workers, progress=False))
+    assert capfd.readouterr() == ("", "")
+
+
+def test_plain_progress_lines_when_not_a_terminal(monkeypatch, capsys):
+    monkeypatch.setattr(batch, "_PLAIN_INTERVAL", 0.0)
+    list(run_batch(square, range(3), workers=1, desc="masks"))
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert lines[-1].startswith("maskkit: 3/3 masks (100%), ")
+    assert "masks/s" in lines[-1] and "\r" not in captured.err
+
+
+def test_live_bar_on_a_terminal(monkeypatch, capsys):
+    monkeypatch.setattr(batch, "_isatty", lambda stream: True)
+    monkeypatch.setattr(batch, "_LIVE_INTERVAL", 0.0)
+    func = functools.partial(fail_on, bad=frozenset({1}))
+    list(run_batch(func, range(4), workers=1, on_error="skip"))
+    err = capsys.readouterr().err
+    assert err.startswith("\r[")
+    assert "4/4 images (100%)" in err and "images/s" in err and "ETA" in err
+    assert "1 error" in err and err.endswith("\n")
+
+
+def test_echo_clears_the_live_bar(monkeypatch, capsys):
+    monkeypatch.setattr(batch, "_isatty", lambda stream: True)
+    monkeypatch.setattr(batch, "_LIVE_INTERVAL", 0.0)
+    for result in run_batch(square, range(2), workers=1):
+        batch.echo(f"note {result.item}")
+    err = capsys.readouterr().err
+    assert "\r\x1b[Knote 0\n" in err
+    batch.echo("after")
+    assert capsys.readouterr().err == "after\n"
