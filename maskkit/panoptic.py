@@ -49,6 +49,7 @@ __all__ = [
 MAX_SEGMENT_ID = (1 << 24) - 1
 
 OVERLAP_POLICIES = ("last", "area", "score", "void")
+CROWD_POLICIES = ("class", "ignore", "skip")
 
 
 # ============================================================================ RGB <-> id
@@ -930,7 +931,7 @@ def merge_panoptic(semantic, instances, *, things, overlap_threshold: float = 0.
 
 
 def instances_to_panoptic(annotations, height: int, width: int, *, overlap: str = "last",
-                          stuff=(), source=None):
+                          crowd: str = "class", stuff=(), source=None):
     """Paint one image's COCO annotations into a panoptic id map.
 
     Parameters
@@ -941,7 +942,13 @@ def instances_to_panoptic(annotations, height: int, width: int, *, overlap: str 
     height, width : int
     overlap : {"last", "area", "score", "void"}
         Who owns a pixel covered by several instances: the later annotation, the smaller
-        one, the higher-scoring one, or nobody (VOID).  The meanings of ``coco2sem``.
+        one, the higher-scoring one, or nobody (VOID: pixels claimed by two or more
+        instances).  The meanings of ``coco2sem``.
+    crowd : {"class", "ignore", "skip"}
+        Crowd regions (``iscrowd=1``) become segments with ``iscrowd=1`` that take part in
+        the overlap policy like any instance (``"class"``), that only get the pixels no
+        other instance claims (``"ignore"``: annotated individuals inside a crowd keep
+        their pixels), or are left out (``"skip"``).
     stuff : list of dict
         Stuff annotations (e.g. COCO-stuff RLE); one segment per category, painted only on
         pixels no instance covers.
@@ -966,8 +973,14 @@ def instances_to_panoptic(annotations, height: int, width: int, *, overlap: str 
     """
     if overlap not in OVERLAP_POLICIES:
         raise InvalidInputError(f"overlap must be one of {OVERLAP_POLICIES}; got {overlap!r}")
+    if crowd not in CROWD_POLICIES:
+        raise InvalidInputError(f"crowd must be one of {CROWD_POLICIES}; got {crowd!r}")
     h, w = check_image_size(height, width, source=source)
+    if crowd == "skip":
+        annotations = [a for a in annotations
+                       if not (isinstance(a, Mapping) and a.get("iscrowd", 0))]
     runs = []
+    crowd_runs = []
     for k, ann in enumerate(annotations):
         obj = f"annotation {ann.get('id', k)}" if isinstance(ann, Mapping) else f"annotation #{k}"
         if not isinstance(ann, Mapping) or "segmentation" not in ann or "category_id" not in ann:
@@ -982,7 +995,10 @@ def instances_to_panoptic(annotations, height: int, width: int, *, overlap: str 
                 raise InvalidAnnotationError("overlap='score' needs a 'score'",
                                              source=source, obj=obj)
             key = float(ann["score"])  # lower first: higher scores end on top
-        runs.append((key, k, st, en))
+        if crowd == "ignore" and ann.get("iscrowd", 0):
+            crowd_runs.append((k, st, en))
+        else:
+            runs.append((key, k, st, en))
     paint_order = sorted(runs, key=lambda r: (r[0], r[1])) if overlap in ("area", "score") \
         else runs
     flat = np.zeros(h * w, dtype=np.uint32)
@@ -991,6 +1007,9 @@ def instances_to_panoptic(annotations, height: int, width: int, *, overlap: str 
         _kp.paint_runs(flat, st, en, np.uint32(k + 1), False, cover)
     if overlap == "void":
         flat[cover > 1] = 0
+        cover = cover[:0]
+    for k, st, en in crowd_runs:
+        _kp.paint_runs(flat, st, en, np.uint32(k + 1), True, cover)
     seg_cat: dict[int, dict] = {}
     for k, ann in enumerate(annotations):
         rec = {"id": k + 1, "category_id": int(ann["category_id"]),
@@ -1030,7 +1049,8 @@ def instances_to_panoptic(annotations, height: int, width: int, *, overlap: str 
 
 
 def coco_to_panoptic(coco, out_folder=None, *, stuff=None, categories=None,
-                     overlap: str = "last", keep_empty_images: bool = True) -> dict:
+                     overlap: str = "last", crowd: str = "class",
+                     keep_empty_images: bool = True) -> dict:
     """Convert COCO instances (+ optional stuff annotations) to the COCO panoptic format.
 
     Overlapping instances are resolved by ``overlap`` (see
@@ -1049,6 +1069,7 @@ def coco_to_panoptic(coco, out_folder=None, *, stuff=None, categories=None,
         Panoptic categories (``id``, ``isthing``, ...); default: the instances' categories
         marked ``isthing=1`` plus the stuff document's marked ``isthing=0``.
     overlap : {"last", "area", "score", "void"}
+    crowd : {"class", "ignore", "skip"}
     keep_empty_images : bool
         Also write images without annotations (all VOID). Default True.
 
@@ -1111,7 +1132,8 @@ def coco_to_panoptic(coco, out_folder=None, *, stuff=None, categories=None,
                 )
         name = Path(str(img.get("file_name", img_id))).with_suffix(".png").name
         ids, segs = instances_to_panoptic(anns, img.get("height"), img.get("width"),
-                                          overlap=overlap, stuff=sanns, source=src)
+                                          overlap=overlap, crowd=crowd, stuff=sanns,
+                                          source=src)
         if out_folder is not None:
             _write_panoptic_png(Path(out_folder) / name, ids)
         out_anns.append({"image_id": img_id, "file_name": name, "segments_info": segs})
