@@ -1,0 +1,270 @@
+"""Reading label masks from files: PNG (8/16-bit grey or palette), TIFF label images, ``.npy``.
+
+:func:`read_mask` picks a reader from :data:`READERS` by file suffix; a new format plugs
+in by adding one entry (``READERS[".json"] = read_coco_counts`` ...).  :func:`expand_inputs`
+turns what a user typed on the command line (files, directories, glob patterns) into the
+list of files to read.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from maskkit.errors import ImageTooLargeError, MaskkitError, MaskkitIOError
+from maskkit.limits import check_image_size
+
+__all__ = ["READERS", "expand_inputs", "read_mask"]
+
+
+def _read_png_mask(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    from maskkit.io.png import read_png
+
+    try:
+        mask = read_png(path)
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"PNG too large to decode safely ({exc})", source=path) from None
+    if mask.ndim == 3:
+        channels = {2: "grey + alpha", 3: "RGB", 4: "RGBA"}.get(mask.shape[2], "multi-channel")
+        raise MaskkitIOError(
+            f"is a {channels} colour PNG, not a label image (grey or palette); for a panoptic "
+            "PNG use --kind panoptic, otherwise convert it to a palette or greyscale label PNG",
+            source=path,
+        )
+    return mask
+
+
+def _read_tiff_mask(path: Path) -> np.ndarray:
+    import tifffile
+
+    # tifffile logs a warning for each oddity of a corrupt file before raising; the error
+    # we raise says it all, so keep its log lines off the user's terminal
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            if not tif.pages:
+                raise MaskkitIOError("not a readable TIFF (no image in the file)", source=path)
+            page = tif.pages[0]
+            shape = tuple(page.shape)
+            if len(shape) == 3 and shape[2] == 1:  # (H, W, 1): one contiguous sample
+                plane = shape[:2]
+            elif len(shape) == 3 and shape[0] == 1:  # (1, H, W): one separate sample plane
+                plane = shape[1:]
+            else:
+                plane = shape
+            if len(plane) != 2:
+                raise MaskkitIOError(
+                    f"TIFF label images must be 2-D with one channel; the first page has "
+                    f"shape {shape} (an RGB image? convert it to a single-channel label image)",
+                    source=path,
+                )
+            check_image_size(plane[0], plane[1], source=path)
+            mask = page.asarray()
+    except MaskkitError:
+        raise
+    except FileNotFoundError:
+        raise MaskkitIOError("file not found", source=path) from None
+    except MemoryError:
+        raise ImageTooLargeError("not enough memory to decode this TIFF", source=path) from None
+    except Exception as exc:  # tifffile raises many types on corrupt input
+        raise MaskkitIOError(
+            f"not a readable TIFF ({type(exc).__name__}: {exc})", source=path
+        ) from None
+    finally:
+        logger.setLevel(level)
+    return _label_array(mask.reshape(plane), path)
+
+
+def _read_npy_mask(path: Path) -> np.ndarray:
+    try:
+        # mmap: a large array is paged in as it is counted, not copied into memory first
+        mask = np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise MaskkitIOError("file not found", source=path) from None
+    except (ValueError, OSError, EOFError) as exc:
+        raise MaskkitIOError(f"not a readable .npy array ({exc})", source=path) from None
+    if not isinstance(mask, np.ndarray):
+        raise MaskkitIOError("holds no single array (is it an .npz archive?)", source=path)
+    if mask.ndim == 3 and mask.shape[2] == 1:
+        mask = mask[:, :, 0]
+    return _label_array(mask, path)
+
+
+def _label_array(mask: np.ndarray, path: Path) -> np.ndarray:
+    if mask.dtype.kind not in "biu":
+        raise MaskkitIOError(
+            f"holds {mask.dtype} values; label masks must be integer or bool "
+            "(convert with arr.astype(np.int32) if the values are whole numbers)",
+            source=path,
+        )
+    return mask
+
+
+#: Mask readers by lower-case file suffix: ``reader(path: Path) -> np.ndarray``.  A reader
+#: raises :class:`~maskkit.errors.MaskkitIOError` naming the file for anything unreadable.
+#: Multi-part suffixes (``".nii.gz"``) work: the longest matching suffix wins.
+READERS: dict[str, Callable[[Path], np.ndarray]] = {
+    ".png": _read_png_mask,
+    ".tif": _read_tiff_mask,
+    ".tiff": _read_tiff_mask,
+    ".npy": _read_npy_mask,
+}
+
+
+def _reader_for(path: Path, suffixes: Iterable[str]) -> str | None:
+    name = path.name.lower()
+    matches = [s for s in suffixes if name.endswith(s) and len(name) > len(s)]
+    return max(matches, key=len) if matches else None
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """Read a label mask from a file, choosing the reader by suffix (see :data:`READERS`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.png`` (8/16-bit greyscale or palette), ``.tif``/``.tiff`` (first page, one
+        channel) or ``.npy`` file.
+
+    Returns
+    -------
+    numpy.ndarray
+        The labels: palette indices for a palette PNG, grey values for a greyscale PNG
+        (uint8 or uint16), the stored dtype for TIFF and ``.npy`` (a read-only memory map
+        for ``.npy``).  A trailing single channel is squeezed away.
+
+    Raises
+    ------
+    MaskkitIOError
+        For a missing, empty, truncated or corrupt file, an unknown suffix, a colour PNG, or
+        a non-integer array; the message names the file.
+    ImageTooLargeError
+        For an image above :func:`maskkit.get_max_pixels`.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> from maskkit.io.masks import read_mask
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "mask.npy"
+    >>> np.save(path, np.array([[0, 1], [2, 2]], dtype=np.uint8))
+    >>> read_mask(path)
+    memmap([[0, 1],
+            [2, 2]], dtype=uint8)
+    >>> read_mask(path.with_suffix(".jpg"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    maskkit.errors.MaskkitIOError: .../mask.jpg: unknown mask format; maskkit reads .npy, .png, .tif, .tiff files
+    """
+    path = Path(path)
+    suffix = _reader_for(path, READERS)
+    if suffix is None:
+        raise MaskkitIOError(
+            f"unknown mask format; maskkit reads {', '.join(sorted(READERS))} files", source=path
+        )
+    if path.is_dir():
+        raise MaskkitIOError("is a directory, not a mask file", source=path)
+    try:
+        if path.stat().st_size == 0:
+            raise MaskkitIOError("file is empty", source=path)
+    except FileNotFoundError:
+        raise MaskkitIOError("file not found", source=path) from None
+    except OSError as exc:
+        raise MaskkitIOError(f"cannot read file: {exc.strerror or exc}", source=path) from None
+    return READERS[suffix](path)
+
+
+def _has_magic(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def _mask_files_under(directory: Path, suffixes: Iterable[str]) -> list[Path]:
+    found = []
+    for root, dirs, files in os.walk(directory):
+        # hidden entries are version-control folders, temporary files of atomic writes and
+        # macOS "._name.png" resource forks: never masks
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        base = Path(root)
+        found.extend(
+            base / f for f in files if not f.startswith(".") and _reader_for(Path(f), suffixes)
+        )
+    return sorted(found)
+
+
+def expand_inputs(
+    paths: Iterable[str | os.PathLike], *, suffixes: Iterable[str] | None = None
+) -> list[Path]:
+    """Expand files, directories and glob patterns into the list of mask files to read.
+
+    Parameters
+    ----------
+    paths : iterable of str or os.PathLike
+        Each one is a file (kept as given, whatever its suffix, so that a wrong file gets a
+        clear error when read), a directory (searched recursively for files with a known
+        suffix, skipping hidden files and folders, sorted) or a glob pattern (``*``, ``?``,
+        ``[...]``, and ``**`` for any depth; matching files with a known suffix, sorted).
+    suffixes : iterable of str, optional
+        The known suffixes; the keys of :data:`READERS` by default.
+
+    Returns
+    -------
+    list of pathlib.Path
+        In the order given, each file once.  Paths stay as given (relative stays relative).
+
+    Raises
+    ------
+    MaskkitIOError
+        For a path that does not exist, a directory with no mask files, or a pattern that
+        matches no mask file; the message names it.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from maskkit.io.masks import expand_inputs
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ["b.png", "a.npy", "sub/c.tif", "notes.txt"]:
+    ...     (root / name).parent.mkdir(exist_ok=True)
+    ...     (root / name).touch()
+    >>> [p.relative_to(root).as_posix() for p in expand_inputs([root])]
+    ['a.npy', 'b.png', 'sub/c.tif']
+    >>> [p.name for p in expand_inputs([f"{root}/*.png", root / "notes.txt"])]
+    ['b.png', 'notes.txt']
+    """
+    known = tuple(s.lower() for s in (READERS if suffixes is None else suffixes))
+    out: dict[Path, None] = {}
+    for raw in paths:
+        text = os.fspath(raw)
+        path = Path(text)
+        if path.is_dir():
+            files = _mask_files_under(path, known)
+            if not files:
+                raise MaskkitIOError(
+                    f"directory holds no mask files ({', '.join(sorted(known))})", source=text
+                )
+        elif path.exists():
+            files = [path]
+        elif _has_magic(text):
+            matches = sorted(glob.glob(text, recursive=True))
+            files = []
+            for match in map(Path, matches):
+                if match.is_dir():
+                    files.extend(_mask_files_under(match, known))
+                elif _reader_for(match, known):
+                    files.append(match)
+            if not files:
+                what = f"{len(matches)} paths but no mask file" if matches else "nothing"
+                raise MaskkitIOError(
+                    f"the pattern matches {what} ({', '.join(sorted(known))})", source=text
+                )
+        else:
+            raise MaskkitIOError("no such file or directory", source=text)
+        out.update(dict.fromkeys(files))
+    return list(out)
