@@ -174,7 +174,7 @@ class _Objects:
         i = int(np.searchsorted(np.asarray(self.obj_rings), ring, side="right") - 1)
         obj = objs[i] if objs is not None else f"object {i}"
         raise InvalidPolygonError(
-            f"polygon coordinate {xy[k]!r} is not finite or beyond ±{COORD_LIMIT:.0f}",
+            f"polygon coordinate {float(xy[k])!r} is not finite or beyond ±{COORD_LIMIT:.0f}",
             source=source, obj=obj,
         )
 

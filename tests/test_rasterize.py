@@ -1,0 +1,205 @@
+"""Rasterisation against pycocotools (mode="coco"), the definition of COCO's pixels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pycocotools import mask as mask_utils
+
+import maskkit
+from maskkit.errors import InvalidPolygonError, InvalidRLEError
+
+# --- strategies -------------------------------------------------------------------------
+
+sizes = st.tuples(st.integers(1, 24), st.integers(1, 24))
+
+
+def coords(lo=-6.0, hi=30.0):
+    return st.one_of(
+        st.floats(lo, hi, allow_nan=False, allow_infinity=False),
+        st.integers(int(lo), int(hi)).map(float),  # exactly on pixel edges
+        st.integers(int(2 * lo), int(2 * hi)).map(lambda v: v / 2),  # and pixel centres
+        st.integers(int(10 * lo), int(10 * hi)).map(lambda v: v / 10),  # the 1/5 grid and between
+    )
+
+
+@st.composite
+def polygons(draw, max_points=9):
+    """A polygon part: random (concave, self-intersecting, degenerate) or a sub-pixel one."""
+    kind = draw(st.sampled_from(["random", "subpixel", "degenerate", "far", "star"]))
+    k = draw(st.integers(3, max_points))
+    if kind == "random":
+        pts = [draw(coords()) for _ in range(2 * k)]
+    elif kind == "subpixel":
+        x0, y0 = draw(coords(0, 20)), draw(coords(0, 20))
+        pts = []
+        for _ in range(k):
+            pts += [x0 + draw(st.floats(0, 0.9)), y0 + draw(st.floats(0, 0.9))]
+    elif kind == "degenerate":  # collinear or repeated points
+        x0, y0, dx, dy = (draw(coords(-3, 20)) for _ in range(4))
+        ts = [draw(st.sampled_from([0.0, 0.0, 0.5, 1.0, 2.0])) for _ in range(k)]
+        pts = [v for t in ts for v in (x0 + t * dx, y0 + t * dy)]
+    elif kind == "far":  # vertices far outside the image
+        pts = [draw(st.one_of(coords(), st.floats(-5000, 5000))) for _ in range(2 * k)]
+    else:
+        cx, cy, r = draw(coords(0, 24)), draw(coords(0, 24)), draw(st.floats(0.5, 14))
+        angles = sorted(draw(st.floats(0, 2 * math.pi)) for _ in range(k))
+        radii = [r * draw(st.floats(0.3, 1.0)) for _ in range(k)]
+        pts = [v for a, rr in zip(angles, radii) for v in (cx + rr * math.cos(a), cy + rr * math.sin(a))]
+    return pts
+
+
+segmentations = st.lists(polygons(), min_size=1, max_size=3)
+
+
+def coco_reference(seg, h, w):
+    return mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(seg, h, w)))
+
+
+# --- property tests ---------------------------------------------------------------------
+
+
+@given(seg=segmentations, size=sizes)
+def test_polygon_to_mask_equals_pycocotools(seg, size):
+    h, w = size
+    got = maskkit.polygon_to_mask(seg, h, w)
+    assert got.dtype == np.uint8 and got.shape == (h, w)
+    np.testing.assert_array_equal(got, coco_reference(seg, h, w))
+
+
+@given(seg=segmentations, size=sizes)
+def test_polygon_to_rle_is_byte_identical(seg, size):
+    h, w = size
+    ref = mask_utils.merge(mask_utils.frPyObjects(seg, h, w))
+    got = maskkit.polygon_to_rle(seg, h, w)
+    assert got["size"] == [h, w]
+    assert got["counts"] == ref["counts"].decode("ascii")
+
+
+@given(bbox=st.tuples(coords(), coords(), coords(0, 30), coords(0, 30)), size=sizes)
+def test_bbox_equals_pycocotools(bbox, size):
+    h, w = size
+    ref = mask_utils.decode(mask_utils.frPyObjects(np.array([bbox]), h, w))[:, :, 0]
+    np.testing.assert_array_equal(maskkit.polygon_to_mask(list(bbox), h, w), ref)
+
+
+@given(segs=st.lists(segmentations, min_size=1, max_size=6), size=sizes)
+def test_paint_polygons_equals_annToMask_loop(segs, size):
+    h, w = size
+    ref = np.zeros((h, w), np.uint16)
+    for i, seg in enumerate(segs):
+        ref[coco_reference(seg, h, w) > 0] = i + 1
+    out = np.zeros((h, w), np.uint16)
+    maskkit.paint_polygons(out, segs, list(range(1, len(segs) + 1)))
+    np.testing.assert_array_equal(out, ref)
+
+
+# --- explicit cases -----------------------------------------------------------------------
+
+
+def test_far_outside_vertices_are_clipped_not_written_out_of_bounds():
+    seg = [[-1e6, -1e6, 1e6, -1e6, 1e6, 1e6, -1e6, 1e6]]
+    out = np.zeros((7, 5), np.uint8)
+    guard = np.zeros((9, 7), np.uint8)
+    guard[1:-1, 1:-1] = 0
+    view = guard[1:-1, 1:-1]
+    maskkit.paint_polygons(view, seg, 3)
+    assert (view == 3).all() and guard[0].sum() == 0 and guard[-1].sum() == 0
+    assert guard[:, 0].sum() == 0 and guard[:, -1].sum() == 0
+    np.testing.assert_array_equal(maskkit.polygon_to_mask(seg, 7, 5), coco_reference(seg, 7, 5))
+    del out
+
+
+def test_paint_into_strided_view_and_wide_dtypes():
+    seg = [[1, 1, 6, 1, 6, 5, 1, 5]]
+    ref = coco_reference(seg, 8, 8)
+    for dtype in (np.uint8, np.int16, np.uint16, np.int32, np.int64, np.bool_):
+        big = np.zeros((16, 16), dtype)
+        view = big[::2, ::2]
+        maskkit.paint_polygons(view, [seg], 1)
+        np.testing.assert_array_equal(view.astype(np.uint8), ref)
+        assert big[1::2].sum() == 0
+
+
+def test_rle_segmentation_painted_without_decoding():
+    m = np.zeros((6, 7), np.uint8)
+    m[1:4, 2:6] = 1
+    m[2, 3:5] = 0  # a hole
+    out = np.full((6, 7), 9, np.int32)
+    maskkit.paint_polygons(out, [maskkit.rle_encode(m)], 4)
+    np.testing.assert_array_equal(out, np.where(m > 0, 4, 9))
+    out2 = np.zeros((6, 7), np.int32)
+    maskkit.rle_paint(out2, maskkit.rle_encode(m, compressed=False), 2)
+    np.testing.assert_array_equal(out2, 2 * m)
+
+
+@pytest.mark.parametrize(
+    "seg, match",
+    [
+        ([[1, 2, 3, 4]], "2 point"),
+        ([[1, 2, 3, 4, 5]], "odd number"),
+        ([[0, 0, 5, 0, float("nan"), 5]], "not finite"),
+        ([[0, 0, 5, 0, float("inf"), 5]], "not finite"),
+        ([[0, 0, 5, 0, 1e30, 5]], "beyond"),
+        ([[0, 0, "a", 0, 5, 5]], "non-numeric"),
+        ("polygon", "must be a list"),
+    ],
+)
+def test_bad_polygons_raise_clear_errors(seg, match):
+    with pytest.raises(InvalidPolygonError, match=match):
+        maskkit.polygon_to_mask(seg, 10, 10)
+
+
+def test_bad_rle_raises():
+    with pytest.raises(InvalidRLEError, match="sum to 5"):
+        maskkit.polygon_to_mask({"size": [2, 3], "counts": [1, 4]}, 2, 3)
+    with pytest.raises(InvalidRLEError, match="differs from the image"):
+        maskkit.polygon_to_mask({"size": [3, 2], "counts": [6]}, 2, 3)
+
+
+def test_values_must_fit_dtype():
+    with pytest.raises(ValueError, match="does not fit"):
+        maskkit.paint_polygons(np.zeros((3, 3), np.uint8), [[0, 0, 2, 2]], 300)
+    with pytest.raises(ValueError, match="2 polygons but 1 values"):
+        maskkit.paint_polygons(np.zeros((3, 3), np.uint8), [[0, 0, 2, 2], [0, 0, 1, 1]], [1])
+    with pytest.raises(TypeError, match="integer or bool dtype"):
+        maskkit.paint_polygons(np.zeros((3, 3), np.float32), [[0, 0, 2, 2]], 1)
+
+
+def test_unknown_mode():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        maskkit.polygon_to_mask([[0, 0, 2, 0, 2, 2]], 3, 3, mode="fast")
+
+
+def test_huge_declared_image_is_refused():
+    with pytest.raises(maskkit.ImageTooLargeError, match="exceeds the limit"):
+        maskkit.polygon_to_mask([[0, 0, 2, 0, 2, 2]], 100_000, 100_000)
+
+
+def test_empty_image():
+    assert maskkit.polygon_to_mask([[0, 0, 2, 0, 2, 2]], 0, 5).shape == (0, 5)
+
+
+def test_every_real_annotation_equals_pycocotools(real_data):
+    from pycocotools.coco import COCO
+
+    files = [
+        real_data / "coco_val2017_instances_mmdet" / "instances_val2017.json",
+        real_data / "labelme_voc2011_instance" / "examples" / "instance_segmentation"
+        / "data_dataset_coco" / "annotations.json",
+    ]
+    n = 0
+    for f in files:
+        if not f.exists():
+            continue
+        coco = COCO(str(f))
+        for ann in coco.dataset["annotations"]:
+            img = coco.imgs[ann["image_id"]]
+            got = maskkit.polygon_to_mask(ann["segmentation"], img["height"], img["width"])
+            np.testing.assert_array_equal(got, coco.annToMask(ann), err_msg=f"{f}: {ann['id']}")
+            n += 1
+    assert n >= 37
