@@ -192,27 +192,27 @@ def _pq_one(job):
         raise exc.with_context(obj=f"image {gt_ann.get('image_id')}") from None
 
 
-def _run_jobs(jobs, workers):
-    try:
-        from maskkit.batch import run_batch
-    except ImportError:
-        run_batch = None
-    if run_batch is not None:
-        for res in run_batch(_pq_one, jobs, workers=workers, on_error="raise", desc="images"):
-            yield res.value
-        return
+def _sum_stats(jobs, n_cats, workers, progress) -> np.ndarray:
+    """Per-category sums over images, added in input order (deterministic floats)."""
+    per_image: list = [None] * len(jobs)
     if workers is None or workers <= 1 or len(jobs) < 2:
-        for job in jobs:
-            yield _pq_one(job)
-        return
-    # kernels and PNG decoding release the GIL: threads are enough
-    from concurrent.futures import ThreadPoolExecutor
+        for i, job in enumerate(jobs):
+            per_image[i] = _pq_one(job)
+    else:
+        from maskkit.batch import run_batch
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(_pq_one, jobs)
+        index = {id(job): i for i, job in enumerate(jobs)}
+        for res in run_batch(_pq_one, jobs, workers=workers, on_error="raise",
+                             desc="images", progress=progress):
+            per_image[index[id(res.item)]] = res.value
+    stats = np.zeros((n_cats, 4), dtype=np.float64)
+    for s in per_image:
+        stats += s
+    return stats
 
 
-def pq_compute(gt_json, pred_json, gt_folder=None, pred_folder=None, *, workers=None) -> dict:
+def pq_compute(gt_json, pred_json, gt_folder=None, pred_folder=None, *, workers=None,
+               progress: bool | None = False) -> dict:
     """Panoptic quality of predictions against ground truth, as panopticapi computes it.
 
     Parameters
@@ -223,7 +223,10 @@ def pq_compute(gt_json, pred_json, gt_folder=None, pred_folder=None, *, workers=
     gt_folder, pred_folder : str or path, optional
         PNG folders; default: each JSON path without ``.json`` (panopticapi's rule).
     workers : int, optional
-        Images evaluated in parallel (default: one at a time).
+        Worker processes (:func:`maskkit.batch.run_batch`); default: one at a time,
+        in this process.
+    progress : bool, optional
+        Progress on stderr when evaluating in parallel (``None``: automatic). Default off.
 
     Returns
     -------
@@ -279,7 +282,5 @@ def pq_compute(gt_json, pred_json, gt_folder=None, pred_folder=None, *, workers=
         jobs.append((gt_ann, pred_ann,
                      gt_dir / _png_name(gt_ann, source=gt_path),
                      pred_dir / _png_name(pred_ann, source=pred_path), cat_index))
-    stats = np.zeros((len(cats), 4), dtype=np.float64)
-    for s in _run_jobs(jobs, workers):
-        stats += s
+    stats = _sum_stats(jobs, len(cats), workers, progress)
     return pq_average(stats, cats)

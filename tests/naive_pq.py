@@ -9,6 +9,7 @@ category counts as crowd, and an empty class set scores 0 with n = 0.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections import defaultdict
@@ -119,3 +120,120 @@ def naive_pq(gt_json, pred_json, gt_folder, pred_folder):
         pred_ids = _ids(os.path.join(pred_folder, pred_ann["file_name"]))
         naive_image(gt_ann, pred_ann, gt_ids, pred_ids, stats)
     return naive_average(stats, gt_json["categories"])
+
+
+# ---------------------------------------------------------------------------- generated data
+
+THING_CATS = list(range(1, 11))
+STUFF_CATS = list(range(101, 111))
+CATEGORIES = [{"id": c, "name": f"thing{c}", "isthing": 1} for c in THING_CATS] + [
+    {"id": c, "name": f"stuff{c}", "isthing": 0} for c in STUFF_CATS
+]
+
+
+def _ellipse(ids, rng, value, h, w):
+    cy, cx = rng.integers(0, h), rng.integers(0, w)
+    ry, rx = rng.integers(2, max(3, h // 5)), rng.integers(2, max(3, w // 5))
+    y0, y1 = max(cy - ry, 0), min(cy + ry + 1, h)
+    x0, x1 = max(cx - rx, 0), min(cx + rx + 1, w)
+    yy, xx = np.ogrid[y0:y1, x0:x1]
+    inside = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
+    ids[y0:y1, x0:x1][inside] = value
+
+
+def make_panoptic_gt(rng, h, w, n_things=20, n_stuff=6, crowd=True, void=True):
+    """A ground-truth panoptic image: (ids, segments_info) with random 24-bit ids."""
+    ids = np.zeros((h, w), dtype=np.uint32)
+    cats = {}
+    labels = rng.choice(np.arange(1, (1 << 24) - 1), size=n_things + n_stuff + 2, replace=False)
+    k = 0
+    # stuff: vertical bands of random widths
+    cuts = np.sort(rng.choice(np.arange(1, w), size=min(n_stuff - 1, w - 1), replace=False))
+    bounds = [0, *cuts.tolist(), w]
+    for a, b in itertools.pairwise(bounds):
+        ids[:, a:b] = labels[k]
+        cats[int(labels[k])] = (int(rng.choice(STUFF_CATS)), 0)
+        k += 1
+    for _ in range(n_things):
+        _ellipse(ids, rng, labels[k], h, w)
+        cats[int(labels[k])] = (int(rng.choice(THING_CATS)), 0)
+        k += 1
+    if crowd:
+        cat = int(rng.choice(THING_CATS))
+        _ellipse(ids, rng, labels[k], h, w)
+        cats[int(labels[k])] = (cat, 1)
+        k += 1
+    if void:
+        _ellipse(ids, rng, 0, h, w)
+    present, counts = np.unique(ids, return_counts=True)
+    segs = []
+    for v, c in zip(present.tolist(), counts.tolist(), strict=True):
+        if v == 0:
+            continue
+        ys, xs = np.nonzero(ids == v)
+        cat, iscrowd = cats[v]
+        segs.append({"id": v, "category_id": cat, "iscrowd": iscrowd, "area": c,
+                     "bbox": [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1),
+                              int(ys.max() - ys.min() + 1)]})
+    return ids, segs
+
+
+def perturb_prediction(rng, ids, segs, h, w):
+    """A prediction from a ground truth: shifted, dropped, relabelled, spurious segments."""
+    pred = ids.copy()
+    dy, dx = rng.integers(-3, 4, size=2)
+    pred = np.roll(pred, (int(dy), int(dx)), axis=(0, 1))
+    cat_of = {s["id"]: s["category_id"] for s in segs}
+    for s in segs:
+        r = rng.random()
+        if r < 0.1:
+            pred[pred == s["id"]] = 0  # dropped
+        elif r < 0.2:
+            cat_of[s["id"]] = int(rng.choice(THING_CATS + STUFF_CATS))  # relabelled
+    fresh = int(max([0, *cat_of]) + 1)
+    for _ in range(int(rng.integers(0, 4))):
+        if fresh >= (1 << 24):
+            break
+        _ellipse(pred, rng, fresh, h, w)
+        cat_of[fresh] = int(rng.choice(THING_CATS + STUFF_CATS))
+        fresh += 1
+    # renumber ids so that prediction ids differ from ground-truth ids
+    present = np.unique(pred)
+    present = present[present != 0]
+    new = rng.choice(np.arange(1, (1 << 24) - 1), size=present.size, replace=False)
+    lut = dict(zip(present.tolist(), new.tolist(), strict=True))
+    out = np.zeros_like(pred)
+    for old, nw in lut.items():
+        out[pred == old] = nw
+    psegs = [{"id": lut[v], "category_id": cat_of[v], "iscrowd": 0} for v in present.tolist()]
+    return out, psegs
+
+
+def write_dataset(folder, name, items, categories=CATEGORIES):
+    """Write ``items`` = [(image_id, ids, segments_info)] as ``name``.json + ``name``/ PNGs."""
+    os.makedirs(os.path.join(folder, name), exist_ok=True)
+    anns = []
+    for image_id, ids, segs in items:
+        fn = f"{image_id:06d}.png"
+        rgb = np.stack([ids & 255, (ids >> 8) & 255, (ids >> 16) & 255], axis=-1)
+        Image.fromarray(rgb.astype(np.uint8)).save(os.path.join(folder, name, fn))
+        anns.append({"image_id": image_id, "file_name": fn, "segments_info": segs})
+    doc = {"images": [{"id": i, "file_name": f"{i:06d}.jpg", "height": int(ids.shape[0]),
+                       "width": int(ids.shape[1])} for i, ids, _ in items],
+           "annotations": anns, "categories": categories}
+    path = os.path.join(folder, f"{name}.json")
+    with open(path, "w") as fh:
+        json.dump(doc, fh)
+    return path
+
+
+def make_pq_dataset(folder, n_images, h, w, seed=0, n_things=20, n_stuff=8):
+    """Generate ``gt.json``/``gt/`` and ``pred.json``/``pred/`` under ``folder``."""
+    rng = np.random.default_rng(seed)
+    gts, preds = [], []
+    for i in range(n_images):
+        ids, segs = make_panoptic_gt(rng, h, w, n_things=n_things, n_stuff=n_stuff)
+        pids, psegs = perturb_prediction(rng, ids, segs, h, w)
+        gts.append((i + 1, ids, segs))
+        preds.append((i + 1, pids, psegs))
+    return write_dataset(folder, "gt", gts), write_dataset(folder, "pred", preds)

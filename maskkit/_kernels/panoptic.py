@@ -127,6 +127,7 @@ def pq_table_rgb(gt_rgb, pred_rgb, gt_sorted, pred_sorted):
     prev_p = np.uint32(0)
     kg = 0
     kp = 0
+    run = np.int64(0)
     unknown_pred = np.uint32(0)
     for i in range(h):
         for j in range(w):
@@ -140,15 +141,20 @@ def pq_table_rgb(gt_rgb, pred_rgb, gt_sorted, pred_sorted):
                 | (np.uint32(pred_rgb[i, j, 1]) << 8)
                 | (np.uint32(pred_rgb[i, j, 2]) << 16)
             )
-            if g != prev_g or (i == 0 and j == 0):
-                kg = _lookup(gt_sorted, g)
-                prev_g = g
-            if p != prev_p or (i == 0 and j == 0):
-                kp = _lookup(pred_sorted, p)
-                prev_p = p
-                if kp == npred + 1:
-                    unknown_pred = p
-            table[kg, kp] += 1
+            if g != prev_g or p != prev_p or (i == 0 and j == 0):
+                # flush the run of equal (gt, pred) pairs before looking up the new pair
+                table[kg, kp] += run
+                run = 0
+                if g != prev_g or (i == 0 and j == 0):
+                    kg = _lookup(gt_sorted, g)
+                    prev_g = g
+                if p != prev_p or (i == 0 and j == 0):
+                    kp = _lookup(pred_sorted, p)
+                    prev_p = p
+                    if kp == npred + 1:
+                        unknown_pred = p
+            run += 1
+    table[kg, kp] += run
     return table, unknown_pred
 
 
@@ -490,3 +496,123 @@ def two_channel_keys(arr, void_category):
             else:
                 out[i, j] = c * 65536 + np.int64(arr[i, j, 1])
     return out
+
+
+# ---------------------------------------------------------------------------- PNG
+
+
+@kernel
+def _paeth(a, b, c):
+    """PNG's Paeth predictor, as arithmetic selects (the choice is data-dependent)."""
+    pa = abs(b - c)
+    pb = abs(a - c)
+    pc = abs(a + b - 2 * c)
+    m1 = np.int32((pa <= pb) & (pa <= pc))
+    m2 = np.int32(pb <= pc)
+    return m1 * a + (1 - m1) * (m2 * b + (1 - m2) * c)
+
+
+@kernel
+def _unfilter_row(row, f, cur, prev, bpp):
+    """Undo one PNG scanline filter of ``row`` into ``cur`` (``prev``: previous decoded row).
+
+    All indices are loop counters from 0 so that Numba drops its negative-index checks and
+    LLVM vectorises the simple filters.
+    """
+    stride = cur.shape[0]
+    if f == 0:
+        for i in range(stride):
+            cur[i] = row[i]
+    elif f == 1:
+        for i in range(bpp):
+            cur[i] = row[i]
+        for i in range(stride - bpp):
+            cur[i + bpp] = row[i + bpp] + cur[i]  # uint8 arithmetic wraps, as PNG wants
+    elif f == 2:
+        for i in range(stride):
+            cur[i] = row[i] + prev[i]
+    elif f == 3:
+        for i in range(bpp):
+            cur[i] = row[i] + (prev[i] >> 1)
+        for i in range(stride - bpp):
+            cur[i + bpp] = row[i + bpp] + np.uint8(
+                (np.int32(cur[i]) + np.int32(prev[i + bpp])) >> 1
+            )
+    elif f == 4 and bpp == 3:
+        # one pixel per step with the left/up-left values kept in registers: reading
+        # them back from ``cur`` chained every byte through a store-to-load round trip
+        a0 = np.int32(0)
+        a1 = np.int32(0)
+        a2 = np.int32(0)
+        c0 = np.int32(0)
+        c1 = np.int32(0)
+        c2 = np.int32(0)
+        for x in range(stride // 3):
+            i = 3 * x
+            b0 = np.int32(prev[i])
+            b1 = np.int32(prev[i + 1])
+            b2 = np.int32(prev[i + 2])
+            a0 = (np.int32(row[i]) + _paeth(a0, b0, c0)) & 0xFF
+            a1 = (np.int32(row[i + 1]) + _paeth(a1, b1, c1)) & 0xFF
+            a2 = (np.int32(row[i + 2]) + _paeth(a2, b2, c2)) & 0xFF
+            cur[i] = np.uint8(a0)
+            cur[i + 1] = np.uint8(a1)
+            cur[i + 2] = np.uint8(a2)
+            c0 = b0
+            c1 = b1
+            c2 = b2
+    elif f == 4:
+        for i in range(bpp):
+            cur[i] = row[i] + prev[i]  # Paeth with a = c = 0 picks b
+        for i in range(stride - bpp):
+            a = np.int32(cur[i])
+            b = np.int32(prev[i + bpp])
+            c = np.int32(prev[i])
+            pa = abs(b - c)
+            pb = abs(a - c)
+            pc = abs(a + b - 2 * c)
+            # arithmetic, not branches: the Paeth choice is data-dependent and branch
+            # mispredictions made this loop several times slower
+            m1 = np.int32((pa <= pb) & (pa <= pc))
+            m2 = np.int32(pb <= pc)
+            pred = m1 * a + (1 - m1) * (m2 * b + (1 - m2) * c)
+            cur[i + bpp] = row[i + bpp] + np.uint8(pred)
+    else:
+        return False
+    return True
+
+
+@kernel
+def png_unfilter(raw, height, width, bpp, out):
+    """Undo PNG scanline filters of an 8-bit, non-interlaced image into (H, W, 3) ``out``.
+
+    ``raw`` is the inflated IDAT stream: per row one filter byte then ``width * bpp``
+    bytes.  Only the first three channels are kept (RGB of RGB or RGBA).  Returns False
+    on a bad filter type or a short stream (the caller then reports a corrupt PNG).
+    """
+    stride = width * bpp
+    if raw.shape[0] < height * (stride + 1) or out.shape[0] < height or out.shape[1] < width:
+        return False
+    zero = np.zeros(stride, dtype=np.uint8)
+    if bpp == 3:
+        # RGB rows decode in place into the output (a C-contiguous (H, W, 3) array)
+        flat = out.reshape(height, stride)
+        for y in range(height):
+            base = y * (stride + 1)
+            prev = flat[y - 1] if y > 0 else zero
+            if not _unfilter_row(raw[base + 1:base + 1 + stride], raw[base], flat[y], prev,
+                                 bpp):
+                return False
+        return True
+    prev = np.zeros(stride, dtype=np.uint8)
+    cur = np.empty(stride, dtype=np.uint8)
+    for y in range(height):
+        base = y * (stride + 1)
+        if not _unfilter_row(raw[base + 1:base + 1 + stride], raw[base], cur, prev, bpp):
+            return False
+        for x in range(width):
+            out[y, x, 0] = cur[x * bpp]
+            out[y, x, 1] = cur[x * bpp + 1]
+            out[y, x, 2] = cur[x * bpp + 2]
+        prev, cur = cur, prev
+    return True
