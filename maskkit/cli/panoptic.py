@@ -1,0 +1,385 @@
+"""``maskkit panoptic``: merge, convert and check COCO panoptic datasets.
+
+Output datasets follow panopticapi's convention: ``-o OUT.json`` writes the JSON there and
+the PNGs into the folder ``OUT/``.  Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "panoptic",
+        help="merge, convert and check COCO panoptic datasets",
+        description="Merge, convert and check datasets in the COCO panoptic format "
+                    "(RGB-id PNGs + JSON).",
+    )
+    ps = p.add_subparsers(dest="panoptic_command", metavar="ACTION", required=True)
+
+    def common(q, *, workers=True):
+        if workers:
+            q.add_argument("--workers", type=int, default=None, metavar="N",
+                           help="worker processes (default: all cores)")
+            q.add_argument("--quiet", action="store_true", help="no progress display")
+
+    q = ps.add_parser("merge", help="semantic + instance predictions -> panoptic "
+                                    "(panoptic-FPN heuristic)")
+    q.add_argument("--semantic", required=True, metavar="SEM_DIR_OR_JSON",
+                   help="folder of semantic PNGs (category per pixel, 0 = unlabeled) or a "
+                        "COCO-stuff JSON with RLE segmentations")
+    q.add_argument("--instances", required=True, metavar="RESULTS.json",
+                   help="COCO instance results (image_id, category_id, score, segmentation)")
+    q.add_argument("--categories", required=True, metavar="CATS.json",
+                   help="panoptic categories (list, or a dict with 'categories'; isthing)")
+    q.add_argument("--images", metavar="IMAGES.json",
+                   help="COCO JSON whose 'images' list the images (default: the semantic "
+                        "JSON's images, or PNG names that are image ids)")
+    q.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    q.add_argument("--overlap-threshold", type=float, default=0.5)
+    q.add_argument("--stuff-area-threshold", type=int, default=4096)
+    q.add_argument("--score-threshold", type=float, default=0.5)
+    common(q)
+    q.set_defaults(func=run_merge)
+
+    q = ps.add_parser("from-coco", help="COCO instances (+ stuff) -> panoptic")
+    q.add_argument("instances", metavar="INSTANCES.json")
+    q.add_argument("--stuff", metavar="STUFF.json", help="COCO-stuff annotations")
+    q.add_argument("--categories", metavar="CATS.json",
+                   help="panoptic categories (default: instance categories as things, "
+                        "stuff categories as stuff)")
+    q.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    q.add_argument("--overlap", choices=["last", "area", "score", "void"], default="last",
+                   help="who owns pixels claimed by several instances (default: last)")
+    q.add_argument("--crowd", choices=["class", "ignore", "skip"], default="class",
+                   help="crowd regions: a crowd segment in the overlap policy, a crowd "
+                        "segment under the other instances, or left out (default: class)")
+    q.set_defaults(func=run_from_coco)
+
+    q = ps.add_parser("to-semantic", help="panoptic -> semantic label PNGs")
+    q.add_argument("panoptic", metavar="PANOPTIC.json")
+    q.add_argument("--png-folder", metavar="DIR", help="default: PANOPTIC without .json")
+    q.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    q.add_argument("--things-as", type=int, metavar="ID",
+                   help="merge all thing segments into this one class")
+    q.add_argument("--unlabeled", type=int, default=255, metavar="V",
+                   help="value of VOID pixels (default: 255)")
+    q.add_argument("--categories", metavar="CATS.json",
+                   help="categories with isthing (default: the panoptic JSON's)")
+    common(q)
+    q.set_defaults(func=run_to_semantic)
+
+    q = ps.add_parser("to-coco", help="panoptic -> COCO instances with compressed RLE")
+    q.add_argument("panoptic", metavar="PANOPTIC.json")
+    q.add_argument("--png-folder", metavar="DIR", help="default: PANOPTIC without .json")
+    q.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    q.add_argument("--things-only", action="store_true", help="keep thing segments only")
+    q.add_argument("--categories", metavar="CATS.json",
+                   help="categories with isthing (default: the panoptic JSON's)")
+    q.set_defaults(func=run_to_coco)
+
+    q = ps.add_parser("from-2ch", help="2-channel (category, instance) PNGs -> panoptic")
+    q.add_argument("source", metavar="SRC_DIR", help="folder of 2-channel PNGs")
+    q.add_argument("--images", required=True, metavar="IMAGES.json",
+                   help="COCO JSON whose 'images' name the PNGs (<file stem>.png)")
+    q.add_argument("--categories", required=True, metavar="CATS.json")
+    q.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    q.add_argument("--void", type=int, default=0, metavar="CAT",
+                   help="category value meaning VOID (default: 0)")
+    common(q)
+    q.set_defaults(func=run_from_2ch)
+
+    q = ps.add_parser("check", help="validate a panoptic dataset; list every fault")
+    q.add_argument("panoptic", metavar="PANOPTIC.json")
+    q.add_argument("--png-folder", metavar="DIR", help="default: PANOPTIC without .json")
+    q.add_argument("--categories", metavar="CATS.json",
+                   help="categories to check against (default: the panoptic JSON's)")
+    q.set_defaults(func=run_check)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _out_paths(output: str) -> tuple[Path, Path]:
+    out = Path(output)
+    if out.suffix != ".json":
+        out = out.with_name(out.name + ".json")
+    return out, out.with_suffix("")
+
+
+def _load_categories(path):
+    from maskkit.errors import InvalidAnnotationError
+    from maskkit.io.files import read_json
+
+    doc = read_json(path)
+    cats = doc.get("categories") if isinstance(doc, dict) else doc
+    if not isinstance(cats, list):
+        raise InvalidAnnotationError("expected a list of categories or a dict with "
+                                     "'categories'", source=path)
+    return cats
+
+
+def _progress(args):
+    return False if getattr(args, "quiet", False) else None
+
+
+def _batch(func, items, args) -> list:
+    """Run ``func`` over ``items`` with :func:`maskkit.batch.run_batch`; results in order."""
+    from maskkit.batch import run_batch
+
+    items = list(items)
+    out: list = [None] * len(items)
+    index = {id(it): i for i, it in enumerate(items)}
+    for res in run_batch(func, items, workers=args.workers, on_error="raise",
+                         desc="images", progress=_progress(args)):
+        out[index[id(res.item)]] = res.value
+    return out
+
+
+def _write_dataset(out_json: Path, doc: dict) -> None:
+    from maskkit.io.files import write_json
+
+    write_json(out_json, doc)
+
+
+# ---------------------------------------------------------------------------- merge
+
+
+def _semantic_from_stuff(anns, h, w, source):
+    """Paint COCO-stuff RLE annotations of one image into an (H, W) category map."""
+    import numpy as np
+
+    from maskkit._kernels import panoptic as _kp
+    from maskkit.panoptic import _segmentation_runs
+
+    flat = np.zeros(h * w, dtype=np.uint32)
+    empty = np.zeros(0, np.uint8)
+    for ann in anns:
+        st, en = _segmentation_runs(ann["segmentation"], h, w, source=source,
+                                    obj=f"annotation {ann.get('id')}")
+        _kp.paint_runs(flat, st, en, np.uint32(int(ann["category_id"])), False, empty)
+    return np.ascontiguousarray(flat.reshape(w, h).T)
+
+
+def _merge_one(job, *, things, params, png_dir):
+    from maskkit.io.png import read_png
+    from maskkit.panoptic import merge_panoptic, write_panoptic_png
+
+    image_id, name, sem_source, insts = job
+    if isinstance(sem_source, tuple):  # (h, w, stuff annotations, json path)
+        h, w, anns, src = sem_source
+        semantic = _semantic_from_stuff(anns, h, w, src)
+    else:
+        semantic = read_png(sem_source)
+        if semantic.ndim != 2:
+            from maskkit.errors import InvalidInputError
+
+            raise InvalidInputError(f"semantic PNG must be single-channel; got shape "
+                                    f"{semantic.shape}", source=sem_source)
+    try:
+        ids, segs = merge_panoptic(semantic, insts, things=things, **params)
+    except Exception as exc:
+        from maskkit.errors import MaskkitError
+
+        if isinstance(exc, MaskkitError):
+            raise exc.with_context(source=str(sem_source if isinstance(sem_source, str)
+                                               else name), obj=f"image {image_id}") from None
+        raise
+    for s in segs:
+        s.pop("instance_index", None)
+    write_panoptic_png(png_dir / name, ids)
+    return {"image_id": image_id, "file_name": name, "segments_info": segs}
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    from maskkit.errors import InvalidAnnotationError, InvalidInputError
+    from maskkit.io.files import read_json
+
+    cats = _load_categories(args.categories)
+    things = {int(c["id"]) for c in cats if int(c.get("isthing", 0)) == 1}
+    results = read_json(args.instances)
+    if isinstance(results, dict):
+        results = results.get("annotations", [])
+    by_image: dict = {}
+    for r in results:
+        by_image.setdefault(r.get("image_id"), []).append(r)
+    sem = Path(args.semantic)
+    images = None
+    if args.images:
+        images = read_json(args.images).get("images")
+    jobs = []
+    if sem.is_dir():
+        if images is None:
+            images = []
+            for png in sorted(sem.glob("*.png")):
+                try:
+                    images.append({"id": int(png.stem), "file_name": png.name})
+                except ValueError:
+                    raise InvalidInputError(
+                        "semantic PNG name is not an image id; pass --images IMAGES.json",
+                        source=png,
+                    ) from None
+        for img in images:
+            name = Path(img["file_name"]).with_suffix(".png").name
+            jobs.append((img["id"], name, str(sem / name), by_image.get(img["id"], [])))
+    else:
+        doc = read_json(sem)
+        stuff_by_image: dict = {}
+        for a in doc.get("annotations", []):
+            stuff_by_image.setdefault(a.get("image_id"), []).append(a)
+        if images is None:
+            images = doc.get("images")
+        if images is None:
+            raise InvalidAnnotationError("semantic JSON has no 'images'; pass --images",
+                                         source=sem)
+        for img in images:
+            name = Path(img["file_name"]).with_suffix(".png").name
+            jobs.append((img["id"], name,
+                         (int(img["height"]), int(img["width"]),
+                          stuff_by_image.get(img["id"], []), str(sem)),
+                         by_image.get(img["id"], [])))
+    out_json, png_dir = _out_paths(args.output)
+    png_dir.mkdir(parents=True, exist_ok=True)
+    params = {"overlap_threshold": args.overlap_threshold,
+              "stuff_area_threshold": args.stuff_area_threshold,
+              "score_threshold": args.score_threshold}
+    anns = _batch(functools.partial(_merge_one, things=things, params=params,
+                                    png_dir=png_dir), jobs, args)
+    _write_dataset(out_json, {"images": images, "annotations": anns, "categories": cats})
+    n = sum(len(a["segments_info"]) for a in anns)
+    print(f"panoptic merge: {len(anns)} images, {n} segments -> {out_json} + {png_dir}/")
+    return 0
+
+
+# ---------------------------------------------------------------------------- from-coco
+
+
+def run_from_coco(args: argparse.Namespace) -> int:
+    from maskkit.panoptic import coco_to_panoptic
+
+    cats = _load_categories(args.categories) if args.categories else None
+    out_json, png_dir = _out_paths(args.output)
+    doc = coco_to_panoptic(args.instances, png_dir, stuff=args.stuff, categories=cats,
+                           overlap=args.overlap, crowd=args.crowd)
+    _write_dataset(out_json, doc)
+    n = sum(len(a["segments_info"]) for a in doc["annotations"])
+    print(f"panoptic from-coco: {len(doc['annotations'])} images, {n} segments -> "
+          f"{out_json} + {png_dir}/")
+    return 0
+
+
+# ---------------------------------------------------------------------------- to-semantic
+
+
+def _to_semantic_one(job, *, things, things_as, unlabeled, out_dir):
+    from maskkit.io.png import write_label_png
+    from maskkit.panoptic import panoptic_to_semantic, read_panoptic_png
+
+    png, segs, image_id = job
+    ids = read_panoptic_png(png)
+    try:
+        sem = panoptic_to_semantic(ids, segs, things=things, things_as=things_as,
+                                   unlabeled=unlabeled)
+    except Exception as exc:
+        from maskkit.errors import MaskkitError
+
+        if isinstance(exc, MaskkitError):
+            raise exc.with_context(source=str(png), obj=f"image {image_id}") from None
+        raise
+    write_label_png(Path(out_dir) / Path(png).name, sem)
+    return Path(png).name
+
+
+def run_to_semantic(args: argparse.Namespace) -> int:
+    from maskkit.panoptic import _annotations, _default_folder, _load_json, _png_name
+
+    doc, jpath = _load_json(args.panoptic, "panoptic")
+    folder = _default_folder(jpath, args.png_folder, "to-semantic")
+    cats = _load_categories(args.categories) if args.categories else doc.get("categories", [])
+    things = {int(c["id"]) for c in cats if int(c.get("isthing", 0)) == 1}
+    jobs = [(str(folder / _png_name(a, source=jpath)), a["segments_info"], a.get("image_id"))
+            for a in _annotations(doc, source=jpath)]
+    out_dir = Path(args.output)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = _batch(functools.partial(_to_semantic_one, things=things, things_as=args.things_as,
+                                     unlabeled=args.unlabeled, out_dir=str(out_dir)),
+                   jobs, args)
+    print(f"panoptic to-semantic: {len(names)} images -> {out_dir}/")
+    return 0
+
+
+# ---------------------------------------------------------------------------- to-coco
+
+
+def run_to_coco(args: argparse.Namespace) -> int:
+    from maskkit.panoptic import panoptic_to_coco
+
+    cats = _load_categories(args.categories) if args.categories else None
+    doc = panoptic_to_coco(args.panoptic, args.png_folder, things_only=args.things_only,
+                           categories=cats)
+    out = Path(args.output)
+    _write_dataset(out, doc)
+    print(f"panoptic to-coco: {len(doc['annotations'])} annotations -> {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- from-2ch
+
+
+def _from_2ch_one(job, *, void, cats, png_dir):
+    from maskkit.io.png import read_png
+    from maskkit.panoptic import panoptic_from_2ch, write_panoptic_png
+
+    src, name, image_id = job
+    arr = read_png(src, mode="rgb")
+    try:
+        ids, segs = panoptic_from_2ch(arr, void_category=void, categories=cats)
+    except Exception as exc:
+        from maskkit.errors import MaskkitError
+
+        if isinstance(exc, MaskkitError):
+            raise exc.with_context(source=src, obj=f"image {image_id}") from None
+        raise
+    write_panoptic_png(Path(png_dir) / name, ids)
+    return {"image_id": image_id, "file_name": name, "segments_info": segs}
+
+
+def run_from_2ch(args: argparse.Namespace) -> int:
+    from maskkit.io.files import read_json
+
+    cats = _load_categories(args.categories)
+    images = read_json(args.images).get("images", [])
+    out_json, png_dir = _out_paths(args.output)
+    png_dir.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for img in images:
+        name = Path(img["file_name"]).with_suffix(".png").name
+        jobs.append((str(Path(args.source) / name), name, img["id"]))
+    anns = _batch(functools.partial(_from_2ch_one, void=args.void, cats=cats,
+                                    png_dir=str(png_dir)), jobs, args)
+    _write_dataset(out_json, {"images": images, "annotations": anns, "categories": cats})
+    n = sum(len(a["segments_info"]) for a in anns)
+    print(f"panoptic from-2ch: {len(anns)} images, {n} segments -> {out_json} + {png_dir}/")
+    return 0
+
+
+# ---------------------------------------------------------------------------- check
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from maskkit.panoptic import check_panoptic
+
+    cats = _load_categories(args.categories) if args.categories else None
+    problems = check_panoptic(args.panoptic, args.png_folder, categories=cats)
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"maskkit panoptic check: {len(problems)} problems in {args.panoptic}",
+              file=sys.stderr)
+        return 1
+    print(f"panoptic check: {args.panoptic}: no problems")
+    return 0
