@@ -4,24 +4,27 @@ The image is seen as a stack of rows: a 2-D image ``(H, W)`` is passed as ``(1, 
 a volume as ``(Z, Y, X)``; row ``r = z * Y + y`` is ``image[z, y, :]``.  Each row is cut
 into *runs* (maximal horizontal spans of one foreground value, or of any foreground value
 when ``binary``).  A run is merged, by union-find over run indices, with the overlapping
-runs of the already-scanned neighbouring rows.  The work per pixel is a comparison; the
-union-find works per run, so masks of blobs cost almost nothing beyond one read of the
-input and one write of the output.
+runs of the already-scanned neighbouring rows.  The work per pixel is a comparison (or a
+fraction of one: 1-byte images are scanned 8 pixels per 64-bit word); the union-find works
+per run, so masks of blobs cost little beyond one read of the input and one write of the
+output.
 
 Layout shared by every kernel
 -----------------------------
-``starts``, ``ends``  int32 run bounds ``[start, end)`` in the row.
-``values``            the run's pixel value (multilabel only; unused when ``binary``).
-``parent``            union-find forest over run indices; after :func:`number_runs` it
-                      holds each run's final label instead.
-``row_first``         index of the first run of each row.
-``row_count``         number of runs of each row.
+``bounds``     run ``i`` covers columns ``[bounds[2i], bounds[2i + 1])`` of its row (int32).
+               A binary row's runs are exactly its foreground/background transitions, so
+               the scan writes transition columns straight into ``bounds``.
+``values``     the run's pixel value (multilabel only; unused when ``binary``).
+``runlab``     each run's provisional label, then (after :func:`number_runs`) its final one.
+``parent``     union-find forest over provisional labels (at most one per run).
+``row_first``  index of the first run of each row; ``row_count`` its number of runs.
 
 Rows are split into strips ``[strip_rows[s], strip_rows[s + 1])``; the runs of strip ``s``
-live from ``strip_rows[s] * cap`` on (``cap`` = the most runs one row can hold), so strips
-can be labelled by separate threads without sharing a write.  Run indices therefore grow in
-raster order, and union by smaller index makes every root the first run of its component
-in raster order: numbering roots in index order gives labels in raster order.
+live from run ``strip_rows[s] * cap`` on (``cap`` = the most runs one row can hold), so
+strips can be labelled by separate threads without sharing a write; so do the strip's
+provisional labels.  Labels are made in raster order, a component's first run makes its
+smallest label, and union by smaller label keeps that one as root: numbering roots in
+label order gives final labels in raster order.
 
 Neighbour rows by connectivity (``conn`` is 6, 18 or 26; 2-D 4 and 8 map to 6 and 26):
 rows ``(z, y-1)`` and ``(z-1, y)`` always, touching diagonally (``diag``) for 18 and 26;
@@ -31,8 +34,98 @@ rows ``(z-1, y-1)`` and ``(z-1, y+1)`` for 18 (straight overlap) and 26 (diagona
 from __future__ import annotations
 
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from maskkit._jit import kernel, parallel_kernel, prange
+
+# 64-bit constants typed as uint64 so that Numba never mixes them with int64 (-> float64)
+_U0 = np.uint64(0)
+_U1 = np.uint64(1)
+_U3 = np.uint64(3)
+_U7 = np.uint64(7)
+_U8 = np.uint64(8)
+_U63 = np.uint64(63)
+_HIGH = np.uint64(0x8080808080808080)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+
+#: Width of the unconditional stores of :func:`_fill`.
+_CHUNK = 8
+
+
+# ------------------------------------------------------------------------------ scanning
+
+
+@kernel
+def _scan_binary(row, background, bounds, k):
+    """Write the foreground/background transitions of ``row`` from ``bounds[k]``; return k.
+
+    Branch-free: every column is written, the index only advances on a transition.  A row
+    ending in foreground gets a closing transition at ``len(row)``.
+    """
+    prev = False
+    for j in range(row.shape[0]):
+        f = row[j] != background
+        bounds[k] = j
+        k += f != prev
+        prev = f
+    if prev:
+        bounds[k] = row.shape[0]
+        k += 1
+    return k
+
+
+@kernel
+def _scan_binary_words(words, bgpattern, bounds, k):
+    """:func:`_scan_binary` for a row of 1-byte pixels read as little-endian uint64 words.
+
+    ``bgpattern`` is the background byte repeated 8 times.  Words that continue the current
+    state (all background after background, all foreground after foreground) cost one test.
+    """
+    prev = _U0  # 1 when the last pixel seen is foreground
+    for wi in range(words.shape[0]):
+        w = words[wi] ^ bgpattern  # background bytes become 0
+        if w == _U0 and prev == _U0:
+            continue
+        # exact zero-byte test: high bit of each byte set iff that byte is non-zero
+        fg = ((w & _LOW7) + _LOW7 | w) & _HIGH
+        if fg == _HIGH and prev == _U1:
+            continue
+        # a transition sits where a byte's state differs from the previous byte's
+        d = (fg ^ ((fg << _U8) | (prev << _U7))) & _HIGH
+        base = wi * 8
+        while d != _U0:
+            bounds[k] = base + np.int64(trailing_zeros(d) >> _U3)
+            k += 1
+            d &= d - _U1
+        prev = fg >> _U63
+    if prev == _U1:
+        bounds[k] = words.shape[0] * 8
+        k += 1
+    return k
+
+
+@kernel
+def _scan_multilabel(row, background, bounds, values, k):
+    """Write the runs of equal non-background value of ``row`` from run ``k // 2``."""
+    X = row.shape[0]
+    j = 0
+    while j < X:
+        v = row[j]
+        if v == background:
+            j += 1
+            continue
+        s = j
+        j += 1
+        while j < X and row[j] == v:
+            j += 1
+        bounds[k] = s
+        bounds[k + 1] = j
+        values[k >> 1] = v
+        k += 2
+    return k
+
+
+# ------------------------------------------------------------------------------- merging
 
 
 @kernel
@@ -50,34 +143,46 @@ def _find(parent, i):
 
 @kernel
 def _union(parent, a, b):
+    """Join the sets of provisional labels ``a`` and ``b``; return the new root."""
     ra = _find(parent, a)
     rb = _find(parent, b)
-    # the smaller index wins so that every root is its component's first run
+    # the smaller label wins so that every root is its component's first label
     if ra < rb:
         parent[rb] = ra
-    elif rb < ra:
-        parent[ra] = rb
+        return ra
+    parent[ra] = rb
+    return rb
 
 
 @kernel
-def _merge_rows(a0, a1, b0, b1, diag, binary, starts, ends, values, parent):
-    """Union runs ``a0:a1`` of one row with the overlapping runs ``b0:b1`` of another."""
+def _merge_rows(a0, a1, b0, b1, diag, binary, bounds, values, runlab, parent):
+    """Join runs ``a0:a1`` of one row with the overlapping runs ``b0:b1`` of another.
+
+    An unlabelled run (``runlab < 0``) takes the label of its first overlapping run; the
+    union-find is only consulted when two overlapping runs carry different labels.
+    """
     k = b0
     for i in range(a0, a1):
-        s = starts[i] - diag
-        e = ends[i] + diag
-        while k < b1 and ends[k] <= s:
+        s = bounds[2 * i] - diag
+        e = bounds[2 * i + 1] + diag
+        while k < b1 and bounds[2 * k + 1] <= s:
             k += 1
         kk = k
-        while kk < b1 and starts[kk] < e:
+        li = runlab[i]
+        while kk < b1 and bounds[2 * kk] < e:
             if binary or values[kk] == values[i]:
-                _union(parent, i, kk)
+                lk = runlab[kk]
+                if li < 0:
+                    li = lk
+                elif lk != li:
+                    li = _union(parent, li, lk)
             kk += 1
+        runlab[i] = li
 
 
 @kernel
 def _merge_with_neighbours(
-    r, lo, hi, Y, conn, binary, starts, ends, values, parent, row_first, row_count
+    r, lo, hi, Y, conn, binary, bounds, values, runlab, parent, row_first, row_count
 ):
     """Merge row ``r`` with its neighbour rows whose index lies in ``[lo, hi)``."""
     a0 = row_first[r]
@@ -86,301 +191,255 @@ def _merge_with_neighbours(
         return
     y = r % Y
     diag = 0 if conn == 6 else 1
-    # same plane, previous row
-    n = r - 1
+    n = r - 1  # same plane, previous row
     if y > 0 and lo <= n < hi:
-        _merge_rows(
-            a0,
-            a1,
-            row_first[n],
-            row_first[n] + row_count[n],
-            diag,
-            binary,
-            starts,
-            ends,
-            values,
-            parent,
-        )
-    # previous plane, same row
-    n = r - Y
+        b0 = row_first[n]
+        _merge_rows(a0, a1, b0, b0 + row_count[n], diag, binary, bounds, values, runlab, parent)
+    n = r - Y  # previous plane, same row
     if lo <= n < hi:
-        _merge_rows(
-            a0,
-            a1,
-            row_first[n],
-            row_first[n] + row_count[n],
-            diag,
-            binary,
-            starts,
-            ends,
-            values,
-            parent,
-        )
+        b0 = row_first[n]
+        _merge_rows(a0, a1, b0, b0 + row_count[n], diag, binary, bounds, values, runlab, parent)
     if conn == 6:
         return
     corner = 0 if conn == 18 else 1
     n = r - Y - 1
     if y > 0 and lo <= n < hi:
-        _merge_rows(
-            a0,
-            a1,
-            row_first[n],
-            row_first[n] + row_count[n],
-            corner,
-            binary,
-            starts,
-            ends,
-            values,
-            parent,
-        )
+        b0 = row_first[n]
+        _merge_rows(a0, a1, b0, b0 + row_count[n], corner, binary, bounds, values, runlab, parent)
     n = r - Y + 1
     if y < Y - 1 and lo <= n < hi:
-        _merge_rows(
-            a0,
-            a1,
-            row_first[n],
-            row_first[n] + row_count[n],
-            corner,
-            binary,
-            starts,
-            ends,
-            values,
-            parent,
-        )
+        b0 = row_first[n]
+        _merge_rows(a0, a1, b0, b0 + row_count[n], corner, binary, bounds, values, runlab, parent)
 
 
 @kernel
 def _label_strip(
-    image,
-    background,
-    binary,
-    conn,
-    r0,
-    r1,
-    base,
-    starts,
-    ends,
-    values,
-    parent,
-    row_first,
-    row_count,
-):
-    """Cut rows ``r0:r1`` into runs stored from ``base`` on and merge them inside the strip."""
+    image, words, use_words, bgpattern, background, binary, conn, r0, r1, base,
+    bounds, values, runlab, parent, row_first, row_count,
+):  # fmt: skip
+    """Cut rows ``r0:r1`` into runs and provisional labels stored from index ``base`` on.
+
+    Returns the number of provisional labels made.
+    """
     Y = image.shape[1]
-    X = image.shape[2]
-    nrun = base
+    k = 2 * base
+    nlab = base
+    dense = False
     for r in range(r0, r1):
-        row = image[r // Y, r % Y]
-        first = nrun
-        j = 0
-        if binary:
-            while j < X:
-                if row[j] == background:
-                    j += 1
-                    continue
-                s = j
-                j += 1
-                while j < X and row[j] != background:
-                    j += 1
-                starts[nrun] = s
-                ends[nrun] = j
-                parent[nrun] = nrun
-                nrun += 1
+        z = r // Y
+        y = r % Y
+        first = k >> 1
+        if not binary:
+            k = _scan_multilabel(image[z, y], background, bounds, values, k)
+        elif use_words and not dense:
+            k = _scan_binary_words(words[z, y], bgpattern, bounds, k)
         else:
-            while j < X:
-                v = row[j]
-                if v == background:
-                    j += 1
-                    continue
-                s = j
-                j += 1
-                while j < X and row[j] == v:
-                    j += 1
-                starts[nrun] = s
-                ends[nrun] = j
-                values[nrun] = v
-                parent[nrun] = nrun
-                nrun += 1
+            k = _scan_binary(image[z, y], background, bounds, k)
+        last = k >> 1
+        # word skipping pays on long runs; rows of short runs (noise) scan faster per byte
+        dense = 16 * (last - first) > image.shape[2]
         row_first[r] = first
-        row_count[r] = nrun - first
+        row_count[r] = last - first
+        for i in range(first, last):
+            runlab[i] = -1
         _merge_with_neighbours(
-            r, r0, r, Y, conn, binary, starts, ends, values, parent, row_first, row_count
+            r, r0, r, Y, conn, binary, bounds, values, runlab, parent, row_first, row_count
         )
+        # runs touching nothing above start a new provisional label, in raster order
+        for i in range(first, last):
+            if runlab[i] < 0:
+                runlab[i] = nlab
+                parent[nlab] = nlab
+                nlab += 1
+    return nlab - base
 
 
 @kernel
-def _merge_strip_borders(
-    image, conn, binary, strip_rows, starts, ends, values, parent, row_first, row_count
-):
-    Y = image.shape[1]
-    for s in range(1, strip_rows.shape[0] - 1):
-        r0 = strip_rows[s]
-        # only the first Y + 1 rows of a strip can touch rows of earlier strips
-        stop = min(r0 + Y + 1, strip_rows[s + 1])
-        for r in range(r0, stop):
-            _merge_with_neighbours(
-                r, 0, r0, Y, conn, binary, starts, ends, values, parent, row_first, row_count
-            )
-
-
-@kernel
-def label_runs(image, background, binary, conn, starts, ends, values, parent, row_first, row_count):
+def label_runs(
+    image, words, use_words, bgpattern, background, binary, conn,
+    bounds, values, runlab, parent, row_first, row_count, strip_nlab,
+):  # fmt: skip
     """Serial labelling pass: every row's runs, merged into a union-find forest."""
     R = image.shape[0] * image.shape[1]
-    _label_strip(
-        image, background, binary, conn, 0, R, 0, starts, ends, values, parent, row_first, row_count
-    )
+    strip_nlab[0] = _label_strip(
+        image, words, use_words, bgpattern, background, binary, conn, 0, R, 0,
+        bounds, values, runlab, parent, row_first, row_count,
+    )  # fmt: skip
 
 
 @parallel_kernel
 def label_runs_parallel(
-    image,
-    background,
-    binary,
-    conn,
-    cap,
-    strip_rows,
-    starts,
-    ends,
-    values,
-    parent,
-    row_first,
-    row_count,
-):
+    image, words, use_words, bgpattern, background, binary, conn, cap, strip_rows,
+    bounds, values, runlab, parent, row_first, row_count, strip_nlab,
+):  # fmt: skip
     """Strip-parallel labelling pass: strips in parallel, then their borders serially."""
+    Y = image.shape[1]
     nstrips = strip_rows.shape[0] - 1
     for s in prange(nstrips):
         r0 = strip_rows[s]
-        _label_strip(
-            image,
-            background,
-            binary,
-            conn,
-            r0,
-            strip_rows[s + 1],
-            r0 * cap,
-            starts,
-            ends,
-            values,
-            parent,
-            row_first,
+        strip_nlab[s] = _label_strip(
+            image, words, use_words, bgpattern, background, binary, conn, r0,
+            strip_rows[s + 1], r0 * cap, bounds, values, runlab, parent, row_first,
             row_count,
-        )
-    _merge_strip_borders(
-        image, conn, binary, strip_rows, starts, ends, values, parent, row_first, row_count
-    )
+        )  # fmt: skip
+    for s in range(1, nstrips):
+        r0 = strip_rows[s]
+        # only the first Y + 1 rows of a strip can touch rows of earlier strips
+        for r in range(r0, min(r0 + Y + 1, strip_rows[s + 1])):
+            _merge_with_neighbours(
+                r, 0, r0, Y, conn, binary, bounds, values, runlab, parent, row_first, row_count
+            )
 
 
 @kernel
-def number_runs(parent, row_first, row_count):
-    """Replace ``parent`` by final labels 1..N in raster order; return N.
+def number_runs(parent, cap, strip_rows, strip_nlab):
+    """Turn provisional labels into final labels 1..N in raster order; return N.
 
-    Runs are visited in index order, which is raster order; a non-root run's parent has a
-    smaller index, so its label is already final when the run is reached.
+    Afterwards ``parent`` maps provisional to final labels: run ``i``'s label is
+    ``parent[runlab[i]]``.  Provisional labels are visited in index order, which is raster order; a non-root label's parent is smaller, so its final
+    label is known when the label is reached.
     """
     n = 0
-    for r in range(row_first.shape[0]):
-        a0 = row_first[r]
-        for i in range(a0, a0 + row_count[r]):
-            p = parent[i]
-            if p == i:
+    for s in range(strip_rows.shape[0] - 1):
+        base = strip_rows[s] * cap
+        for lab in range(base, base + strip_nlab[s]):
+            p = parent[lab]
+            if p == lab:
                 n += 1
-                parent[i] = n
+                parent[lab] = n
             else:
-                parent[i] = parent[p]
+                parent[lab] = parent[p]
     return n
 
 
+# ------------------------------------------------------------------------------ painting
+
+
 @kernel
-def _paint_rows(out, r0, r1, starts, ends, labels, row_first, row_count):
-    Y = out.shape[1]
-    X = out.shape[2]
+def _fill(flat, s, e, v, limit):
+    """``flat[s:e] = v``; a short segment may also write ``v`` up to ``s + _CHUNK``.
+
+    Segments are painted left to right and each one covers where the previous one spilled
+    over, so the spill is always overwritten (``limit`` keeps it inside the strip).  One
+    fixed-width store per short run avoids a mispredicted loop exit per run on noisy masks;
+    long runs use a slice store, which Numba vectorises (a loop of signed indices it does
+    not, because of the wraparound check).
+    """
+    if e - s <= _CHUNK and s + _CHUNK <= limit:
+        for t in range(_CHUNK):
+            flat[np.uint64(s + t)] = v
+    else:
+        flat[s:e] = v
+
+
+@kernel
+def _paint_rows(flat, X, r0, r1, bounds, runlab, final, row_first, row_count):
+    zero = flat.dtype.type(0)
+    # spilling past the strip's last pixel could race with the next strip's thread
+    limit = r1 * X
     for r in range(r0, r1):
-        row = out[r // Y, r % Y]
-        j = 0
+        p = r * X
+        c = p
         a0 = row_first[r]
         for i in range(a0, a0 + row_count[r]):
-            s = starts[i]
-            e = ends[i]
-            while j < s:
-                row[j] = 0
-                j += 1
-            lab = labels[i]
-            while j < e:
-                row[j] = lab
-                j += 1
-        while j < X:
-            row[j] = 0
-            j += 1
+            s = p + bounds[2 * i]
+            _fill(flat, c, s, zero, limit)
+            c = p + bounds[2 * i + 1]
+            _fill(flat, s, c, flat.dtype.type(final[runlab[i]]), limit)
+        _fill(flat, c, p + X, zero, limit)
 
 
 @kernel
-def paint_runs(out, starts, ends, labels, row_first, row_count):
-    """Write every pixel of ``out``: the run's label on runs, 0 elsewhere."""
-    _paint_rows(out, 0, out.shape[0] * out.shape[1], starts, ends, labels, row_first, row_count)
+def paint_runs(flat, X, bounds, runlab, final, row_first, row_count):
+    """Write every pixel of the flat output: the run's label on runs, 0 elsewhere."""
+    _paint_rows(flat, X, 0, row_first.shape[0], bounds, runlab, final, row_first, row_count)
 
 
 @parallel_kernel
-def paint_runs_parallel(out, strip_rows, starts, ends, labels, row_first, row_count):
+def paint_runs_parallel(flat, X, strip_rows, bounds, runlab, final, row_first, row_count):
     for s in prange(strip_rows.shape[0] - 1):
         _paint_rows(
-            out, strip_rows[s], strip_rows[s + 1], starts, ends, labels, row_first, row_count
-        )
+            flat, X, strip_rows[s], strip_rows[s + 1], bounds, runlab, final, row_first,
+            row_count,
+        )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- statistics
 
 
 @kernel
-def run_stats(starts, ends, labels, row_first, row_count, Y, n, ndim):
+def run_stats(bounds, runlab, final, row_first, row_count, Y, X, n):
     """Area, bounding box and coordinate sums of labels ``0..n`` from the runs.
 
     Returns ``area`` (n+1,), ``lo`` and ``hi`` (n+1, 3) inclusive-exclusive (z, y, x)
-    bounds and ``sums`` (n+1, 3) coordinate sums; row 0 (background) is left empty.
+    bounds and ``sums`` (n+1, 3) coordinate sums.  Label 0 (the background) is measured
+    from the gaps between runs.
     """
     area = np.zeros(n + 1, np.int64)
-    lo = np.empty((n + 1, 3), np.int64)
+    lo = np.full((n + 1, 3), np.iinfo(np.int64).max, np.int64)
     hi = np.zeros((n + 1, 3), np.int64)
     sums = np.zeros((n + 1, 3), np.float64)
-    big = np.iinfo(np.int64).max
-    for lab in range(n + 1):
-        for d in range(3):
-            lo[lab, d] = big
     for r in range(row_first.shape[0]):
         z = r // Y
         y = r % Y
         a0 = row_first[r]
-        for i in range(a0, a0 + row_count[r]):
-            lab = labels[i]
-            s = starts[i]
-            e = ends[i]
-            m = e - s
-            area[lab] += m
-            sums[lab, 0] += z * m
-            sums[lab, 1] += y * m
-            # sum of s..e-1 = m * (s + e - 1) / 2, exact in float64 for any real image
-            sums[lab, 2] += 0.5 * m * (s + e - 1)
-            lo[lab, 0] = min(lo[lab, 0], z)
-            lo[lab, 1] = min(lo[lab, 1], y)
-            lo[lab, 2] = min(lo[lab, 2], s)
-            hi[lab, 0] = max(hi[lab, 0], z + 1)
-            hi[lab, 1] = max(hi[lab, 1], y + 1)
-            hi[lab, 2] = max(hi[lab, 2], e)
+        a1 = a0 + row_count[r]
+        c = 0  # end of the previous run: [c, start) is a background gap
+        for i in range(a0, a1):
+            s = bounds[2 * i]
+            e = bounds[2 * i + 1]
+            if s > c:
+                _add_run(area, lo, hi, sums, 0, z, y, c, s)
+            _add_run(area, lo, hi, sums, final[runlab[i]], z, y, s, e)
+            c = e
+        if c < X:
+            _add_run(area, lo, hi, sums, 0, z, y, c, X)
     return area, lo, hi, sums
 
 
 @kernel
-def label_image_stats(labels, n):
-    """Area, bounding box and coordinate sums of labels ``0..n`` of a label image.
+def _add_run(area, lo, hi, sums, lab, z, y, s, e):
+    m = e - s
+    area[lab] += m
+    sums[lab, 0] += z * m
+    sums[lab, 1] += y * m
+    # s + (s+1) + ... + (e-1), exact in float64 for any image that fits in memory
+    sums[lab, 2] += 0.5 * m * (s + e - 1)
+    lo[lab, 0] = min(lo[lab, 0], z)
+    lo[lab, 1] = min(lo[lab, 1], y)
+    lo[lab, 2] = min(lo[lab, 2], s)
+    hi[lab, 0] = max(hi[lab, 0], z + 1)
+    hi[lab, 1] = max(hi[lab, 1], y + 1)
+    hi[lab, 2] = max(hi[lab, 2], e)
 
-    ``labels`` is ``(Z, Y, X)`` C-contiguous with values in ``0..n``.  Same outputs as
-    :func:`run_stats`, background (label 0) included.
+
+@kernel
+def _run_end(row, j, v):
+    """First column ``>= j`` of ``row`` whose value differs from ``v`` (or the row's end)."""
+    X = row.shape[0]
+    # test 8 pixels at a time: a fixed-width compare vectorises, a per-pixel loop does not
+    while j + 8 <= X:
+        same = True
+        for t in range(8):
+            same &= row[j + t] == v
+        if not same:
+            break
+        j += 8
+    while j < X and row[j] == v:
+        j += 1
+    return j
+
+
+@kernel
+def label_image_stats(labels, n):
+    """:func:`run_stats` of a ``(Z, Y, X)`` label image with values in ``0..n``.
+
+    Unlike :func:`run_stats`, label 0 (the background) is measured too.
     """
     area = np.zeros(n + 1, np.int64)
-    lo = np.empty((n + 1, 3), np.int64)
+    lo = np.full((n + 1, 3), np.iinfo(np.int64).max, np.int64)
     hi = np.zeros((n + 1, 3), np.int64)
     sums = np.zeros((n + 1, 3), np.float64)
-    big = np.iinfo(np.int64).max
-    for lab in range(n + 1):
-        for d in range(3):
-            lo[lab, d] = big
     Z, Y, X = labels.shape
     for z in range(Z):
         for y in range(Y):
@@ -389,20 +448,8 @@ def label_image_stats(labels, n):
             while j < X:
                 lab = row[j]
                 s = j
-                j += 1
-                while j < X and row[j] == lab:
-                    j += 1
-                m = j - s
-                area[lab] += m
-                sums[lab, 0] += z * m
-                sums[lab, 1] += y * m
-                sums[lab, 2] += 0.5 * m * (s + j - 1)
-                lo[lab, 0] = min(lo[lab, 0], z)
-                lo[lab, 1] = min(lo[lab, 1], y)
-                lo[lab, 2] = min(lo[lab, 2], s)
-                hi[lab, 0] = max(hi[lab, 0], z + 1)
-                hi[lab, 1] = max(hi[lab, 1], y + 1)
-                hi[lab, 2] = max(hi[lab, 2], j)
+                j = _run_end(row, j + 1, lab)
+                _add_run(area, lo, hi, sums, lab, z, y, s, j)
     return area, lo, hi, sums
 
 
@@ -410,8 +457,13 @@ def label_image_stats(labels, n):
 def count_labels(labels, n):
     """Pixel count of each label ``0..n`` (``labels`` flat, values in ``0..n``)."""
     area = np.zeros(n + 1, np.int64)
-    for i in range(labels.shape[0]):
-        area[labels[i]] += 1
+    j = 0
+    X = labels.shape[0]
+    while j < X:
+        lab = labels[j]
+        s = j
+        j = _run_end(labels, j + 1, lab)
+        area[lab] += j - s
     return area
 
 
@@ -423,14 +475,14 @@ def remap_labels(labels, table, out):
 
 
 @kernel
-def component_class_counts(starts, ends, values, labels, row_first, row_count, n):
-    """Area and class value of each component 1..n, from the runs of a multilabel pass."""
+def component_areas_and_values(bounds, values, runlab, final, row_first, row_count, n):
+    """Area and pixel value of each component ``1..n`` of a multilabel pass."""
     area = np.zeros(n + 1, np.int64)
-    cls = np.zeros(n + 1, values.dtype)
+    value = np.zeros(n + 1, values.dtype)
     for r in range(row_first.shape[0]):
         a0 = row_first[r]
         for i in range(a0, a0 + row_count[r]):
-            lab = labels[i]
-            area[lab] += ends[i] - starts[i]
-            cls[lab] = values[i]
-    return area, cls
+            lab = final[runlab[i]]
+            area[lab] += bounds[2 * i + 1] - bounds[2 * i]
+            value[lab] = values[i]
+    return area, value

@@ -1,0 +1,242 @@
+"""Count objects in semantic masks and instance label images.
+
+A *semantic* mask holds a class value per pixel; its objects are the connected components
+of each class, found in one multilabel labelling pass over the whole mask (no loop over
+classes).  An *instance* label image holds an object id per pixel; its objects are the
+distinct ids.  Either way ``0`` and the values in ``ignore`` are not classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from maskkit._kernels import ccl
+from maskkit.errors import InvalidInputError, MaskkitTypeError
+from maskkit.label import _as_array, _check_connectivity, _label_runs
+
+__all__ = ["ALL_INSTANCES", "count_objects", "count_table"]
+
+#: The class key under which an instance label image without ``class_map`` is counted.
+ALL_INSTANCES = -1
+
+_KINDS = ("semantic", "instance")
+
+
+def _check_ignore(ignore) -> np.ndarray:
+    if ignore is None:
+        return np.zeros(0, np.int64)
+    if isinstance(ignore, (int, np.integer)):
+        ignore = (ignore,)
+    if not isinstance(ignore, Iterable):
+        raise MaskkitTypeError(f"ignore must be a sequence of integers; got {ignore!r}")
+    values = list(ignore)
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        raise MaskkitTypeError(f"ignore must hold integers only; got {values!r}")
+    return np.asarray(values, np.int64)
+
+
+def _check_min_area(min_area) -> int:
+    if isinstance(min_area, (bool, np.bool_)) or not isinstance(min_area, (int, np.integer)):
+        raise MaskkitTypeError(f"min_area must be an integer >= 0; got {min_area!r}")
+    if min_area < 0:
+        raise InvalidInputError(f"min_area must be >= 0; got {min_area}")
+    return int(min_area)
+
+
+def _table(classes, counts, areas, ignore: np.ndarray) -> dict[int, tuple[int, int]]:
+    keep = (classes != 0) & ~np.isin(classes, ignore)
+    return {
+        int(c): (int(n), int(a))
+        for c, n, a in zip(classes[keep], counts[keep], areas[keep], strict=True)
+    }
+
+
+def _group(keys: np.ndarray, counted: np.ndarray, areas: np.ndarray):
+    """Per distinct key: how many items are counted and their total area."""
+    classes, inverse = np.unique(keys, return_inverse=True)
+    counts = np.bincount(inverse, weights=counted, minlength=classes.size).astype(np.int64)
+    total = np.bincount(inverse, weights=areas, minlength=classes.size).astype(np.int64)
+    return classes, counts, total
+
+
+def _semantic(mask: np.ndarray, connectivity: int, min_area: int, ignore: np.ndarray):
+    if mask.dtype.kind == "b":
+        mask = mask.view(np.uint8)
+    runs = _label_runs(mask, connectivity, False, mask.dtype.type(0), False)
+    if runs.n == 0:
+        return {}
+    area, value = ccl.component_areas_and_values(
+        runs.bounds, runs.values, runs.runlab, runs.final, runs.row_first, runs.row_count, runs.n
+    )
+    area, value = area[1:], value[1:].astype(np.int64)
+    return _table(*_group(value, area >= min_area, area), ignore)
+
+
+def _pixel_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct non-negative ``keys`` and their pixel counts (bincount when dense enough)."""
+    if keys.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    top = int(keys.max())
+    if top <= 4 * keys.size + 65536:
+        counts = np.bincount(keys, minlength=top + 1)
+        ids = np.flatnonzero(counts)
+        return ids, counts[ids]
+    return np.unique(keys, return_counts=True)
+
+
+def _class_of_ids(ids: np.ndarray, class_map: Mapping) -> np.ndarray:
+    missing = [int(i) for i in ids if int(i) not in class_map]
+    if missing:
+        raise InvalidInputError(
+            f"class_map has no class for instance id(s) {missing[:10]}"
+            f"{' ...' if len(missing) > 10 else ''}. Fix: add them to class_map"
+        )
+    return np.asarray([int(class_map[int(i)]) for i in ids], np.int64)
+
+
+def _instance(ids: np.ndarray, min_area: int, ignore: np.ndarray, class_map):
+    flat = ids.reshape(-1)
+    if class_map is None:
+        flat = flat[(flat != 0) & ~np.isin(flat, ignore)] if ignore.size else flat[flat != 0]
+        uniq, area = _pixel_counts(flat.astype(np.int64, copy=False))
+        if uniq.size == 0:
+            return {}
+        return {ALL_INSTANCES: (int((area >= min_area).sum()), int(area.sum()))}
+    if isinstance(class_map, Mapping):
+        uniq, area = _pixel_counts(flat[flat != 0].astype(np.int64, copy=False))
+        classes = _class_of_ids(uniq, class_map)
+        return _table(*_group(classes, area >= min_area, area), ignore)
+    cmap = _as_array(class_map, "class_map")
+    if cmap.shape != ids.shape:
+        raise InvalidInputError(
+            f"class_map must be a mapping id -> class or an array of the mask's shape "
+            f"{ids.shape}; got an array of shape {cmap.shape}"
+        )
+    cls = cmap.reshape(-1).astype(np.int64)
+    fg = flat != 0
+    if int(cls.min(initial=0)) < 0:
+        raise InvalidInputError("class_map must hold classes >= 0; got a negative class")
+    ids64 = flat[fg].astype(np.int64)
+    cls = cls[fg]
+    # one key per (id, class) pair: an instance spanning two classes counts in both
+    pairs = ids64 * (int(cls.max(initial=0)) + 1) + cls
+    uniq, area = _pixel_counts(pairs)
+    pair_class = uniq % (int(cls.max(initial=0)) + 1)
+    return _table(*_group(pair_class, area >= min_area, area), ignore)
+
+
+def count_table(
+    mask,
+    *,
+    kind: str = "semantic",
+    connectivity: int = 8,
+    min_area: int = 0,
+    ignore=(255,),
+    class_map=None,
+) -> dict[int, tuple[int, int]]:
+    """Objects and pixels per class: ``{class: (count, area)}``.
+
+    ``area`` is the class's total pixel count, small objects included; ``count`` only
+    counts objects of at least ``min_area`` pixels, so a class can have count 0.  Classes
+    absent from the mask are absent from the table.  See :func:`count_objects` for the
+    parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from maskkit.count import count_table
+    >>> mask = np.array([[1, 1, 0, 2],
+    ...                  [0, 0, 0, 0],
+    ...                  [1, 0, 255, 2]], dtype=np.uint8)
+    >>> count_table(mask)
+    {1: (2, 3), 2: (2, 2)}
+    >>> count_table(mask, min_area=2)
+    {1: (1, 3), 2: (0, 2)}
+    """
+    if kind not in _KINDS:
+        raise InvalidInputError(f"kind must be one of {_KINDS}; got {kind!r}")
+    mask = _as_array(mask, "mask")
+    min_area = _check_min_area(min_area)
+    ignore = _check_ignore(ignore)
+    if mask.size == 0:
+        return {}
+    if kind == "semantic":
+        if class_map is not None:
+            raise InvalidInputError(
+                "class_map applies to kind='instance' only; a semantic mask already holds classes"
+            )
+        conn = _check_connectivity(connectivity, mask.ndim)
+        return _semantic(mask, conn, min_area, ignore)
+    if mask.dtype.kind == "i" and int(mask.min()) < 0:
+        raise InvalidInputError(
+            f"an instance label image must hold ids >= 0; got a minimum of {int(mask.min())}"
+        )
+    return _instance(mask, min_area, ignore, class_map)
+
+
+def count_objects(
+    mask,
+    *,
+    kind: str = "semantic",
+    connectivity: int = 8,
+    min_area: int = 0,
+    ignore=(255,),
+    class_map=None,
+) -> dict[int, int]:
+    """Count objects per class in a semantic mask or an instance label image.
+
+    Parameters
+    ----------
+    mask : array_like of int or bool, 2-D or 3-D
+        ``kind="semantic"``: a class value per pixel; ``kind="instance"``: an object id per
+        pixel (0 = no object).
+    kind : {"semantic", "instance"}, default "semantic"
+        Semantic masks count the connected components of each class, all classes in one
+        multilabel pass; instance images count distinct non-zero ids.
+    connectivity : int, default 8
+        Semantic only: 4 or 8 for 2-D, 6, 18 or 26 for 3-D.
+    min_area : int, default 0
+        Objects with fewer pixels are not counted.
+    ignore : sequence of int, default (255,)
+        Values that are not classes (``0`` never is); for an instance image without
+        ``class_map``, ids that are not objects.
+    class_map : mapping or array_like, optional
+        Instance only: the class of each id (``{id: class}``) or of each pixel (an array of
+        the mask's shape).  An id found in two classes counts once in each.  Without it,
+        every instance is counted under the key :data:`ALL_INSTANCES` (``-1``).
+
+    Returns
+    -------
+    dict[int, int]
+        ``{class: number of objects}`` for every class present in the mask, in increasing
+        class order (a class whose objects are all below ``min_area`` maps to 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from maskkit.count import count_objects
+    >>> semantic = np.array([[1, 1, 0, 2],
+    ...                      [0, 0, 0, 2],
+    ...                      [1, 0, 0, 0]], dtype=np.uint8)
+    >>> count_objects(semantic)
+    {1: 2, 2: 1}
+    >>> count_objects(semantic, connectivity=4, min_area=2)
+    {1: 1, 2: 1}
+    >>> instances = np.array([[5, 5, 0, 7],
+    ...                       [0, 0, 0, 7]])
+    >>> count_objects(instances, kind="instance")
+    {-1: 2}
+    >>> count_objects(instances, kind="instance", class_map={5: 1, 7: 1})
+    {1: 2}
+    """
+    table = count_table(
+        mask,
+        kind=kind,
+        connectivity=connectivity,
+        min_area=min_area,
+        ignore=ignore,
+        class_map=class_map,
+    )
+    return {c: n for c, (n, _) in table.items()}
