@@ -9,15 +9,15 @@ so ``except ValueError`` keeps working.  Errors about a particular input carry t
 from __future__ import annotations
 
 __all__ = [
-    "MaskkitError",
+    "ImageTooLargeError",
+    "InvalidAnnotationError",
     "InvalidInputError",
     "InvalidPolygonError",
     "InvalidRLEError",
-    "InvalidAnnotationError",
-    "UnknownCategoryError",
-    "ImageTooLargeError",
+    "MaskkitError",
     "MaskkitIOError",
     "MaskkitTypeError",
+    "UnknownCategoryError",
 ]
 
 
@@ -49,7 +49,7 @@ class MaskkitError(Exception):
         parts.append(self.reason)
         return ": ".join(parts)
 
-    def with_context(self, *, source=None, obj=None) -> "MaskkitError":
+    def with_context(self, *, source=None, obj=None) -> MaskkitError:
         """Return the same error with ``source`` / ``obj`` filled in where missing."""
         if source is not None and self.source is None:
             self.source = str(source)

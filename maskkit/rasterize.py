@@ -71,6 +71,25 @@ def _check_value(out, value):
     return out.dtype.type(v)
 
 
+def _check_values(out, values) -> np.ndarray:
+    """Many label values at once, checked against ``out``'s dtype."""
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.dtype.kind not in "biuf":
+        raise InvalidInputError(f"values must be a sequence of integers; got {values!r:.80}")
+    if arr.size and arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
+        raise InvalidInputError("values must be integers")
+    if arr.size and out.dtype.kind != "b":
+        info = np.iinfo(out.dtype)
+        lo, hi = arr.min(), arr.max()
+        if lo < info.min or hi > info.max:
+            bad = lo if lo < info.min else hi
+            raise InvalidInputError(
+                f"label value {bad} does not fit out's dtype {out.dtype} "
+                f"({info.min}..{info.max}); use a wider dtype"
+            )
+    return arr.astype(out.dtype)
+
+
 class _Objects:
     """Many segmentations packed into flat arrays for one kernel call.
 
@@ -90,6 +109,8 @@ class _Objects:
         self.run_e: list = []
         self.obj_runs = [0]
         self.obj_run_array: list[int] = []  # per object: index into run_s, or -1
+        self.names: list = []  # per object: its name in error messages
+        self.source = None
         self._nruns = 0
 
     def __len__(self):
@@ -97,6 +118,9 @@ class _Objects:
 
     def add(self, segmentation, *, source=None, obj=None):
         seg = segmentation
+        self.names.append(obj if obj is not None else f"object {len(self)}")
+        if source is not None:
+            self.source = source
         if isinstance(seg, Mapping):
             from maskkit.rle import rle_counts
 
@@ -129,11 +153,13 @@ class _Objects:
     def reordered(self, order) -> _Objects:
         """The same objects in a new paint order."""
         new = _Objects(self.h, self.w, self.mode)
+        new.source = self.source
         for i in order:
             for r in range(self.obj_rings[i], self.obj_rings[i + 1]):
                 new.parts.append(self.parts[r])
                 new.ring_offsets.append(new.ring_offsets[-1] + len(self.parts[r]))
             new.obj_rings.append(len(new.ring_offsets) - 1)
+            new.names.append(self.names[i])
             j = self.obj_run_array[i]
             if j >= 0:
                 new.run_s.append(self.run_s[j])
@@ -148,8 +174,11 @@ class _Objects:
     def arrays(self):
         total = self.ring_offsets[-1]
         if total:
-            xy = np.fromiter(itertools.chain.from_iterable(self.parts), dtype=np.float64,
-                             count=total)
+            try:
+                xy = np.fromiter(itertools.chain.from_iterable(self.parts), dtype=np.float64,
+                                 count=total)
+            except (TypeError, ValueError):
+                self._raise_non_numeric()
         else:
             xy = np.zeros(0, dtype=np.float64)
         ring_offsets = np.asarray(self.ring_offsets, dtype=np.int64)
@@ -161,6 +190,20 @@ class _Objects:
             rs = re = _EMPTY_I64
         obj_runs = np.asarray(self.obj_runs, dtype=np.int64)
         return xy, ring_offsets, obj_rings, rs, re, obj_runs
+
+    def _raise_non_numeric(self):
+        for i in range(len(self)):
+            for r in range(self.obj_rings[i], self.obj_rings[i + 1]):
+                try:
+                    np.asarray(self.parts[r], dtype=np.float64)
+                except (TypeError, ValueError):
+                    name = self.names[i] if self.names else f"object {i}"
+                    raise InvalidPolygonError(
+                        f"polygon part {r - self.obj_rings[i]} holds a non-numeric coordinate",
+                        source=self.source, obj=name,
+                    ) from None
+        raise InvalidPolygonError("a polygon holds a non-numeric coordinate",
+                                  source=self.source)
 
     def check_coordinates(self, xy, *, source=None, objs=None):
         """Finite and within COORD_LIMIT; on failure name the object."""
@@ -216,13 +259,6 @@ def _polygon_parts(seg, *, source=None, obj=None):
                 + (" (pycocotools would silently read 2 points as a bbox)" if n == 4 else ""),
                 source=source, obj=obj,
             )
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p):
-            try:
-                p = [float(v) for v in p]
-            except (TypeError, ValueError):
-                raise InvalidPolygonError(
-                    f"polygon part {i} holds a non-numeric coordinate", source=source, obj=obj
-                ) from None
         parts.append(p)
     return parts
 
@@ -305,7 +341,7 @@ def paint_polygons(out: np.ndarray, polygons: Sequence, values, *, mode: str = "
     else:
         if len(values) != n:
             raise InvalidInputError(f"got {n} polygons but {len(values)} values")
-        vals = np.array([_check_value(out, v) for v in values], dtype=out.dtype)
+        vals = _check_values(out, values)
     ops = np.full(n, _kc.OP_SET, dtype=np.int64)
     _paint(out, objects, vals, ops)
     return out
@@ -322,15 +358,13 @@ def segmentation_runs(segmentation, height: int, width: int, *, mode: str = "coc
     --------
     >>> s, e = segmentation_runs([0, 0, 2, 2], 3, 3)
     >>> s.tolist(), e.tolist()
-    ([0], [5])
+    ([0, 3], [2, 5])
     """
     _check_mode(mode)
     h, w = check_image_size(height, width)
-    out = np.zeros((0, 0), np.uint8)
-    del out
     objects = _Objects(h, w, mode)
     objects.add(segmentation)
-    xy, ring_offsets, obj_rings, rs, re, obj_runs = objects.arrays()
+    xy, ring_offsets, obj_rings, rs, re, _obj_runs = objects.arrays()
     objects.check_coordinates(xy)
     if mode == "coco":
         if obj_rings[1] > 0:
@@ -387,7 +421,7 @@ def polygon_to_rle(segmentation, height: int, width: int, *, compressed: bool = 
     Examples
     --------
     >>> polygon_to_rle([[1, 1, 4, 1, 4, 3, 1, 3]], 4, 5)
-    {'size': [4, 5], 'counts': '52203'}
+    {'size': [4, 5], 'counts': '5220003'}
     """
     from maskkit.rle import _counts_to_rle
 

@@ -67,8 +67,13 @@ def _ring_capacity(xy, start, stop, w):
 
 
 @kernel
-def ring_toggles(xy, start, stop, h, w):
-    """Toggle positions (unsorted, column-major) of one ring ``xy[start:stop]`` (flat x, y)."""
+def ring_toggles(xy, start, stop, h, w, stride):
+    """Toggle positions ``X * stride + Y`` (unsorted) of one ring ``xy[start:stop]`` (flat x, y).
+
+    ``Y`` is in ``0..h``. With ``stride = h`` these are pycocotools' column-major linear
+    positions (a toggle at ``Y = h`` is the top of the next column); with ``stride = h + 1``
+    ``(X, Y)`` can be decoded.
+    """
     k = (stop - start) // 2
     out = np.empty(_ring_capacity(xy, start, stop, w), dtype=np.int64)
     n = 0
@@ -128,7 +133,7 @@ def ring_toggles(xy, start, stop, h, w):
             if umin >= 2 and (umin - 2) % 5 == 0:
                 X = (umin - 2) // 5
                 if X < w:
-                    out[n] = X * h + _row_of(min(fv0, pv), h)
+                    out[n] = X * stride + _row_of(min(fv0, pv), h)
                     n += 1
         have_prev = True
         pu = lu
@@ -151,7 +156,7 @@ def ring_toggles(xy, start, stop, h, w):
                     continue
                 va = np.int64(ys + s * ta + 0.5)
                 vb = np.int64(ys + s * (ta + 1) + 0.5)
-                out[n] = X * h + _row_of(min(va, vb), h)
+                out[n] = X * stride + _row_of(min(va, vb), h)
                 n += 1
         else:
             # v = t + ys steps by 1; u = trunc(xs + s t + .5) moves by at most 1 per step and
@@ -194,7 +199,7 @@ def ring_toggles(xy, start, stop, h, w):
                         t += 1
                     if t <= 0 or t > dy or _steep_u(xs, s, t - 1) != c + 1:
                         continue
-                out[n] = X * h + _row_of(ys + t - 1, h)
+                out[n] = X * stride + _row_of(ys + t - 1, h)
                 n += 1
     return out[:n]
 
@@ -259,13 +264,13 @@ def union_runs(starts, ends):
 def polygon_runs(xy, ring_offsets, r0, r1, h, w):
     """Runs of the union of rings ``r0..r1-1`` (COCO parts: each part even-odd, parts unioned)."""
     if r1 - r0 == 1:
-        tog = ring_toggles(xy, ring_offsets[r0], ring_offsets[r0 + 1], h, w)
+        tog = ring_toggles(xy, ring_offsets[r0], ring_offsets[r0 + 1], h, w, h)
         return toggles_to_runs(tog, h * w)
     total = 0
     parts_s = []
     parts_e = []
     for r in range(r0, r1):
-        tog = ring_toggles(xy, ring_offsets[r], ring_offsets[r + 1], h, w)
+        tog = ring_toggles(xy, ring_offsets[r], ring_offsets[r + 1], h, w, h)
         s, e = toggles_to_runs(tog, h * w)
         parts_s.append(s)
         parts_e.append(e)
@@ -284,27 +289,52 @@ def polygon_runs(xy, ring_offsets, r0, r1, h, w):
 
 
 @kernel
-def _claim(out, claims, r, c, value, op, ignore, stats):
-    """One pixel of a tracked paint (every op but OP_SET)."""
-    st = claims[r, c]
-    if op == OP_FILL_FREE:
-        if st == _FREE:
+def _paint_span(out, claims, r0, c0, n, dr, dc, value, op, ignore, stats):
+    """Paint ``n`` pixels from ``(r0, c0)`` in steps of ``(dr, dc)`` with one operation.
+
+    The claim logic is written out here rather than called per pixel: a Numba call per
+    pixel (with array arguments) costs more than the pixel itself.
+    """
+    r = r0
+    c = c0
+    if op == OP_SET and dr == 0:
+        out[r0, c0:c0 + n] = value
+    elif op == OP_SET:
+        for _ in range(n):
             out[r, c] = value
-    elif st == _FREE:
-        out[r, c] = value
-        claims[r, c] = _ONE
-    elif st == _MANY_CLASSES:
-        if op == OP_SET_TRACK:
-            out[r, c] = value
+            r += dr
+            c += dc
+    elif op == OP_FILL_FREE:
+        for _ in range(n):
+            if claims[r, c] == _FREE:
+                out[r, c] = value
+            r += dr
+            c += dc
     else:
-        if st == _ONE:
-            stats[0] += 1
-        if out[r, c] != value:
-            stats[1] += 1
-            claims[r, c] = _MANY_CLASSES
-            out[r, c] = ignore if op == OP_VOID else value
-        else:
-            claims[r, c] = _MANY_SAME
+        void = op == OP_VOID
+        n_second = 0
+        n_conflict = 0
+        for _ in range(n):
+            st = claims[r, c]
+            if st == _FREE:
+                out[r, c] = value
+                claims[r, c] = _ONE
+            elif st == _MANY_CLASSES:
+                if not void:
+                    out[r, c] = value
+            else:
+                if st == _ONE:
+                    n_second += 1
+                if out[r, c] != value:
+                    n_conflict += 1
+                    claims[r, c] = _MANY_CLASSES
+                    out[r, c] = ignore if void else value
+                else:
+                    claims[r, c] = _MANY_SAME
+            r += dr
+            c += dc
+        stats[0] += n_second
+        stats[1] += n_conflict
 
 
 @kernel
@@ -328,15 +358,88 @@ def paint_runs(out, claims, starts, ends, value, op, ignore, stats):
         p = s
         while p < e:
             stop = min(e - p, h - row)
-            if op == OP_SET:
-                for r in range(row, row + stop):
-                    out[r, col] = value
-            else:
-                for r in range(row, row + stop):
-                    _claim(out, claims, r, col, value, op, ignore, stats)
+            _paint_span(out, claims, row, col, stop, 1, 0, value, op, ignore, stats)
             p += stop
             col += 1
             row = 0
+
+
+@kernel
+def paint_ring_rows(out, claims, xy, start, stop, value, op, ignore, stats):
+    """Paint one ring (even-odd) row by row, so that writes are contiguous in ``out``.
+
+    Each pixel column's state flips at its toggle rows; sweeping the toggles in (row,
+    column) order gives, row after row, the spans of columns that are inside. Per-column
+    toggle counts are even (the ring is closed), so this equals the column-major
+    linear reading of pycocotools.
+    """
+    h = out.shape[0]
+    w = out.shape[1]
+    tog = ring_toggles(xy, start, stop, h, w, h + 1)
+    m = tog.size
+    if m == 0:
+        return
+    # bucket the toggles by row (counting sort: the order within a row does not matter)
+    x0 = w
+    x1 = -1
+    y0 = h
+    y1 = 0
+    for i in range(m):
+        X = tog[i] // (h + 1)
+        Y = tog[i] - X * (h + 1)
+        x0 = min(x0, X)
+        x1 = max(x1, X)
+        y0 = min(y0, Y)
+        y1 = max(y1, Y)
+    nrows = y1 - y0 + 2
+    first = np.zeros(nrows, dtype=np.int64)
+    for i in range(m):
+        X = tog[i] // (h + 1)
+        first[tog[i] - X * (h + 1) - y0 + 1] += 1
+    for k in range(1, nrows):
+        first[k] += first[k - 1]
+    cols = np.empty(m, dtype=np.int64)
+    fill = first.copy()
+    for i in range(m):
+        X = tog[i] // (h + 1)
+        k = tog[i] - X * (h + 1) - y0
+        cols[fill[k]] = X - x0
+        fill[k] += 1
+    bw = x1 - x0 + 1
+    state = np.zeros(bw, dtype=np.bool_)
+    span_a = np.empty(bw // 2 + 1, dtype=np.int64)
+    span_b = np.empty(bw // 2 + 1, dtype=np.int64)
+    for k in range(nrows - 1):
+        y = y0 + k
+        if y >= h:
+            break
+        if first[k + 1] == first[k]:
+            continue
+        for i in range(first[k], first[k + 1]):
+            state[cols[i]] = not state[cols[i]]
+        # rows until the next row with toggles share this state
+        ynext = y + 1
+        while ynext - y0 < nrows - 1 and first[ynext - y0 + 1] == first[ynext - y0]:
+            ynext += 1
+        if ynext > h:
+            ynext = h
+        # spans of the current state
+        nspan = 0
+        x = 0
+        while x < bw:
+            if state[x]:
+                a = x
+                while x < bw and state[x]:
+                    x += 1
+                span_a[nspan] = a + x0
+                span_b[nspan] = x + x0
+                nspan += 1
+            else:
+                x += 1
+        for r in range(y, ynext):
+            for q in range(nspan):
+                _paint_span(out, claims, r, span_a[q], span_b[q] - span_a[q], 0, 1, value, op,
+                            ignore, stats)
 
 
 @kernel
@@ -351,7 +454,12 @@ def paint_objects(
     for i in range(values.size):
         r0 = obj_rings[i]
         r1 = obj_rings[i + 1]
-        if r1 > r0:
+        if r1 - r0 == 1 or (r1 > r0 and ops[i] == OP_SET):
+            # painting parts one by one is their union when nothing counts claims
+            for r in range(r0, r1):
+                paint_ring_rows(out, claims, xy, ring_offsets[r], ring_offsets[r + 1],
+                                values[i], ops[i], ignore, stats)
+        elif r1 > r0:
             s, e = polygon_runs(xy, ring_offsets, r0, r1, h, w)
             paint_runs(out, claims, s, e, values[i], ops[i], ignore, stats)
         q0 = obj_runs[i]
@@ -401,10 +509,5 @@ def paint_runs_c(out, claims, starts, ends, value, op, ignore, stats):
             row = p // w
             col = p - row * w
             stop = min(e - p, w - col)
-            if op == OP_SET:
-                for c in range(col, col + stop):
-                    out[row, c] = value
-            else:
-                for c in range(col, col + stop):
-                    _claim(out, claims, row, c, value, op, ignore, stats)
+            _paint_span(out, claims, row, col, stop, 0, 1, value, op, ignore, stats)
             p += stop
