@@ -113,3 +113,63 @@ def test_coco_to_semantic_2048_500x40(benchmark, impl):
     impl("maskkit")
     out = benchmark.pedantic(maskkit.coco_to_semantic, args=(index, 1), rounds=20)
     assert out.shape == (H, W)
+
+
+MEMORY_SCRIPT = r"""
+import json, sys, time
+import numpy as np
+import maskkit
+sys.path.insert(0, sys.argv[1])
+from bench_rasterize import make_polygons
+
+def rss(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(field)
+
+H = W = 4096
+maskkit.coco_to_semantic({"images": [{"id": 1, "height": 8, "width": 8}],
+    "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": [0, 0, 2, 2]}],
+    "categories": [{"id": 1}]}, 1)  # warm the JIT
+text = json.dumps({
+    "images": [{"id": 1, "height": H, "width": W}],
+    "annotations": [{"id": i + 1, "image_id": 1, "category_id": i % 80 + 1, "segmentation": s}
+                    for i, s in enumerate(make_polygons(2000, 40, H, W, seed=11))],
+    "categories": [{"id": c} for c in range(1, 81)]})
+before = rss("VmRSS")
+coco = json.loads(text)
+del text
+parsed = rss("VmRSS") - before
+index = maskkit.load_coco(coco)
+open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM)
+base = rss("VmRSS")
+t0 = time.perf_counter()
+labels = maskkit.coco_to_semantic(index, 1)
+dt = time.perf_counter() - t0
+peak = rss("VmHWM") - base
+print(json.dumps({"peak_bytes": peak, "label_bytes": labels.nbytes, "json_bytes": parsed,
+                  "seconds": dt}))
+"""
+
+
+def test_memory_4096_2000_objects(benchmark, impl):
+    """Peak memory of flattening 2000 objects into 4096²: below 3× the label map."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = str(Path(__file__).resolve().parent)
+
+    def run():
+        proc = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, here], check=True,
+                              capture_output=True, text=True)
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    benchmark.group = "coco_to_semantic 4096² × 2000 objects (subprocess)"
+    impl("maskkit")
+    res = benchmark.pedantic(run, rounds=1, iterations=1)
+    benchmark.extra_info.update(res)
+    benchmark.extra_info["peak_over_label_map"] = res["peak_bytes"] / res["label_bytes"]
+    assert res["peak_bytes"] < 3 * res["label_bytes"] + res["json_bytes"]
