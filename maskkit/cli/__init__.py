@@ -14,7 +14,9 @@ import sys
 from maskkit import __version__
 
 # subcommand modules, in the order they are listed by --help
-_COMMANDS = ["coco2sem", "count", "panoptic", "pq"]
+_COMMANDS = [
+    "coco2sem", "count", "panoptic", "pq", "audit", "bench", "render", "rasterize", "labels2coco",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
