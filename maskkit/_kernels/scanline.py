@@ -120,50 +120,80 @@ def _is_clockwise(xy, start, stop, m):
 
 
 @kernel
-def _push_run(starts, ends, n, s, e):
-    """Append run ``[s, e)``; returns the (possibly reallocated) buffers."""
-    if n == starts.shape[0]:
-        grown_s = np.empty(2 * n + 16, np.int64)
-        grown_e = np.empty(2 * n + 16, np.int64)
-        grown_s[:n] = starts[:n]
-        grown_e[:n] = ends[:n]
-        starts = grown_s
-        ends = grown_e
-    starts[n] = s
-    ends[n] = e
-    return starts, ends
+def _grow(starts, ends, n):
+    """Double the run buffers (kept out of the hot loops, which only check capacity)."""
+    grown_s = np.empty(2 * n + 16, np.int64)
+    grown_e = np.empty(2 * n + 16, np.int64)
+    grown_s[:n] = starts[:n]
+    grown_e[:n] = ends[:n]
+    return grown_s, grown_e
 
 
 @kernel
 def _merge_runs(starts, ends, n):
-    """Sort runs by start and merge overlapping or touching ones."""
-    ordered = True
-    for i in range(1, n):
-        if starts[i] < starts[i - 1]:
-            ordered = False
-            break
-    if ordered:
-        s = starts[:n]
-        e = ends[:n]
-    else:
-        order = np.argsort(starts[:n], kind="mergesort")
-        s = starts[:n][order]
-        e = ends[:n][order]
+    """Union of the runs ``[starts[i], ends[i])``, as sorted, merged runs.
+
+    The union of intervals only needs the starts and the ends each sorted on their own: a
+    sweep keeps the number of open runs, and a start ties before an end so that touching
+    runs merge.
+    """
+    s = np.sort(starts[:n])
+    e = np.sort(ends[:n])
     out_s = np.empty(n, np.int64)
     out_e = np.empty(n, np.int64)
     k = 0
-    for i in range(n):
-        if k > 0 and s[i] <= out_e[k - 1]:
-            if e[i] > out_e[k - 1]:
-                out_e[k - 1] = e[i]
+    depth = 0
+    i = 0
+    j = 0
+    current = 0
+    while i < n:
+        if s[i] <= e[j]:
+            if depth == 0:
+                current = s[i]
+            depth += 1
+            i += 1
         else:
-            out_s[k] = s[i]
-            out_e[k] = e[i]
-            k += 1
+            depth -= 1
+            if depth == 0:
+                out_s[k] = current
+                out_e[k] = e[j]
+                k += 1
+            j += 1
+    if n > 0:
+        out_s[k] = current
+        out_e[k] = e[n - 1]
+        k += 1
     return out_s[:k].copy(), out_e[:k].copy()
 
 
 # --------------------------------------------------------------------------- fill
+
+
+@kernel
+def _insertion_sort(values, lo, hi):
+    """Sort ``values[lo:hi]`` in place; rows hold few crossings, so no allocation."""
+    for i in range(lo + 1, hi):
+        v = values[i]
+        j = i - 1
+        while j >= lo and values[j] > v:
+            values[j + 1] = values[j]
+            j -= 1
+        values[j + 1] = v
+
+
+@kernel
+def _insertion_sort_pairs(keys, other, n):
+    """Sort ``keys[:n]`` in place, carrying ``other[:n]`` along."""
+    for i in range(1, n):
+        k = keys[i]
+        o = other[i]
+        j = i - 1
+        while j >= 0 and keys[j] > k:
+            keys[j + 1] = keys[j]
+            other[j + 1] = other[j]
+            j -= 1
+        keys[j + 1] = k
+        other[j + 1] = o
 
 
 @kernel
@@ -307,7 +337,7 @@ def _fill_runs(xy, ring_offsets, height, width, starts, ends, n):
     for row in range(row_min, row_max + 1):
         c0 = counts[row - row_min]
         c1 = counts[row - row_min + 1]
-        crossings[c0:c1] = np.sort(crossings[c0:c1])
+        _insertion_sort(crossings, c0, c1)
         n_row = 0
         need = (c1 - c0) // 2 + 1
         while hi_idx < n_h and h_rows[hi_idx] < row:
@@ -340,17 +370,19 @@ def _fill_runs(xy, ring_offsets, height, width, starts, ends, n):
             j += 1
         if n_row == 0:
             continue
-        order = np.argsort(row_s[:n_row])
+        _insertion_sort_pairs(row_s, row_e, n_row)
         base = row * width
         for t in range(n_row):
-            o = order[t]
-            s = base + row_s[o]
-            e = base + row_e[o]
+            s = base + row_s[t]
+            e = base + row_e[t]
             if n > first_own and s <= ends[n - 1]:
                 if e > ends[n - 1]:
                     ends[n - 1] = e
             else:
-                starts, ends = _push_run(starts, ends, n, s, e)
+                if n == starts.shape[0]:
+                    starts, ends = _grow(starts, ends, n)
+                starts[n] = s
+                ends[n] = e
                 n += 1
     return starts, ends, n
 
@@ -409,9 +441,10 @@ def _outline_runs(xy, ring_offsets, height, width, starts, ends, n):
                 if first <= last:
                     ic = int(col)
                     for row in range(int(first), int(last) + 1):
-                        starts, ends = _push_run(
-                            starts, ends, n, row * width + ic, row * width + ic + 1
-                        )
+                        if n == starts.shape[0]:
+                            starts, ends = _grow(starts, ends, n)
+                        starts[n] = row * width + ic
+                        ends[n] = row * width + ic + 1
                         n += 1
                 continue
 
@@ -426,9 +459,10 @@ def _outline_runs(xy, ring_offsets, height, width, starts, ends, n):
                 last = min(_last_index(x1), fw - 1.0)
                 if first <= last:
                     base = int(row_f) * width
-                    starts, ends = _push_run(
-                        starts, ends, n, base + int(first), base + int(last) + 1
-                    )
+                    if n == starts.shape[0]:
+                        starts, ends = _grow(starts, ends, n)
+                    starts[n] = base + int(first)
+                    ends[n] = base + int(last) + 1
                     n += 1
                 continue
 
@@ -466,7 +500,10 @@ def _outline_runs(xy, ring_offsets, height, width, starts, ends, n):
                 if row_f >= 0 and row_f < fh:
                     lin = int(row_f) * width + int(col)
                     if lin < n_pixels:
-                        starts, ends = _push_run(starts, ends, n, lin, lin + 1)
+                        if n == starts.shape[0]:
+                            starts, ends = _grow(starts, ends, n)
+                        starts[n] = lin
+                        ends[n] = lin + 1
                         n += 1
                 elif (slope > 0 and row_f < -64.0) or (slope < 0 and row_f > fh + 64.0):
                     # Still far outside the image (GDAL's clip can leave the walk there):
