@@ -203,3 +203,32 @@ def test_every_real_annotation_equals_pycocotools(real_data):
             np.testing.assert_array_equal(got, coco.annToMask(ann), err_msg=f"{f}: {ann['id']}")
             n += 1
     assert n >= 37
+
+
+# --- rasterio's rules (mode="center" / "all_touched") ---------------------------------
+
+
+def rasterio_reference(seg, h, w, all_touched):
+    import warnings
+
+    from rasterio import features
+
+    rings = [np.asarray(p, dtype=np.float64).reshape(-1, 2).tolist() for p in seg]
+    geom = {"type": "MultiPolygon", "coordinates": [[r + [r[0]]] for r in rings]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rasterio warns about degenerate rings it skips
+        return features.rasterize([(geom, 1)], out_shape=(h, w), all_touched=all_touched,
+                                  dtype="uint8")
+
+
+@given(seg=segmentations, size=sizes, all_touched=st.booleans())
+def test_rasterio_modes_equal_rasterio(seg, size, all_touched):
+    h, w = size
+    ref = rasterio_reference(seg, h, w, all_touched)
+    mode = "all_touched" if all_touched else "center"
+    np.testing.assert_array_equal(maskkit.polygon_to_mask(seg, h, w, mode=mode), ref)
+
+
+def test_rasterio_modes_reject_rle():
+    with pytest.raises(ValueError, match="mode='coco'"):
+        maskkit.polygon_to_mask({"size": [2, 2], "counts": [4]}, 2, 2, mode="center")
