@@ -24,7 +24,8 @@ def test_documented_subcommands_exist():
     from maskkit.cli import build_parser
 
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    for name in set(re.findall(r"^maskkit ([a-z0-9]+)", README, flags=re.M)):
+    code = "\n".join(re.findall(r"```(?:bash)?\n(.*?)```", README, flags=re.S))
+    for name in set(re.findall(r"^maskkit ([a-z0-9]+)", code, flags=re.M)):
         assert name in sub.choices, f"README documents `maskkit {name}`, which does not exist"
 
 
