@@ -131,6 +131,14 @@ CATEGORIES = [{"id": c, "name": f"thing{c}", "isthing": 1} for c in THING_CATS] 
 ]
 
 
+def _distinct_ids(rng, n):
+    """``n`` distinct random segment ids in 1..2**24-1 (no 16M-element permutation)."""
+    while True:
+        ids = np.unique(rng.integers(1, 1 << 24, size=n + 8))
+        if ids.size >= n:
+            return rng.permutation(ids)[:n]
+
+
 def _ellipse(ids, rng, value, h, w):
     cy, cx = rng.integers(0, h), rng.integers(0, w)
     ry, rx = rng.integers(2, max(3, h // 5)), rng.integers(2, max(3, w // 5))
@@ -145,7 +153,7 @@ def make_panoptic_gt(rng, h, w, n_things=20, n_stuff=6, crowd=True, void=True):
     """A ground-truth panoptic image: (ids, segments_info) with random 24-bit ids."""
     ids = np.zeros((h, w), dtype=np.uint32)
     cats = {}
-    labels = rng.choice(np.arange(1, (1 << 24) - 1), size=n_things + n_stuff + 2, replace=False)
+    labels = _distinct_ids(rng, n_things + n_stuff + 2)
     k = 0
     # stuff: vertical bands of random widths
     cuts = np.sort(rng.choice(np.arange(1, w), size=min(n_stuff - 1, w - 1), replace=False))
@@ -165,16 +173,26 @@ def make_panoptic_gt(rng, h, w, n_things=20, n_stuff=6, crowd=True, void=True):
         k += 1
     if void:
         _ellipse(ids, rng, 0, h, w)
-    present, counts = np.unique(ids, return_counts=True)
+    present, inv, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    inv = inv.reshape(ids.shape)
+    rows = np.broadcast_to(np.arange(h)[:, None], (h, w)).ravel()
+    cols = np.broadcast_to(np.arange(w)[None, :], (h, w)).ravel()
+    lo_r = np.full(present.size, h)
+    hi_r = np.full(present.size, -1)
+    lo_c = np.full(present.size, w)
+    hi_c = np.full(present.size, -1)
+    np.minimum.at(lo_r, inv.ravel(), rows)
+    np.maximum.at(hi_r, inv.ravel(), rows)
+    np.minimum.at(lo_c, inv.ravel(), cols)
+    np.maximum.at(hi_c, inv.ravel(), cols)
     segs = []
-    for v, c in zip(present.tolist(), counts.tolist(), strict=True):
+    for i, (v, c) in enumerate(zip(present.tolist(), counts.tolist(), strict=True)):
         if v == 0:
             continue
-        ys, xs = np.nonzero(ids == v)
         cat, iscrowd = cats[v]
         segs.append({"id": v, "category_id": cat, "iscrowd": iscrowd, "area": c,
-                     "bbox": [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1),
-                              int(ys.max() - ys.min() + 1)]})
+                     "bbox": [int(lo_c[i]), int(lo_r[i]), int(hi_c[i] - lo_c[i] + 1),
+                              int(hi_r[i] - lo_r[i] + 1)]})
     return ids, segs
 
 
@@ -184,12 +202,15 @@ def perturb_prediction(rng, ids, segs, h, w):
     dy, dx = rng.integers(-3, 4, size=2)
     pred = np.roll(pred, (int(dy), int(dx)), axis=(0, 1))
     cat_of = {s["id"]: s["category_id"] for s in segs}
+    dropped = []
     for s in segs:
         r = rng.random()
         if r < 0.1:
-            pred[pred == s["id"]] = 0  # dropped
+            dropped.append(s["id"])
         elif r < 0.2:
             cat_of[s["id"]] = int(rng.choice(THING_CATS + STUFF_CATS))  # relabelled
+    if dropped:
+        pred[np.isin(pred, dropped)] = 0
     fresh = int(max([0, *cat_of]) + 1)
     for _ in range(int(rng.integers(0, 4))):
         if fresh >= (1 << 24):
@@ -198,14 +219,12 @@ def perturb_prediction(rng, ids, segs, h, w):
         cat_of[fresh] = int(rng.choice(THING_CATS + STUFF_CATS))
         fresh += 1
     # renumber ids so that prediction ids differ from ground-truth ids
-    present = np.unique(pred)
-    present = present[present != 0]
-    new = rng.choice(np.arange(1, (1 << 24) - 1), size=present.size, replace=False)
-    lut = dict(zip(present.tolist(), new.tolist(), strict=True))
-    out = np.zeros_like(pred)
-    for old, nw in lut.items():
-        out[pred == old] = nw
-    psegs = [{"id": lut[v], "category_id": cat_of[v], "iscrowd": 0} for v in present.tolist()]
+    present, inv = np.unique(pred, return_inverse=True)
+    new = _distinct_ids(rng, present.size)
+    new[present == 0] = 0
+    out = new.astype(np.uint32)[inv.reshape(pred.shape)]
+    psegs = [{"id": int(n), "category_id": cat_of[v], "iscrowd": 0}
+             for v, n in zip(present.tolist(), new.tolist(), strict=True) if v != 0]
     return out, psegs
 
 
