@@ -529,3 +529,66 @@ def test_png_helpers_round_trip(tmp_path):
     write_panoptic_png(tmp_path / "a.png", ids)
     np.testing.assert_array_equal(read_panoptic_png(tmp_path / "a.png"), ids)
     assert Path(tmp_path / "a.png").stat().st_size > 0
+
+
+# ============================================================================ hostile input
+
+
+@settings(max_examples=200)
+@given(st.data())
+def test_corrupt_png_raises_cleanly(tmp_path_factory, data):
+    from maskkit.errors import MaskkitIOError
+
+    folder = tmp_path_factory.mktemp("png")
+    write_panoptic_png(folder / "a.png", np.arange(35).reshape(5, 7))
+    raw = bytearray((folder / "a.png").read_bytes())
+    cut = data.draw(st.integers(8, len(raw)))
+    pos = data.draw(st.integers(33, len(raw) - 1))
+    raw[pos] ^= data.draw(st.integers(1, 255))
+    (folder / "b.png").write_bytes(bytes(raw[:cut]))
+    try:
+        ids = read_panoptic_png(folder / "b.png")
+    except MaskkitIOError as exc:
+        assert "b.png" in str(exc)
+    else:
+        assert ids.shape == (5, 7)
+
+
+@given(st.lists(st.tuples(st.integers(-100, 100), st.integers(-100, 100)), max_size=6))
+def test_paint_kernels_clamp_hostile_runs(runs):
+    flat = np.zeros(12, np.uint32)
+    starts = np.array([r[0] for r in runs], np.int64)
+    ends = np.array([r[1] for r in runs], np.int64)
+    _kp.paint_runs_if_free(flat, starts, ends, np.uint32(3), 0.5)
+    _kp.paint_runs(flat, starts, ends, np.uint32(4), True, np.zeros(12, np.uint8))
+    assert set(np.unique(flat).tolist()) <= {0, 3, 4}
+
+
+def test_cli_merge_from_stuff_json(tmp_path):
+    h, w = 20, 30
+    sky = np.zeros((h, w), np.uint8)
+    sky[:10] = 1
+    ground = 1 - sky
+    stuff = {"images": [{"id": 1, "file_name": "a.jpg", "height": h, "width": w}],
+             "annotations": [
+                 {"id": 1, "image_id": 1, "category_id": 90,
+                  "segmentation": {k: (v.decode() if k == "counts" else v) for k, v in
+                                   mask_utils.encode(np.asfortranarray(sky)).items()}},
+                 {"id": 2, "image_id": 1, "category_id": 91,
+                  "segmentation": {k: (v.decode() if k == "counts" else v) for k, v in
+                                   mask_utils.encode(np.asfortranarray(ground)).items()}}]}
+    res = [{"image_id": 1, "category_id": 1, "score": 0.9,
+            "segmentation": [[2.0, 2.0, 12.0, 2.0, 12.0, 15.0, 2.0, 15.0]]}]
+    cats = {"categories": [{"id": 1, "isthing": 1}, {"id": 90, "isthing": 0},
+                           {"id": 91, "isthing": 0}]}
+    for name, obj in (("stuff.json", stuff), ("res.json", res), ("cats.json", cats)):
+        (tmp_path / name).write_text(json.dumps(obj))
+    out = tmp_path / "pan.json"
+    assert main(["panoptic", "merge", "--semantic", str(tmp_path / "stuff.json"),
+                 "--instances", str(tmp_path / "res.json"), "--categories",
+                 str(tmp_path / "cats.json"), "-o", str(out), "--stuff-area-threshold", "5",
+                 "--workers", "1", "--quiet"]) == 0
+    assert maskkit.check_panoptic(out) == []
+    segs = json.loads(out.read_text())["annotations"][0]["segments_info"]
+    assert [s["category_id"] for s in segs] == [1, 90, 91]
+    assert sum(s["area"] for s in segs) == h * w
