@@ -181,6 +181,10 @@ def pq_average(stats: np.ndarray, categories: list[dict]) -> dict:
     return results
 
 
+def _pq_indexed(job):
+    return job[0], _pq_one(job[1])
+
+
 def _pq_one(job):
     gt_ann, pred_ann, gt_path, pred_path, cat_index = job
     try:
@@ -201,10 +205,10 @@ def _sum_stats(jobs, n_cats, workers, progress) -> np.ndarray:
     else:
         from maskkit.batch import run_batch
 
-        index = {id(job): i for i, job in enumerate(jobs)}
-        for res in run_batch(_pq_one, jobs, workers=workers, on_error="raise",
-                             desc="images", progress=progress):
-            per_image[index[id(res.item)]] = res.value
+        for res in run_batch(_pq_indexed, list(enumerate(jobs)), workers=workers,
+                             on_error="raise", desc="images", progress=progress):
+            i, value = res.value
+            per_image[i] = value
     stats = np.zeros((n_cats, 4), dtype=np.float64)
     for s in per_image:
         stats += s

@@ -133,11 +133,16 @@ def _batch(func, items, args) -> list:
 
     items = list(items)
     out: list = [None] * len(items)
-    index = {id(it): i for i, it in enumerate(items)}
-    for res in run_batch(func, items, workers=args.workers, on_error="raise",
-                         desc="images", progress=_progress(args)):
-        out[index[id(res.item)]] = res.value
+    for res in run_batch(functools.partial(_call_indexed, func), list(enumerate(items)),
+                         workers=args.workers, on_error="raise", desc="images",
+                         progress=_progress(args)):
+        i, value = res.value
+        out[i] = value
     return out
+
+
+def _call_indexed(func, item):
+    return item[0], func(item[1])
 
 
 def _write_dataset(out_json: Path, doc: dict) -> None:
