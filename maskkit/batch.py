@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ _INFLIGHT_PER_WORKER = 4
 _PLAIN_INTERVAL = 5.0
 #: Seconds between two redraws of the live bar.
 _LIVE_INTERVAL = 0.1
+#: Seconds between two checks, in a worker, that its parent is still alive.
+_PARENT_POLL = 0.5
 
 
 class WorkerDiedError(MaskkitError, RuntimeError):
@@ -208,11 +211,21 @@ def _run_in_process(func, items) -> Iterator[ItemResult]:
 _WORKER_FUNC: Callable[[Any], Any] | None = None
 
 
-def _init_worker(func) -> None:
+def _init_worker(func, parent: int) -> None:
     global _WORKER_FUNC
     _WORKER_FUNC = func
     # Ctrl-C is the parent's business: it stops the run and terminates the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A parent killed outright (SIGKILL, OOM) cannot stop its workers, which would then
+    # wait for work forever, holding memory and the terminal: they watch it themselves.
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while True:
+        if os.getppid() != parent:
+            os._exit(1)
+        time.sleep(_PARENT_POLL)
 
 
 def _call_in_worker(item):
@@ -236,7 +249,7 @@ class _Pool:
         from concurrent.futures import ProcessPoolExecutor
 
         self.executor = ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(func,)
+            workers, mp_context=context, initializer=_init_worker, initargs=(func, os.getpid())
         )
         self.processes: list = []
 
@@ -416,16 +429,16 @@ class _Progress:
         self.start = self.last = time.monotonic()
         _ACTIVE.append(self)
 
-    def _status(self) -> str:
+    def _status(self, *, percent: bool = True) -> str:
         elapsed = max(time.monotonic() - self.start, 1e-9)
         rate = self.done / elapsed
-        parts = []
         if self.total:
-            pct = 100.0 * self.done / self.total
-            parts.append(f"{self.done}/{self.total} {self.desc} ({pct:.0f}%)")
+            head = f"{self.done}/{self.total} {self.desc}"
+            if percent:
+                head += f" ({100.0 * self.done / self.total:.0f}%)"
         else:
-            parts.append(f"{self.done} {self.desc}")
-        parts.append(f"{rate:.1f} {self.desc}/s")
+            head = f"{self.done} {self.desc}"
+        parts = [head, f"{rate:.1f} {self.desc}/s"]
         if self.total and rate > 0:
             parts.append(f"ETA {_duration((self.total - self.done) / rate)}")
         if self.errors:
@@ -433,9 +446,9 @@ class _Progress:
         return ", ".join(parts)
 
     def _draw(self) -> None:
-        line = self._status()
+        line = self._status(percent=False)  # the bar shows it
         if self.total:
-            width = 20
+            width = 16
             filled = int(width * self.done / self.total)
             line = f"[{'#' * filled}{'.' * (width - filled)}] {line}"
         columns = shutil.get_terminal_size((80, 24)).columns

@@ -194,7 +194,7 @@ def test_live_bar_on_a_terminal(monkeypatch, capsys):
     list(run_batch(func, range(4), workers=1, on_error="skip"))
     err = capsys.readouterr().err
     assert err.startswith("\r[")
-    assert "4/4 images (100%)" in err and "images/s" in err and "ETA" in err
+    assert "] 4/4 images, " in err and "images/s, ETA " in err
     assert "1 error" in err and err.endswith("\n")
 
 

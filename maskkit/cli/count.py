@@ -1,0 +1,435 @@
+"""``maskkit count``: objects and pixels per class in label masks, one row per image per class.
+
+Output
+------
+Columns ``image,class,count,area``: ``image`` is the path as given on the command line (or
+as found under a given directory / by a glob), ``count`` the number of objects of the class
+(connected components for ``--kind semantic``, distinct ids for ``--kind instance``) and
+``area`` the total pixels of the class.  CSV has a header line; JSON Lines has one object per
+row, ``{"image": "a.png", "class": 1, "count": 3, "area": 120}``.
+
+An image with no counted class still gets one row, with an empty class (CSV) or
+``"class": null`` (JSON Lines) and ``count`` and ``area`` 0, so that ``--resume`` knows it
+was done.  Rows are written as each image finishes (all rows of an image in one write,
+then flushed), so a killed run keeps everything it counted.
+
+``--resume`` reads the existing output, drops a last line cut short by a kill, recounts
+the last image in the file (its rows may be incomplete if the kill fell between two of
+them), skips every other image already present and appends.  It refuses (rather than
+truncates) a file that is not a count output in the chosen format.
+
+With ``--on-error skip`` each unreadable image is reported on stderr, listed in
+``<output>.errors.jsonl`` (``{"path", "object", "error", "reason"}`` per line; no file when
+writing to stdout) and the exit status is 3.  Exit status: 0 success, 1 error, 2 usage,
+3 some images skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import re
+import sys
+
+COLUMNS = ("image", "class", "count", "area")
+_CSV_HEADER = ",".join(COLUMNS)
+_JSON_ROW_START = b'{"image": '
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0; got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be >= 1; got 0")
+    return value
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "count",
+        help="count objects and pixels per class in label masks",
+        description=(
+            "Count objects and pixels per class in label masks (8/16-bit grey or palette "
+            "PNG, TIFF, .npy): one row per image per class with the columns "
+            "image,class,count,area, written as each image finishes. An image with no "
+            "counted class gets one row with an empty class (CSV) or null (JSON Lines)."
+        ),
+        epilog=(
+            "Exit status: 0 success, 1 error, 2 usage, 3 some images skipped "
+            "(--on-error skip; they are listed in OUTPUT.errors.jsonl)."
+        ),
+    )
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="mask files, directories (searched recursively) or glob patterns",
+    )
+    p.add_argument(
+        "--kind",
+        choices=["semantic", "instance"],
+        required=True,
+        help="semantic: pixel values are classes, objects are connected components; "
+        "instance: pixel values are object ids",
+    )
+    p.add_argument(
+        "--connectivity",
+        type=int,
+        choices=[4, 8],
+        default=8,
+        help="neighbourhood of a connected component (default: 8)",
+    )
+    p.add_argument(
+        "--min-area",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="objects smaller than N pixels are not counted (default: 0)",
+    )
+    p.add_argument(
+        "--ignore",
+        type=int,
+        nargs="*",
+        default=[255],
+        metavar="V",
+        help="values that are not classes (default: 255); '--ignore' alone ignores "
+        "nothing. Put it after the paths, or end the list with '--'",
+    )
+    p.add_argument(
+        "--format",
+        choices=["csv", "jsonl"],
+        default=None,
+        help="output format (default: jsonl if FILE ends in .jsonl/.ndjson/.json, else csv)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        default=None,
+        help="output file (default: stdout)",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="worker processes (default: all cores)",
+    )
+    p.add_argument(
+        "--on-error",
+        choices=["skip", "raise"],
+        default="raise",
+        help="on an unreadable image: stop with exit status 1 (raise, default) or skip it, "
+        "list it in FILE.errors.jsonl and exit with status 3",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the images already in FILE and append the others",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress display and no summary")
+    p.set_defaults(func=run)
+
+
+def count_image(
+    path, *, kind: str, connectivity: int, min_area: int, ignore: tuple[int, ...]
+) -> list[tuple[int, int, int]]:
+    """Read one mask and count it: ``[(class, count, area), ...]`` sorted by class.
+
+    Runs in the worker processes of :func:`maskkit.batch.run_batch`; every failure comes
+    out as a :class:`~maskkit.errors.MaskkitError` naming the file.
+    """
+    from maskkit.count import count_table
+    from maskkit.errors import ImageTooLargeError, MaskkitError
+    from maskkit.io.masks import read_mask
+
+    try:
+        mask = read_mask(path)
+        table = count_table(
+            mask, kind=kind, connectivity=connectivity, min_area=min_area, ignore=ignore
+        )
+        return sorted((int(c), int(n), int(a)) for c, (n, a) in table.items())
+    except MaskkitError as exc:
+        raise exc.with_context(source=path) from None
+    except MemoryError:
+        raise ImageTooLargeError("out of memory while counting", source=path) from None
+    except Exception as exc:  # a bug, but the user still gets one line naming the file
+        raise MaskkitError(
+            f"unexpected {type(exc).__name__} while counting: {exc}", source=path
+        ) from exc
+
+
+# --------------------------------------------------------------------------------------
+# rows
+
+
+def _encode_rows(image: str, rows, fmt: str) -> bytes:
+    if not rows:
+        rows = [(None, 0, 0)]  # the "done, nothing counted" marker
+    if fmt == "jsonl":
+        text = "".join(
+            json.dumps({"image": image, "class": c, "count": n, "area": a}) + "\n"
+            for c, n, a in rows
+        )
+    else:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerows((image, "" if c is None else c, n, a) for c, n, a in rows)
+        text = buf.getvalue()
+    # surrogateescape: file names that are not valid UTF-8 come back unchanged on --resume
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_int_text(text: str) -> bool:
+    return re.fullmatch(r"-?[0-9]+", text) is not None
+
+
+def _parse_row(raw: bytes, fmt: str) -> str | None:
+    """The image of one complete output line, or None when it is not a count row."""
+    text = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
+    if fmt == "jsonl":
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(obj, dict) or set(obj) != set(COLUMNS):
+            return None
+        image, cls, count, area = (obj[k] for k in COLUMNS)
+        ok = (cls is None or _is_int(cls)) and _is_int(count) and _is_int(area)
+    else:
+        try:
+            fields = next(csv.reader([text], strict=True))
+        except (csv.Error, StopIteration):
+            return None
+        if len(fields) != 4:
+            return None
+        image, cls, count, area = fields
+        ok = (cls == "" or _is_int_text(cls)) and _is_int_text(count) and _is_int_text(area)
+    return image if ok and isinstance(image, str) and image else None
+
+
+def _scan_output(path, fmt: str) -> tuple[set[str], int]:
+    """Read an earlier output for --resume: (images done, byte offset to truncate to)."""
+    from maskkit.errors import MaskkitIOError
+
+    refuse = (
+        "refusing to resume: it is not a maskkit count output in {fmt} format ({why}); "
+        "choose another -o, or drop --resume to overwrite it"
+    )
+    done: set[str] = set()
+    offset = keep = 0  # keep: where the last image's rows start (they are redone)
+    last_image = None
+    header = _CSV_HEADER.encode()
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            complete = raw.endswith(b"\n")
+            if fmt == "csv" and lineno == 1:
+                if complete and raw.rstrip(b"\r\n") == header:
+                    offset = keep = len(raw)
+                    continue
+                if not complete and header.startswith(raw):
+                    break  # the header itself was cut short: start over
+                why = f"its first line is not {_CSV_HEADER!r}"
+                raise MaskkitIOError(refuse.format(fmt=fmt, why=why), source=path)
+            image = _parse_row(raw, fmt) if complete else None
+            if image is None:
+                # only a last line cut short by a killed run may be dropped
+                looks_ours = fmt == "csv" or _JSON_ROW_START.startswith(raw[:10])
+                if complete or fh.read(1) or not looks_ours:
+                    why = f"line {lineno} is not a count row"
+                    raise MaskkitIOError(refuse.format(fmt=fmt, why=why), source=path)
+                break
+            if image != last_image:
+                if last_image is not None:
+                    done.add(last_image)
+                last_image, keep = image, offset
+            offset += len(raw)
+    return done, keep
+
+
+class _StdoutSink:
+    """stdout as a binary stream (``sys.stdout`` may be replaced by a text-only object)."""
+
+    def __init__(self):
+        sys.stdout.flush()
+        self.buffer = getattr(sys.stdout, "buffer", None)
+
+    def write(self, data: bytes) -> None:
+        if self.buffer is not None:
+            self.buffer.write(data)
+            self.buffer.flush()
+        else:
+            sys.stdout.write(data.decode("utf-8", "surrogateescape"))
+            sys.stdout.flush()
+
+    def close(self) -> None:
+        pass
+
+
+# --------------------------------------------------------------------------------------
+# the command
+
+
+def run(args: argparse.Namespace) -> int:
+    import functools
+    import time
+    from pathlib import Path
+
+    from maskkit.batch import echo, run_batch
+    from maskkit.errors import InvalidInputError, MaskkitIOError
+    from maskkit.io.masks import expand_inputs
+
+    start = time.monotonic()
+    output = None if args.output in (None, "-") else Path(args.output)
+    fmt = args.format
+    if fmt is None:
+        is_json = output is not None and output.suffix.lower() in (".jsonl", ".ndjson", ".json")
+        fmt = "jsonl" if is_json else "csv"
+    if args.resume and output is None:
+        raise InvalidInputError("--resume needs an output file: add -o FILE")
+
+    paths = expand_inputs(args.paths)
+
+    done: set[str] = set()
+    keep = 0
+    resuming = args.resume and output is not None and output.exists()
+    if resuming:
+        done, keep = _scan_output(output, fmt)
+    todo = [p for p in paths if str(p) not in done]
+    already = len(paths) - len(todo)
+
+    errors_path = None if output is None else Path(f"{output}.errors.jsonl")
+    if errors_path is not None and errors_path.exists():
+        errors_path.unlink()  # it lists the failures of this run only; failed images are redone
+
+    try:
+        if output is None:
+            sink = _StdoutSink()
+            if fmt == "csv":
+                sink.write(f"{_CSV_HEADER}\n".encode())
+        else:
+            if output.parent != Path():
+                output.parent.mkdir(parents=True, exist_ok=True)
+            if resuming:
+                with open(output, "r+b") as fh:
+                    fh.truncate(keep)
+            sink = open(output, "ab" if resuming else "wb", buffering=0)
+            if fmt == "csv" and (not resuming or keep == 0):
+                sink.write(f"{_CSV_HEADER}\n".encode())
+    except OSError as exc:
+        raise MaskkitIOError(f"cannot write: {exc.strerror or exc}", source=output) from None
+
+    worker = functools.partial(
+        count_image,
+        kind=args.kind,
+        connectivity=args.connectivity,
+        min_area=args.min_area,
+        ignore=tuple(args.ignore),
+    )
+    if args.workers != 1 and len(todo) > 1:
+        _warm_up(worker)
+
+    counted = rows = skipped = 0
+    errors_file = None
+    try:
+        results = run_batch(
+            worker,
+            todo,
+            workers=args.workers,
+            on_error=args.on_error,
+            desc="images",
+            progress=False if args.quiet else None,
+        )
+        for result in results:
+            if result.error is not None:
+                exc = result.error
+                skipped += 1
+                echo(f"maskkit count: warning: {exc}; skipped")
+                if errors_path is not None:
+                    if errors_file is None:
+                        errors_file = open(errors_path, "ab", buffering=0)
+                    record = {
+                        "path": str(result.item),
+                        "object": getattr(exc, "obj", None),
+                        "error": type(exc).__name__,
+                        "reason": getattr(exc, "reason", None) or str(exc),
+                    }
+                    line = json.dumps(record, default=str) + "\n"
+                    errors_file.write(line.encode("utf-8", "surrogateescape"))
+                continue
+            try:
+                sink.write(_encode_rows(str(result.item), result.value, fmt))
+            except BrokenPipeError:  # `maskkit count ... | head`: the reader has gone
+                results.close()
+                _silence_stdout()
+                return 0
+            except OSError as exc:
+                raise MaskkitIOError(
+                    f"cannot write: {exc.strerror or exc}", source=output or "<stdout>"
+                ) from None
+            counted += 1
+            rows += max(len(result.value), 1)
+    finally:
+        sink.close()
+        if errors_file is not None:
+            errors_file.close()
+
+    if not args.quiet:
+        seconds = time.monotonic() - start
+        rate = counted / seconds if seconds > 0 else 0.0
+        parts = [f"{counted} images counted", f"{rows} rows", f"{skipped} skipped"]
+        if already:
+            parts.append(f"{already} already done")
+        where = "" if output is None else f" -> {output}"
+        note = f"; errors listed in {errors_path}" if skipped and errors_path else ""
+        print(
+            f"maskkit count: {', '.join(parts)}{where} in {seconds:.2f} s "
+            f"({rate:.1f} images/s){note}",
+            file=sys.stderr,
+        )
+    return 3 if skipped else 0
+
+
+def _warm_up(worker) -> None:
+    """Compile (or load) the counting kernels once in the parent before the pool forks, so
+    the workers inherit them instead of each compiling its own."""
+    try:
+        import numpy as np
+
+        from maskkit.count import count_table
+
+        kw = worker.keywords
+        count_table(
+            np.zeros((2, 2), np.uint8),
+            kind=kw["kind"],
+            connectivity=kw["connectivity"],
+            min_area=kw["min_area"],
+            ignore=kw["ignore"],
+        )
+    except Exception:  # the real run reports any problem, naming the file
+        pass
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
