@@ -20,8 +20,9 @@ truncates) a file that is not a count output in the chosen format.
 
 With ``--on-error skip`` each unreadable image is reported on stderr, listed in
 ``<output>.errors.jsonl`` (``{"path", "object", "error", "reason"}`` per line; no file when
-writing to stdout) and the exit status is 3.  Exit status: 0 success, 1 error, 2 usage,
-3 some images skipped.
+writing to stdout) and the exit status is 3.  The errors file lists the failures of the
+latest run only (skipped images are not in the output, so ``--resume`` tries them again).
+Exit status: 0 success, 1 error, 2 usage, 3 some images skipped.
 """
 
 from __future__ import annotations
@@ -149,6 +150,15 @@ def count_image(
 
     Runs in the worker processes of :func:`maskkit.batch.run_batch`; every failure comes
     out as a :class:`~maskkit.errors.MaskkitError` naming the file.
+
+    Examples
+    --------
+    >>> import numpy as np, pathlib, tempfile
+    >>> from maskkit.cli.count import count_image
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.npy"
+    >>> np.save(path, np.array([[1, 0, 1], [0, 0, 2]], dtype=np.uint8))
+    >>> count_image(path, kind="semantic", connectivity=4, min_area=0, ignore=(255,))
+    [(1, 2, 2), (2, 1, 1)]
     """
     from maskkit.count import count_table
     from maskkit.errors import ImageTooLargeError, MaskkitError
@@ -250,7 +260,7 @@ def _scan_output(path, fmt: str) -> tuple[set[str], int]:
             if image is None:
                 # only a last line cut short by a killed run may be dropped
                 looks_ours = fmt == "csv" or _JSON_ROW_START.startswith(raw[:10])
-                if complete or fh.read(1) or not looks_ours:
+                if complete or not looks_ours:  # (an incomplete line is always the last)
                     why = f"line {lineno} is not a count row"
                     raise MaskkitIOError(refuse.format(fmt=fmt, why=why), source=path)
                 break

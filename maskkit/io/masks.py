@@ -162,7 +162,7 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     >>> read_mask(path.with_suffix(".jpg"))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    maskkit.errors.MaskkitIOError: .../mask.jpg: unknown mask format; maskkit reads .npy, .png, .tif, .tiff files
+    maskkit.errors.MaskkitIOError: .../mask.jpg: unknown mask format; maskkit reads .npy, ...
     """
     path = Path(path)
     suffix = _reader_for(path, READERS)
