@@ -255,7 +255,7 @@ def test_missing_input_and_bad_pattern(masks, capsys):
     "args",
     [
         ["a.png"],  # --kind is required
-        ["a.png", "--kind", "panoptic"],
+        ["a.png", "--kind", "polygons"],
         ["a.png", "--kind", "semantic", "--connectivity", "6"],
         ["a.png", "--kind", "semantic", "--min-area", "-1"],
         ["a.png", "--kind", "semantic", "--workers", "0"],

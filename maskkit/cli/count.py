@@ -79,10 +79,19 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--kind",
-        choices=["semantic", "instance"],
+        choices=["semantic", "instance", "coco", "panoptic"],
         required=True,
         help="semantic: pixel values are classes, objects are connected components; "
-        "instance: pixel values are object ids",
+        "instance: pixel values are object ids; coco: PATH is a COCO instances JSON, "
+        "non-crowd annotations are counted per image and category; panoptic: PATH is a "
+        "COCO panoptic JSON (PNGs in --png-folder), segments are counted per category",
+    )
+    p.add_argument(
+        "--png-folder",
+        metavar="DIR",
+        default=None,
+        help="--kind panoptic: the folder of the panoptic PNGs (default: the JSON's path "
+        "without .json, as panopticapi lays them out)",
     )
     p.add_argument(
         "--connectivity",
@@ -178,6 +187,68 @@ def count_image(
         raise MaskkitError(
             f"unexpected {type(exc).__name__} while counting: {exc}", source=path
         ) from exc
+
+
+# datasets (--kind coco | panoptic): the parsed JSON reaches the forked workers through
+# this module-level table, filled before the pool starts
+_DATASETS: dict = {}
+
+
+def _dataset_items(args) -> list[str]:
+    """Image keys (the ``image`` column) of the JSON files given as PATHs."""
+    from pathlib import Path
+
+    from maskkit.errors import InvalidInputError
+
+    _DATASETS.clear()
+    keys = []
+    for raw in args.paths:
+        path = Path(raw)
+        prefix = f"{path}:" if len(args.paths) > 1 else ""
+        if args.kind == "coco":
+            from maskkit.io.coco import load_coco
+
+            index = load_coco(path, strict=args.on_error == "raise")
+            for image_id, info in index.images.items():
+                key = prefix + (info.file_name or str(image_id))
+                _DATASETS[key] = ("coco", index, image_id)
+                keys.append(key)
+        else:
+            from maskkit.panoptic import _annotations, _default_folder, _load_json, _png_name
+
+            doc, jpath = _load_json(str(path), "panoptic_json")
+            if args.png_folder is not None and len(args.paths) > 1:
+                raise InvalidInputError("--png-folder goes with a single panoptic JSON")
+            folder = _default_folder(jpath, args.png_folder, "count")
+            for ann in _annotations(doc, source=jpath):
+                key = prefix + _png_name(ann, source=jpath)
+                _DATASETS[key] = ("panoptic", ann, folder, jpath)
+                keys.append(key)
+    return keys
+
+
+def count_dataset_image(key: str) -> list[tuple[int, int, int]]:
+    """Count one image of a dataset registered by :func:`_dataset_items`."""
+    from maskkit.errors import MaskkitError
+
+    entry = _DATASETS[key]
+    try:
+        if entry[0] == "coco":
+            from maskkit.dataset_counts import coco_image_counts
+
+            return coco_image_counts(entry[1], entry[2])
+        from maskkit.dataset_counts import panoptic_image_counts
+        from maskkit.panoptic import _read_ids
+
+        _, ann, folder, jpath = entry
+        png = folder / ann["file_name"]
+        try:
+            ids = _read_ids(png)
+        except MaskkitError as exc:
+            raise exc.with_context(source=png) from None
+        return panoptic_image_counts(ann, ids, source=jpath)
+    except MaskkitError as exc:
+        raise exc.with_context(source=key) from None
 
 
 # --------------------------------------------------------------------------------------
@@ -313,7 +384,10 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and output is None:
         raise InvalidInputError("--resume needs an output file: add -o FILE")
 
-    paths = expand_inputs(args.paths)
+    if args.kind in ("coco", "panoptic"):
+        paths = _dataset_items(args)
+    else:
+        paths = expand_inputs(args.paths)
 
     done: set[str] = set()
     keep = 0
@@ -344,14 +418,14 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise MaskkitIOError(f"cannot write: {exc.strerror or exc}", source=output) from None
 
-    worker = functools.partial(
+    worker = count_dataset_image if args.kind in ("coco", "panoptic") else functools.partial(
         count_image,
         kind=args.kind,
         connectivity=args.connectivity,
         min_area=args.min_area,
         ignore=tuple(args.ignore),
     )
-    if args.workers != 1 and len(todo) > 1:
+    if args.workers != 1 and len(todo) > 1 and args.kind in ("semantic", "instance"):
         _warm_up(worker)
 
     counted = rows = skipped = 0
