@@ -150,9 +150,12 @@ def _label_runs(
     strip_rows = _strips(rows, parallel)
     strip_nlab = np.zeros(len(strip_rows) - 1, np.int64)
     conn = _kernel_connectivity(connectivity)
-    # 1-byte binary rows are scanned as 64-bit words (8 pixels per test)
+    # rows of 1-byte pixels are also read as 64-bit words (8 pixels per test); multilabel
+    # runs keep their byte value, so only uint8 there (int8 values would read as unsigned)
     use_words = bool(
-        binary and arr.dtype.itemsize == 1 and X % 8 == 0 and sys.byteorder == "little"
+        (arr.dtype == np.uint8 or (binary and arr.dtype.itemsize == 1))
+        and X % 8 == 0
+        and sys.byteorder == "little"
     )
     if use_words:
         words = arr.view(np.uint64)

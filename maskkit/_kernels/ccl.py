@@ -45,6 +45,7 @@ _U3 = np.uint64(3)
 _U7 = np.uint64(7)
 _U8 = np.uint64(8)
 _U63 = np.uint64(63)
+_ONES = np.uint64(0x0101010101010101)
 _HIGH = np.uint64(0x8080808080808080)
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 
@@ -122,6 +123,47 @@ def _scan_multilabel(row, background, bounds, values, k):
         bounds[k + 1] = j
         values[k >> 1] = v
         k += 2
+    return k
+
+
+@kernel
+def _byte_run_end(words, j, pattern):
+    """First column ``>= j`` whose byte differs from ``pattern``'s, or the row's end.
+
+    ``words`` is a row of uint8 pixels read as little-endian uint64 words; the lowest set
+    bit of ``word ^ pattern`` marks the first differing byte, so a run costs a test per
+    word it spans plus one bit scan.
+    """
+    wi = j >> 3
+    nw = words.shape[0]
+    if wi < nw:
+        # bytes before j are shifted out; the zeros shifted in stand for "same"
+        d = (words[wi] ^ pattern) >> np.uint64((j & 7) << 3)
+        if d != _U0:
+            return j + np.int64(trailing_zeros(d) >> _U3)
+        wi += 1
+        while wi < nw:
+            d = words[wi] ^ pattern
+            if d != _U0:
+                return (wi << 3) + np.int64(trailing_zeros(d) >> _U3)
+            wi += 1
+    return nw << 3
+
+
+@kernel
+def _scan_multilabel_words(row, words, background, bounds, values, k):
+    """:func:`_scan_multilabel` for uint8 rows (length a multiple of 8) read as words."""
+    X = row.shape[0]
+    j = 0
+    while j < X:
+        v = row[j]
+        e = _byte_run_end(words, j + 1, np.uint64(v) * _ONES)
+        if v != background:
+            bounds[k] = j
+            bounds[k + 1] = e
+            values[k >> 1] = v
+            k += 2
+        j = e
     return k
 
 
@@ -230,7 +272,10 @@ def _label_strip(
         y = r % Y
         first = k >> 1
         if not binary:
-            k = _scan_multilabel(image[z, y], background, bounds, values, k)
+            if use_words:
+                k = _scan_multilabel_words(image[z, y], words[z, y], background, bounds, values, k)
+            else:
+                k = _scan_multilabel(image[z, y], background, bounds, values, k)
         elif use_words and not dense:
             k = _scan_binary_words(words[z, y], bgpattern, bounds, k)
         else:
