@@ -49,7 +49,7 @@ _ONES = np.uint64(0x0101010101010101)
 _HIGH = np.uint64(0x8080808080808080)
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 
-#: Width of the unconditional stores of :func:`_fill`.
+#: Width of the unconditional stores of :func:`_paint_rows`.
 _CHUNK = 8
 
 
@@ -361,37 +361,38 @@ def number_runs(parent, cap, strip_rows, strip_nlab):
 
 
 @kernel
-def _fill(flat, s, e, v, limit):
-    """``flat[s:e] = v``; a short segment may also write ``v`` up to ``s + _CHUNK``.
-
-    Segments are painted left to right and each one covers where the previous one spilled
-    over, so the spill is always overwritten (``limit`` keeps it inside the strip).  One
-    fixed-width store per short run avoids a mispredicted loop exit per run on noisy masks;
-    long runs use a slice store, which Numba vectorises (a loop of signed indices it does
-    not, because of the wraparound check).
-    """
-    if e - s <= _CHUNK and s + _CHUNK <= limit:
-        for t in range(_CHUNK):
-            flat[np.uint64(s + t)] = v
-    else:
-        flat[s:e] = v
-
-
-@kernel
 def _paint_rows(flat, X, r0, r1, bounds, runlab, final, row_first, row_count):
-    zero = flat.dtype.type(0)
-    # spilling past the strip's last pixel could race with the next strip's thread
+    """Paint rows ``r0:r1``: gaps and runs left to right, each as one store or one slice.
+
+    A segment of at most ``_CHUNK`` pixels is written as a fixed ``_CHUNK``-wide store that
+    may spill past its end; the next segment starts where the spill began and overwrites
+    it, and ``limit`` keeps the spill inside the strip (another thread paints the next).
+    One fixed-width store per short segment avoids a mispredicted loop exit on noisy masks;
+    longer segments are slice stores of the row, which Numba vectorises (a loop over
+    signed indices it does not, because of the wraparound check).
+    """
     limit = r1 * X
     for r in range(r0, r1):
         p = r * X
-        c = p
+        row = flat[p : p + X]
+        c = 0
         a0 = row_first[r]
         for i in range(a0, a0 + row_count[r]):
-            s = p + bounds[2 * i]
-            _fill(flat, c, s, zero, limit)
-            c = p + bounds[2 * i + 1]
-            _fill(flat, s, c, flat.dtype.type(final[runlab[i]]), limit)
-        _fill(flat, c, p + X, zero, limit)
+            s = bounds[2 * i]
+            e = bounds[2 * i + 1]
+            v = final[runlab[i]]
+            if s - c <= _CHUNK and p + c + _CHUNK <= limit:
+                for q in range(_CHUNK):
+                    flat[np.uint64(p + c + q)] = 0
+            else:
+                row[c:s] = 0
+            if e - s <= _CHUNK and p + s + _CHUNK <= limit:
+                for q in range(_CHUNK):
+                    flat[np.uint64(p + s + q)] = v
+            else:
+                row[s:e] = v
+            c = e
+        row[c:X] = 0
 
 
 @kernel
