@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from maskkit import coco_to_semantic, count_objects, polygon_to_mask
@@ -56,7 +56,6 @@ def test_statistics_monotone_in_the_control():
     assert means["mean_iou"][-1] > 0.2
 
 
-@settings(max_examples=150)
 @given(seed=st.integers(0, 10**6), gap=st.floats(1.0, 12.0), n=st.integers(1, 12),
        k=st.integers(1, 3), shape=st.sampled_from(SHAPES))
 def test_apart_from_one_pixel_semantic_counts_are_exact(seed, gap, n, k, shape):
@@ -67,7 +66,6 @@ def test_apart_from_one_pixel_semantic_counts_are_exact(seed, gap, n, k, shape):
     assert s.stats.touching_fraction == 0.0
 
 
-@settings(max_examples=150)
 @given(seed=st.integers(0, 10**6), gap=st.sampled_from([0.0, -1.0, -4.0, -10.0]),
        n=st.integers(1, 12), k=st.integers(1, 3), shape=st.sampled_from(SHAPES))
 def test_touching_is_real_groups_merge_under_8_connectivity(seed, gap, n, k, shape):

@@ -1,0 +1,16 @@
+"""The default `maskkit bench overlap` sweep (12 levels x 20 scenes x 50 objects at 512²)."""
+
+from __future__ import annotations
+
+from maskkit.overlap import DEFAULT_LEVELS, overlap_benchmark
+
+
+def test_overlap_default_sweep(benchmark, impl):
+    benchmark.group = "overlap sweep: 12 levels x 20 scenes x 50 objects, 512², 2 workers"
+    impl("maskkit")
+    overlap_benchmark(levels=(2.0, -4.0), repeats=2, objects=10, size=128,
+                      radius=(4.0, 10.0), workers=1)  # warm the kernels
+    result = benchmark.pedantic(overlap_benchmark, kwargs={"levels": DEFAULT_LEVELS,
+                                                           "workers": 2},
+                                rounds=1, iterations=1)
+    assert len(result.levels) == len(DEFAULT_LEVELS)
