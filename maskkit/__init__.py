@@ -57,6 +57,17 @@ _API: dict[str, str] = {
     "panoptic_from_2ch": "panoptic",
     "check_panoptic": "panoptic",
     "pq_compute": "pq",
+    # overlap: synthetic scenes, the degradation benchmark, the dataset audit, previews
+    "make_scene": "synth",
+    "overlap_benchmark": "overlap",
+    "audit_dataset": "audit",
+    "render": "render",
+    # dataset counts
+    "coco_image_counts": "dataset_counts",
+    "panoptic_image_counts": "dataset_counts",
+    "segmentation_runs": "rasterize",
+    "label_with_stats": "label",
+    "contiguous_category_map": "flatten",
 }
 
 __all__ = ["__version__", *sorted(_API)]
