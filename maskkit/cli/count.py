@@ -172,12 +172,18 @@ def count_image(
     from maskkit.count import count_table
     from maskkit.errors import ImageTooLargeError, MaskkitError
     from maskkit.io.masks import read_mask
+    from maskkit.tiled import count_tiled, use_tiled
 
     try:
-        mask = read_mask(path)
-        table = count_table(
-            mask, kind=kind, connectivity=connectivity, min_area=min_area, ignore=ignore
-        )
+        if use_tiled(path):  # bigger than MASKKIT_TILED_PIXELS: never whole in memory
+            table = count_tiled(
+                path, kind=kind, connectivity=connectivity, min_area=min_area, ignore=ignore
+            )
+        else:
+            mask = read_mask(path)
+            table = count_table(
+                mask, kind=kind, connectivity=connectivity, min_area=min_area, ignore=ignore
+            )
         return sorted((int(c), int(n), int(a)) for c, (n, a) in table.items())
     except MaskkitError as exc:
         raise exc.with_context(source=path) from None
