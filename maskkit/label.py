@@ -12,6 +12,7 @@ Connectivity is given as the number of neighbours: ``4`` or ``8`` for 2-D images
 from __future__ import annotations
 
 import sys
+import types
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -584,3 +585,19 @@ def largest_k(labels_or_mask, k: int, *, connectivity: int | None = None, relabe
     chosen = order[: min(int(k), n + 1)]
     keep[chosen[area[chosen] > 0]] = True
     return _keep(labels, keep, was_mask, relabel, labels.dtype)
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as :func:`label`.
+
+    ``maskkit.label`` names both this module and the function.  The lazy namespace binds
+    the function on first access, but importing the submodule first (``from maskkit.label
+    import region_stats``, or :mod:`maskkit.count` doing so) binds the module to
+    ``maskkit.label`` instead; calling the module then still labels.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return label(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -369,3 +369,10 @@ def test_filter_errors():
     np.testing.assert_array_equal(
         remove_small(np.array([[1, 0, 1]], bool), 2, connectivity=4), [[False, False, False]]
     )
+
+
+def test_flat_api_label_is_callable_whatever_the_import_order():
+    import maskkit
+    import maskkit.label  # binds the submodule to maskkit.label if it was not yet
+
+    np.testing.assert_array_equal(maskkit.label(np.eye(2, dtype=bool)), [[1, 0], [0, 1]])
