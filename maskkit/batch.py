@@ -10,15 +10,19 @@ Every batch command (``coco2sem``, ``count``, ``panoptic``, ``pq`` ...) goes thr
   worker again becomes a :class:`WorkerDiedError` result instead of being dropped;
 * progress on stderr: a live bar on a terminal, a plain line every few seconds otherwise.
 
-The engine is chosen here, not by the commands: ``workers=1`` runs in-process, more
-workers use a local process pool.  A distributed engine (Dask) will plug in beside the
-pool engine behind the same :func:`run_batch` signature: an engine is just a generator
-of :class:`ItemResult`, while the error policy and the progress display stay here.
+The engine is chosen here, not by the commands.  ``engine="local"`` (the default):
+``workers=1`` runs in-process, more workers use a local fork-based process pool.
+``engine="dask"``: the same job runs on a Dask distributed cluster, at ``scheduler`` (an
+address such as ``tcp://10.0.0.5:8786``) or on a :class:`distributed.LocalCluster` of
+``workers`` processes started for the run (needs the ``maskkit[dask]`` extra).  An
+engine is just a generator of :class:`ItemResult`; the error policy and the progress
+display stay here, so every engine gives the same results.
 """
 
 from __future__ import annotations
 
 import collections
+import itertools
 import os
 import shutil
 import signal
@@ -42,6 +46,14 @@ _PLAIN_INTERVAL = 5.0
 _LIVE_INTERVAL = 0.1
 #: Seconds between two checks, in a worker, that its parent is still alive.
 _PARENT_POLL = 0.5
+#: Most items in one Dask task: a task costs the scheduler about a millisecond, far more
+#: than counting a small mask, so items travel in chunks (results still come per item).
+_DASK_CHUNK = 64
+#: Chunks per worker the item list is cut into at least, so that the last chunks do not
+#: leave workers idle when items are few and slow.
+_DASK_CHUNKS_PER_WORKER = 8
+
+ENGINES = ("local", "dask")
 
 
 class WorkerDiedError(MaskkitError, RuntimeError):
@@ -80,6 +92,8 @@ def run_batch(
     on_error: str = "raise",
     desc: str = "images",
     progress: bool | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> Iterator[ItemResult]:
     """Run ``func`` on every item, yielding an :class:`ItemResult` as each one completes.
 
@@ -108,6 +122,15 @@ def run_batch(
         ``None`` or ``True``: progress on stderr, a live bar (done/total, items/s, ETA) when
         stderr is a terminal and a plain line every ~5 s otherwise.  ``False``: silent.
         Worker deaths are reported on stderr in every case.
+    engine : {"local", "dask"}
+        ``"local"``: this machine (in-process or a process pool, see ``workers``).
+        ``"dask"``: a Dask distributed cluster; ``func`` and the items are pickled
+        (cloudpickle), ``func`` is sent to each worker once and items travel in chunks.
+    scheduler : str, optional
+        ``engine="dask"`` only: the address of a running Dask scheduler
+        (``tcp://host:8786``); ``workers`` is then ignored (the cluster has its own).
+        Default: a ``LocalCluster`` of ``workers`` single-threaded processes on
+        127.0.0.1, closed at the end of the run.
 
     Yields
     ------
@@ -117,7 +140,8 @@ def run_batch(
     Raises
     ------
     InvalidInputError
-        For a bad ``workers`` or ``on_error`` value (raised at the call, not on iteration).
+        For a bad ``workers``, ``on_error``, ``engine`` or ``scheduler`` value, or
+        ``engine="dask"`` without Dask installed (raised at the call, not on iteration).
 
     Examples
     --------
@@ -138,13 +162,22 @@ def run_batch(
         total: int | None = len(items)  # type: ignore[arg-type]
     except TypeError:
         total = None
+    if engine not in ENGINES:
+        raise InvalidInputError(f"engine must be one of {ENGINES}; got {engine!r}")
+    if scheduler is not None and engine != "dask":
+        raise InvalidInputError(
+            f"scheduler={scheduler!r} needs engine='dask' (--engine dask); got engine={engine!r}"
+        )
     if total is not None:
         workers = max(1, min(workers, total))
-    if workers == 1:
-        engine = _run_in_process(func, items)
+    if engine == "dask":
+        _import_distributed()  # fail now, with the fix, rather than on first iteration
+        runner = _run_on_dask(func, items, workers, scheduler, total, desc)
+    elif workers == 1:
+        runner = _run_in_process(func, items)
     else:
-        engine = _run_in_pool(func, items, workers, desc)
-    return _drive(engine, on_error, _Progress(total, desc, enabled=progress is not False))
+        runner = _run_in_pool(func, items, workers, desc)
+    return _drive(runner, on_error, _Progress(total, desc, enabled=progress is not False))
 
 
 def echo(message: str) -> None:
@@ -383,6 +416,120 @@ def _run_in_pool(func, items, workers: int, desc: str):
                 pool.shutdown()
             else:
                 pool.kill()
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise InvalidInputError(
+            "the Dask engine needs dask.distributed, which is not installed; install it with "
+            "pip install 'maskkit[dask]' (or pip install 'dask[distributed]'), or use "
+            "--engine local"
+        ) from None
+    return distributed
+
+
+def _apply_chunk(func, chunk) -> list:
+    """Run ``func`` on each item of ``chunk`` on a Dask worker: ``[(value, error), ...]``."""
+    import pickle
+
+    out = []
+    for item in chunk:
+        try:
+            out.append((func(item), None))
+        except Exception as exc:
+            try:  # an exception that cannot travel back must not fail its whole chunk
+                pickle.loads(pickle.dumps(exc))
+            except Exception:
+                exc = MaskkitError(f"{type(exc).__name__}: {exc}")
+            out.append((None, exc))
+    return out
+
+
+def _dask_client(distributed, workers: int, scheduler: str | None):
+    import logging
+
+    if scheduler:
+        try:
+            return distributed.Client(scheduler, timeout=30), None
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise MaskkitError(
+                f"cannot connect to the Dask scheduler at {scheduler} ({exc}); is "
+                "`dask scheduler` running there and reachable?"
+            ) from None
+    cluster = distributed.LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=":0", silence_logs=logging.ERROR,
+    )
+    return distributed.Client(cluster), cluster
+
+
+def _run_on_dask(func, items, workers: int, scheduler: str | None, total, desc: str):
+    distributed = _import_distributed()
+    client, cluster = _dask_client(distributed, workers, scheduler)
+    futures: dict = {}  # future -> (chunk, strikes)
+    try:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
+        size = _DASK_CHUNK
+        if total is not None:
+            size = max(1, min(size, -(-total // (n_workers * _DASK_CHUNKS_PER_WORKER))))
+        # ``func`` (with whatever job description it carries) goes to every worker once,
+        # not once per task
+        [func_on_workers] = client.scatter([func], broadcast=True, hash=False)
+        source = iter(items)
+        retry: collections.deque = collections.deque()  # single items whose chunk killed a worker
+        max_inflight = _INFLIGHT_PER_WORKER * n_workers
+        pending = distributed.as_completed()
+
+        def submit(chunk, strikes):
+            future = client.submit(_apply_chunk, func_on_workers, chunk, pure=False)
+            futures[future] = (chunk, strikes)
+            pending.add(future)
+
+        def refill():
+            while len(futures) < max_inflight:
+                if retry:
+                    submit([retry[0][0]], retry[0][1])
+                    retry.popleft()
+                    continue
+                chunk = list(itertools.islice(source, size))
+                if not chunk:
+                    return
+                submit(chunk, 0)
+
+        refill()
+        while futures:
+            future = next(pending)
+            chunk, strikes = futures.pop(future)
+            if future.status == "finished":
+                for item, (value, error) in zip(chunk, future.result()):
+                    yield ItemResult(item, value, error)
+            else:
+                exc = future.exception()
+                if type(exc).__name__ != "KilledWorker":
+                    raise MaskkitError(
+                        f"a Dask task failed outside the work itself ({type(exc).__name__}: "
+                        f"{exc}); check that every worker has maskkit installed and can "
+                        "read the inputs"
+                    ) from exc
+                if strikes == 0:
+                    echo(f"maskkit: warning: a Dask worker died with {len(chunk)} {desc} in "
+                         "flight; retrying them one at a time")
+                    retry.extend((item, 1) for item in chunk)
+                else:
+                    item = chunk[0]
+                    echo(f"maskkit: warning: {item}: a Dask worker died again; giving up")
+                    yield ItemResult(item, None, WorkerDiedError(
+                        "Dask workers died repeatedly while processing this item: a crash "
+                        "in native code or the out-of-memory killer", source=item))
+            refill()
+    finally:
+        if futures:
+            client.cancel(list(futures))
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _outcome(future, item) -> ItemResult:

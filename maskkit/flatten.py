@@ -223,7 +223,21 @@ def coco_to_semantic(coco, image_id, *, overlap: str = "last", crowd: str = "cla
 # ---------------------------------------------------------------------------------------
 # whole datasets (the `maskkit coco2sem` job)
 
-_JOB: dict = {}  # set in the parent before the worker pool forks
+#: The resume manifest: one JSON line per finished image, appended after its PNG is in
+#: place (a hidden file, so ``maskkit count OUTDIR`` does not pick it up).
+MANIFEST = ".coco2sem_manifest.jsonl"
+_MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CocoJob:
+    """Everything a worker needs to convert images of one dataset (picklable, so it can
+    travel to Dask workers; the local pool hands it over by fork)."""
+
+    index: CocoIndex
+    out_dir: object  # Path or URL
+    palette: bool
+    options: dict
 
 
 def output_name(info, *, source=None) -> str:
@@ -253,91 +267,187 @@ def output_name(info, *, source=None) -> str:
     return str(p.with_suffix(".png") if p.suffix else p.with_name(p.name + ".png"))
 
 
-def _convert_one(image_id):
-    from maskkit.io.png import write_label_png
+def convert_image(job: CocoJob, image_id):
+    """Flatten one image of ``job`` and write its PNG atomically.
 
-    job = _JOB
-    index = job["index"]
+    Returns ``(image_id, png path relative to the output folder, FlattenStats, sha256 of
+    the PNG bytes)``.
+    """
+    import hashlib
+
+    from maskkit.io import fs
+    from maskkit.io.png import encode_label_png
+
+    index = job.index
     info = index.images[image_id]
     rel = output_name(info, source=index.source)
-    labels, stats = flatten_image(index, image_id, **job["options"])
-    write_label_png(job["out_dir"] / rel, labels, palette=job["palette"])
-    return image_id, rel, stats
+    labels, stats = flatten_image(index, image_id, **job.options)
+    data = encode_label_png(labels, palette=job.palette, source=rel)
+    fs.write_bytes(fs.join(job.out_dir, rel), data)
+    return image_id, rel, stats, hashlib.sha256(data).hexdigest()
+
+
+def _read_manifest(path, options: dict) -> tuple[dict, int]:
+    """Entries of an earlier run's manifest: ``({image_id: entry}, bytes to keep)``."""
+    import json
+
+    from maskkit.io import fs
+
+    raw = fs.read_bytes(path)
+    entries: dict = {}
+    keep = 0
+    for lineno, line in enumerate(raw.split(b"\n")[:-1], start=1):  # [-1]: cut or empty
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            raise InvalidInputError(f"line {lineno} is not a manifest record; drop --resume "
+                                    "to start over", source=path) from None
+        if lineno == 1:
+            if not isinstance(rec, dict) or rec.get("coco2sem_manifest") != _MANIFEST_VERSION:
+                raise InvalidInputError("is not a coco2sem manifest; drop --resume to start "
+                                        "over", source=path)
+            if rec.get("options") != options:
+                raise InvalidInputError(
+                    f"the earlier run used other options ({rec.get('options')}; now "
+                    f"{options}); drop --resume to start over, or resume with the same options",
+                    source=path)
+        else:
+            entries[rec["image_id"]] = rec  # the latest record of an image wins
+        keep += len(line) + 1
+    return entries, keep
+
+
+def _verified(job: CocoJob, entries: dict, ids) -> dict:
+    """The images of an earlier run whose PNG is on disk with the recorded content."""
+    import hashlib
+
+    from maskkit.io import fs
+
+    done = {}
+    wanted = set(ids)
+    for image_id, rec in entries.items():
+        if image_id not in wanted or image_id not in job.index.images:
+            continue
+        rel = output_name(job.index.images[image_id], source=job.index.source)
+        if rec.get("png") != rel:
+            continue
+        try:
+            data = fs.read_bytes(fs.join(job.out_dir, rel))
+        except OSError:
+            continue
+        if hashlib.sha256(data).hexdigest() == rec.get("sha256"):
+            objects, crowd, contested, conflict = rec["stats"]
+            stats = FlattenStats(objects=objects, crowd_objects=crowd,
+                                 contested_pixels=contested, conflict_pixels=conflict)
+            done[image_id] = (image_id, rel, stats, rec["sha256"])
+    return done
 
 
 def convert_coco_dataset(coco, out_dir, *, overlap="last", crowd="class", ignore_value=255,
                          contiguous=False, palette=False, workers=None, on_error="raise",
-                         progress=None, image_ids=None, warn=None):
+                         progress=None, image_ids=None, warn=None, resume=False,
+                         engine="local", scheduler=None):
     """Flatten every image of a COCO dataset into semantic PNGs in ``out_dir``.
 
     Writes one PNG per image (named after ``file_name``), ``categories.json`` (output value
     -> category), ``coco2sem_stats.csv`` (per-image contested pixels) and, when images are
-    skipped with ``on_error="skip"``, ``coco2sem_errors.jsonl``. Every file is written
-    atomically. Returns a summary dict.
+    skipped with ``on_error="skip"``, ``coco2sem_errors.jsonl`` (``image_id``, ``path``,
+    ``object``, ``error``, ``reason`` per line). Every file is written atomically; ``coco``
+    and ``out_dir`` may be fsspec URLs.
+
+    A hidden manifest (``.coco2sem_manifest.jsonl``) gets one line per finished image (its
+    PNG's sha256 and stats) once the PNG is in place.  With ``resume=True`` the images whose
+    PNG still has the recorded content are not redone, and the outputs are identical to
+    those of an uninterrupted run.  ``workers``, ``engine``, ``scheduler``, ``on_error`` and
+    ``progress`` go to :func:`maskkit.batch.run_batch`.  Returns a summary dict.
     """
     import csv
+    import functools
     import io
     import json
     import time
-    from pathlib import Path
 
     from maskkit.batch import run_batch
-    from maskkit.io.files import atomic_write, write_json
+    from maskkit.io import fs
 
     _check_policies(overlap, crowd, ignore_value)
-    out_dir = Path(out_dir)
+    out_dir = fs.join(out_dir) if fs.is_url(out_dir) else fs.local_path(out_dir)
     t0 = time.perf_counter()
     index = coco if isinstance(coco, CocoIndex) else load_coco(coco, strict=on_error == "raise")
     errors = []
     for err in index.problems:
         if warn:
             warn(f"skipped: {err}")
-        errors.append({"image_id": None, "error": str(err)})
+        errors.append(_error_record(None, err))
     cmap = contiguous_category_map(index.categories) if contiguous else None
     ids = list(index.images) if image_ids is None else list(image_ids)
-    _JOB.clear()
-    _JOB.update(index=index, out_dir=out_dir, palette=palette, options={
-        "overlap": overlap, "crowd": crowd, "ignore_value": ignore_value,
-        "category_map": cmap})
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows = []
+    options = {"overlap": overlap, "crowd": crowd, "ignore_value": ignore_value,
+               "category_map": cmap}
+    job = CocoJob(index=index, out_dir=out_dir, palette=palette, options=options)
+    fs.makedirs(out_dir)
+    manifest_path = fs.join(out_dir, MANIFEST)
+    # what the PNGs depend on, so that a resume with other options is refused
+    recorded = {"overlap": overlap, "crowd": crowd, "ignore_value": ignore_value,
+                "contiguous": bool(contiguous), "palette": bool(palette)}
+    done: dict = {}
+    keep = None
+    if resume and fs.exists(manifest_path):
+        entries, keep = _read_manifest(manifest_path, recorded)
+        done = _verified(job, entries, ids)
+        if keep == 0:
+            keep = None
+    todo = [i for i in ids if i not in done]
+    manifest = fs.AppendLog(manifest_path, keep=keep)
+    rows = list(done.values())
     try:
-        for res in run_batch(_convert_one, ids, workers=workers, on_error=on_error,
-                             desc="images", progress=progress):
+        if keep is None:
+            manifest.write((json.dumps({"coco2sem_manifest": _MANIFEST_VERSION,
+                                        "options": recorded}) + "\n").encode())
+        for res in run_batch(functools.partial(convert_image, job), todo, workers=workers,
+                             on_error=on_error, desc="images", progress=progress,
+                             engine=engine, scheduler=scheduler):
             if res.error is not None:
                 if warn:
                     warn(f"skipped image {res.item}: {res.error}")
-                errors.append({"image_id": res.item, "error": str(res.error)})
+                errors.append(_error_record(res.item, res.error))
                 continue
-            image_id, rel, st = res.value
-            rows.append((image_id, rel, st))
+            image_id, rel, st, sha = res.value
+            rows.append(res.value)
+            manifest.write((json.dumps({
+                "image_id": image_id, "png": rel, "sha256": sha,
+                "stats": [st.objects, st.crowd_objects, st.contested_pixels,
+                          st.conflict_pixels]}) + "\n").encode())
     finally:
-        _JOB.clear()
+        manifest.close()
     order = {k: i for i, k in enumerate(ids)}
     rows.sort(key=lambda r: order[r[0]])
     cats = []
     for cid, cat in sorted(index.categories.items(), key=lambda kv: kv[0]):
         cats.append({"value": cmap[cid] if cmap else cid, "category_id": cid,
                      "name": cat.get("name"), "supercategory": cat.get("supercategory")})
-    write_json(out_dir / "categories.json", {"ignore_value": ignore_value, "overlap": overlap,
-                                             "crowd": crowd, "categories": cats}, indent=1)
+    doc = {"ignore_value": ignore_value, "overlap": overlap, "crowd": crowd,
+           "categories": cats}
+    fs.write_bytes(fs.join(out_dir, "categories.json"),
+                   (json.dumps(doc, indent=1) + "\n").encode())
     buf = io.StringIO()
     wr = csv.writer(buf, lineterminator="\n")
     wr.writerow(["image_id", "png", "objects", "crowd_objects", "contested_pixels",
                  "conflict_pixels"])
-    for image_id, rel, st in rows:
+    for image_id, rel, st, _ in rows:
         wr.writerow([image_id, rel, st.objects, st.crowd_objects, st.contested_pixels,
                      st.conflict_pixels])
-    with atomic_write(out_dir / "coco2sem_stats.csv", "w") as fh:
-        fh.write(buf.getvalue())
+    fs.write_bytes(fs.join(out_dir, "coco2sem_stats.csv"), buf.getvalue().encode())
+    errors_path = fs.join(out_dir, "coco2sem_errors.jsonl")
     if errors:
-        with atomic_write(out_dir / "coco2sem_errors.jsonl", "w") as fh:
-            for e in errors:
-                fh.write(json.dumps(e) + "\n")
+        fs.write_bytes(errors_path, "".join(json.dumps(e, default=str) + "\n"
+                                            for e in errors).encode())
+    else:
+        fs.remove(errors_path)  # a stale list from an earlier run would mislead
     elapsed = time.perf_counter() - t0
     return {
         "images": len(rows),
         "skipped": len(errors),
+        "resumed": len(done),
         "objects": sum(r[2].objects for r in rows),
         "contested_pixels": sum(r[2].contested_pixels for r in rows),
         "images_with_contested_pixels": sum(1 for r in rows if r[2].contested_pixels),
@@ -345,3 +455,9 @@ def convert_coco_dataset(coco, out_dir, *, overlap="last", crowd="class", ignore
         "seconds": elapsed,
         "out_dir": str(out_dir),
     }
+
+
+def _error_record(image_id, exc) -> dict:
+    return {"image_id": image_id, "path": getattr(exc, "source", None),
+            "object": getattr(exc, "obj", None), "error": str(exc),
+            "reason": getattr(exc, "reason", None) or str(exc)}

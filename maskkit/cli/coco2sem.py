@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from maskkit.cli._common import EXIT_SKIPPED, add_batch_options, batch_kwargs
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -14,7 +16,8 @@ def add_parser(sub) -> None:
             "Flatten the instance annotations of a COCO file into one semantic label PNG per "
             "image (named after file_name), pixel-exact with pycocotools. Also writes "
             "categories.json (value -> category) and coco2sem_stats.csv (pixels claimed by "
-            "several objects, per image)."
+            "several objects, per image). INSTANCES.json and OUTDIR may be fsspec URLs "
+            "(s3://, memory://, ...)."
         ),
     )
     p.add_argument("instances", metavar="INSTANCES.json", help="COCO instances file")
@@ -31,11 +34,13 @@ def add_parser(sub) -> None:
                    help="renumber categories 1..K (mapping in categories.json)")
     p.add_argument("--palette", action="store_true",
                    help="write palette PNGs with the PASCAL VOC colour map")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="worker processes (default: all cores)")
-    p.add_argument("--on-error", choices=["skip", "raise"], default="raise",
-                   help="on a bad annotation: stop (raise, default) or skip its image, "
-                        "list it in coco2sem_errors.jsonl and exit with status 3")
+    add_batch_options(
+        p,
+        on_error_help="on a bad annotation: stop (raise, default) or skip its image, list it "
+                      "in coco2sem_errors.jsonl and exit with status 3",
+        resume_help="finish an interrupted run: images whose PNG is in OUTDIR with the "
+                    "content recorded in OUTDIR/.coco2sem_manifest.jsonl are not redone",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
 
@@ -47,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
     summary = convert_coco_dataset(
         args.instances, args.output, overlap=args.overlap, crowd=args.crowd,
         ignore_value=args.ignore_value, contiguous=args.contiguous, palette=args.palette,
-        workers=args.workers, on_error=args.on_error, progress=False if args.quiet else None,
-        warn=lambda m: echo(f"maskkit coco2sem: warning: {m}"),
+        on_error=args.on_error, progress=False if args.quiet else None,
+        warn=lambda m: echo(f"maskkit coco2sem: warning: {m}"), resume=args.resume,
+        **batch_kwargs(args),
     )
     print(
         f"coco2sem: {summary['images']} images, {summary['objects']} objects -> "
@@ -56,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         f"{summary['contested_pixels']} contested pixels in "
         f"{summary['images_with_contested_pixels']} images "
         f"({summary['conflict_pixels']} between different classes); "
-        f"{summary['skipped']} skipped",
+        f"{summary['skipped']} skipped"
+        + (f", {summary['resumed']} already done" if summary["resumed"] else ""),
         file=sys.stdout,
     )
-    return 3 if summary["skipped"] else 0
+    return EXIT_SKIPPED if summary["skipped"] else 0

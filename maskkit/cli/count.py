@@ -34,6 +34,8 @@ import json
 import re
 import sys
 
+from maskkit.cli._common import EXIT_SKIPPED, add_batch_options, batch_kwargs
+
 COLUMNS = ("image", "class", "count", "area")
 _CSV_HEADER = ",".join(COLUMNS)
 _JSON_ROW_START = b'{"image": '
@@ -46,13 +48,6 @@ def _non_negative(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0; got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be >= 1; got 0")
     return value
 
 
@@ -129,24 +124,11 @@ def add_parser(sub) -> None:
         default=None,
         help="output file (default: stdout)",
     )
-    p.add_argument(
-        "--workers",
-        type=_positive,
-        default=None,
-        metavar="N",
-        help="worker processes (default: all cores)",
-    )
-    p.add_argument(
-        "--on-error",
-        choices=["skip", "raise"],
-        default="raise",
-        help="on an unreadable image: stop with exit status 1 (raise, default) or skip it, "
-        "list it in FILE.errors.jsonl and exit with status 3",
-    )
-    p.add_argument(
-        "--resume",
-        action="store_true",
-        help="skip the images already in FILE and append the others",
+    add_batch_options(
+        p,
+        on_error_help="on an unreadable image: stop with exit status 1 (raise, default) or "
+        "skip it, list it in FILE.errors.jsonl and exit with status 3",
+        resume_help="skip the images already in FILE and append the others",
     )
     p.add_argument("--quiet", action="store_true", help="no progress display and no summary")
     p.set_defaults(func=run)
@@ -233,11 +215,12 @@ def _dataset_items(args) -> list[str]:
     return keys
 
 
-def count_dataset_image(key: str) -> list[tuple[int, int, int]]:
-    """Count one image of a dataset registered by :func:`_dataset_items`."""
+def count_dataset_image(key: str, datasets: dict | None = None) -> list[tuple[int, int, int]]:
+    """Count one image of a dataset registered by :func:`_dataset_items` (in ``datasets``,
+    a copy of that table, when the worker is not a fork of this process)."""
     from maskkit.errors import MaskkitError
 
-    entry = _DATASETS[key]
+    entry = (_DATASETS if datasets is None else datasets)[key]
     try:
         if entry[0] == "coco":
             from maskkit.dataset_counts import coco_image_counts
@@ -313,6 +296,7 @@ def _parse_row(raw: bytes, fmt: str) -> str | None:
 def _scan_output(path, fmt: str) -> tuple[set[str], int]:
     """Read an earlier output for --resume: (images done, byte offset to truncate to)."""
     from maskkit.errors import MaskkitIOError
+    from maskkit.io import fs
 
     refuse = (
         "refusing to resume: it is not a maskkit count output in {fmt} format ({why}); "
@@ -322,7 +306,7 @@ def _scan_output(path, fmt: str) -> tuple[set[str], int]:
     offset = keep = 0  # keep: where the last image's rows start (they are redone)
     last_image = None
     header = _CSV_HEADER.encode()
-    with open(path, "rb") as fh:
+    with fs.open_read(path) as fh:
         for lineno, raw in enumerate(fh, start=1):
             complete = raw.endswith(b"\n")
             if fmt == "csv" and lineno == 1:
@@ -379,16 +363,20 @@ def run(args: argparse.Namespace) -> int:
 
     from maskkit.batch import echo, run_batch
     from maskkit.errors import InvalidInputError, MaskkitIOError
+    from maskkit.io import fs
     from maskkit.io.masks import expand_inputs
 
     start = time.monotonic()
-    output = None if args.output in (None, "-") else Path(args.output)
+    output = None if args.output in (None, "-") else args.output
+    if output is not None and not fs.is_url(output):
+        output = Path(output)
     fmt = args.format
     if fmt is None:
-        is_json = output is not None and output.suffix.lower() in (".jsonl", ".ndjson", ".json")
-        fmt = "jsonl" if is_json else "csv"
+        suffix = None if output is None else fs.suffix(str(output)).lower()
+        fmt = "jsonl" if suffix in (".jsonl", ".ndjson", ".json") else "csv"
     if args.resume and output is None:
         raise InvalidInputError("--resume needs an output file: add -o FILE")
+    batch = batch_kwargs(args)
 
     if args.kind in ("coco", "panoptic"):
         paths = _dataset_items(args)
@@ -396,31 +384,25 @@ def run(args: argparse.Namespace) -> int:
         paths = expand_inputs(args.paths)
 
     done: set[str] = set()
-    keep = 0
-    resuming = args.resume and output is not None and output.exists()
+    keep = None
+    resuming = args.resume and output is not None and fs.exists(output)
     if resuming:
         done, keep = _scan_output(output, fmt)
     todo = [p for p in paths if str(p) not in done]
     already = len(paths) - len(todo)
 
-    errors_path = None if output is None else Path(f"{output}.errors.jsonl")
-    if errors_path is not None and errors_path.exists():
-        errors_path.unlink()  # it lists the failures of this run only; failed images are redone
+    errors_path = None if output is None else f"{output}.errors.jsonl"
+    if errors_path is not None:
+        fs.remove(errors_path)  # it lists the failures of this run only; failed images are redone
 
     try:
         if output is None:
             sink = _StdoutSink()
-            if fmt == "csv":
-                sink.write(f"{_CSV_HEADER}\n".encode())
         else:
-            if output.parent != Path():
-                output.parent.mkdir(parents=True, exist_ok=True)
-            if resuming:
-                with open(output, "r+b") as fh:
-                    fh.truncate(keep)
-            sink = open(output, "ab" if resuming else "wb", buffering=0)
-            if fmt == "csv" and (not resuming or keep == 0):
-                sink.write(f"{_CSV_HEADER}\n".encode())
+            # rows are appended as images finish (rewritten periodically for a URL)
+            sink = fs.AppendLog(output, keep=keep)
+        if fmt == "csv" and not keep:
+            sink.write(f"{_CSV_HEADER}\n".encode())
     except OSError as exc:
         raise MaskkitIOError(f"cannot write: {exc.strerror or exc}", source=output) from None
 
@@ -431,7 +413,12 @@ def run(args: argparse.Namespace) -> int:
         min_area=args.min_area,
         ignore=tuple(args.ignore),
     )
-    if args.workers != 1 and len(todo) > 1 and args.kind in ("semantic", "instance"):
+    if args.kind in ("coco", "panoptic") and batch["engine"] == "dask":
+        # Dask workers are other processes on other machines: the parsed datasets travel
+        # with the function (sent once per worker), not through a forked module global
+        worker = functools.partial(count_dataset_image, datasets=dict(_DATASETS))
+    local_pool = batch["engine"] == "local" and args.workers != 1
+    if local_pool and len(todo) > 1 and args.kind in ("semantic", "instance"):
         _warm_up(worker)
 
     counted = rows = skipped = 0
@@ -440,10 +427,10 @@ def run(args: argparse.Namespace) -> int:
         results = run_batch(
             worker,
             todo,
-            workers=args.workers,
             on_error=args.on_error,
             desc="images",
             progress=False if args.quiet else None,
+            **batch,
         )
         for result in results:
             if result.error is not None:
@@ -452,7 +439,7 @@ def run(args: argparse.Namespace) -> int:
                 echo(f"maskkit count: warning: {exc}; skipped")
                 if errors_path is not None:
                     if errors_file is None:
-                        errors_file = open(errors_path, "ab", buffering=0)
+                        errors_file = fs.AppendLog(errors_path)
                     record = {
                         "path": str(result.item),
                         "object": getattr(exc, "obj", None),
@@ -492,7 +479,7 @@ def run(args: argparse.Namespace) -> int:
             f"({rate:.1f} images/s){note}",
             file=sys.stderr,
         )
-    return 3 if skipped else 0
+    return EXIT_SKIPPED if skipped else 0
 
 
 def _warm_up(worker) -> None:

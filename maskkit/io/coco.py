@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from maskkit.errors import InvalidAnnotationError, MaskkitTypeError, UnknownCategoryError
@@ -87,7 +86,7 @@ def load_coco(coco, *, strict: bool = True) -> CocoIndex:
     source = None
     if isinstance(coco, (str, os.PathLike)):
         source = str(coco)
-        data = read_json(Path(coco))
+        data = read_json(coco)
     elif isinstance(coco, Mapping):
         data = coco
     elif hasattr(coco, "dataset") and isinstance(coco.dataset, Mapping):

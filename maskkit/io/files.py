@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import tempfile
@@ -20,8 +21,20 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     A reader (or a resumed run) therefore never sees a half-written file: if the block
     raises, or the process is killed, ``path`` is untouched and the temporary file is
     removed (or, after SIGKILL, left as ``.<name>.*.tmp``, which no reader picks up).
+
+    ``path`` may also be an fsspec URL (see :mod:`maskkit.io.fs`): the content is then
+    collected in memory and put in one request when the block ends without error.
     """
-    path = Path(path)
+    from maskkit.io import fs
+
+    local = fs.local_path(path)
+    if local is None:
+        buffer = io.BytesIO() if "b" in mode else io.StringIO()
+        yield buffer
+        data = buffer.getvalue()
+        fs.write_bytes(path, data if isinstance(data, bytes) else data.encode("utf-8"))
+        return
+    path = local
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -47,15 +60,22 @@ def write_json(path: str | os.PathLike, obj: Any, *, indent: int | None = None) 
 def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON file; raise :class:`~maskkit.errors.MaskkitIOError` naming the file and
     the line/column of a syntax error."""
-    path = Path(path)
+    from maskkit.io import fs
+
+    if not fs.is_url(path):
+        path = Path(path)
     try:
-        with open(path, "rb") as fh:
+        with fs.open_read(path) as fh:
             return json.load(fh)
+    except MaskkitIOError:
+        raise
     except json.JSONDecodeError as exc:
         raise MaskkitIOError(
             f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=path
         ) from None
     except UnicodeDecodeError as exc:
         raise MaskkitIOError(f"not a UTF-8 JSON file ({exc.reason})", source=path) from None
+    except RecursionError:
+        raise MaskkitIOError("JSON nested too deeply to read", source=path) from None
     except OSError as exc:
         raise MaskkitIOError(f"cannot read file: {exc.strerror or exc}", source=path) from None

@@ -133,7 +133,7 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     ----------
     path : str or os.PathLike
         A ``.png`` (8/16-bit greyscale or palette), ``.tif``/``.tiff`` (first page, one
-        channel) or ``.npy`` file.
+        channel) or ``.npy`` file; or an fsspec URL of one.
 
     Returns
     -------
@@ -164,6 +164,13 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     ...
     maskkit.errors.MaskkitIOError: .../mask.jpg: unknown mask format; maskkit reads .npy, ...
     """
+    from maskkit.io import fs
+
+    if fs.is_url(path):
+        local = fs.local_path(path)
+        if local is None:
+            return _read_remote_mask(path)
+        path = local
     path = Path(path)
     suffix = _reader_for(path, READERS)
     if suffix is None:
@@ -180,6 +187,73 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     except OSError as exc:
         raise MaskkitIOError(f"cannot read file: {exc.strerror or exc}", source=path) from None
     return READERS[suffix](path)
+
+
+def _read_remote_mask(url: str) -> np.ndarray:
+    """Read a mask at an fsspec URL: fetch it into a temporary file, read that, and name
+    the URL (not the temporary file) in any error."""
+    import tempfile
+
+    from maskkit.io import fs
+
+    suffix = _reader_for(Path(fs.name(url)), READERS)
+    if suffix is None:
+        raise MaskkitIOError(
+            f"unknown mask format; maskkit reads {', '.join(sorted(READERS))} files", source=url
+        )
+    data = fs.read_bytes(url)
+    if not data:
+        raise MaskkitIOError("file is empty", source=url)
+    with tempfile.TemporaryDirectory(prefix="maskkit-") as tmp:
+        path = Path(tmp, "mask" + suffix)
+        path.write_bytes(data)
+        try:
+            return np.array(READERS[suffix](path))  # a copy: the file goes away
+        except MaskkitError as exc:
+            exc.source = url
+            exc.reason = exc.reason.replace(str(path), url)
+            exc.args = (str(exc),)
+            raise
+
+
+def _expand_url(text: str, known: tuple[str, ...]) -> list[str]:
+    from maskkit.io import fs
+
+    filesystem, root = fs._filesystem(text)
+
+    def as_url(p: str) -> str:
+        if p.startswith(root.rstrip("/") + "/"):  # under a folder: keep the URL as typed
+            return text.rstrip("/") + p[len(root.rstrip("/")):]
+        return p if fs.is_url(p) else filesystem.unstrip_protocol(p)
+
+    def masks(paths) -> list[str]:
+        keep = []
+        depth = len(root.rstrip("/").split("/"))
+        for p in paths:
+            parts = p.rstrip("/").split("/")
+            if parts[-1].startswith(".") or any(x.startswith(".") for x in parts[depth:]):
+                continue  # hidden entries, as for local folders and globs
+            if _reader_for(Path(parts[-1]), known):
+                keep.append(as_url(p))
+        return sorted(keep)
+
+    if filesystem.isdir(root):
+        files = masks(filesystem.find(root))
+        if not files:
+            raise MaskkitIOError(
+                f"directory holds no mask files ({', '.join(sorted(known))})", source=text
+            )
+        return files
+    if filesystem.exists(root):
+        return [text]
+    if _has_magic(text):
+        files = masks(filesystem.glob(root))
+        if not files:
+            raise MaskkitIOError(
+                f"the pattern matches no mask file ({', '.join(sorted(known))})", source=text
+            )
+        return files
+    raise MaskkitIOError("no such file or directory", source=text)
 
 
 def _has_magic(pattern: str) -> bool:
@@ -216,8 +290,10 @@ def expand_inputs(
 
     Returns
     -------
-    list of pathlib.Path
-        In the order given, each file once.  Paths stay as given (relative stays relative).
+    list of pathlib.Path (or str for fsspec URLs)
+        In the order given, each file once.  Paths stay as given (relative stays relative);
+        a URL (``s3://bucket/masks/``, ``memory://...``) is expanded with fsspec and its
+        files come back as URL strings.
 
     Raises
     ------
@@ -239,9 +315,14 @@ def expand_inputs(
     ['b.png', 'notes.txt']
     """
     known = tuple(s.lower() for s in (READERS if suffixes is None else suffixes))
-    out: dict[Path, None] = {}
+    from maskkit.io import fs
+
+    out: dict[Path | str, None] = {}
     for raw in paths:
         text = os.fspath(raw)
+        if fs.is_url(text):  # fsspec URLs stay strings (``Path`` would mangle ``//``)
+            out.update(dict.fromkeys(_expand_url(text, known)))
+            continue
         path = Path(text)
         if path.is_dir():
             files = _mask_files_under(path, known)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
 from maskkit.errors import InvalidInputError, MaskkitIOError
-from maskkit.io.files import atomic_write
 
 
 def voc_palette(n: int = 256) -> np.ndarray:
@@ -27,24 +25,28 @@ def voc_palette(n: int = 256) -> np.ndarray:
     return pal
 
 
-def write_label_png(
-    path: str | os.PathLike, labels: np.ndarray, *, palette: bool = False
-) -> None:
-    """Write a 2-D label map as a PNG, atomically.
+def encode_label_png(labels: np.ndarray, *, palette: bool = False, source=None) -> bytes:
+    """Encode a 2-D label map as PNG bytes (see :func:`write_label_png` for the format).
 
-    uint8 when every value fits in 0..255 (as a palette PNG with the VOC colour map when
-    ``palette=True``), else 16-bit greyscale (values up to 65535; palette impossible).
+    Examples
+    --------
+    >>> encode_label_png(np.zeros((2, 3), np.uint8))[:8]
+    b'\\x89PNG\\r\\n\\x1a\\n'
     """
+    import io
+
     from PIL import Image
 
     labels = np.asarray(labels)
     if labels.ndim != 2:
-        raise InvalidInputError(f"labels must be 2-D (H, W); got shape {labels.shape}")
+        raise InvalidInputError(f"labels must be 2-D (H, W); got shape {labels.shape}",
+                                source=source)
     lo = int(labels.min()) if labels.size else 0
     hi = int(labels.max()) if labels.size else 0
     if lo < 0 or hi > 65535:
         raise InvalidInputError(
-            f"label values must be in 0..65535 to fit a PNG; got range {lo}..{hi}", source=path
+            f"label values must be in 0..65535 to fit a PNG; got range {lo}..{hi}",
+            source=source,
         )
     if hi <= 255:
         img = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint8))
@@ -55,11 +57,25 @@ def write_label_png(
             raise InvalidInputError(
                 f"label values up to {hi} do not fit an 8-bit palette PNG; drop --palette "
                 "or use --contiguous ids",
-                source=path,
+                source=source,
             )
         img = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint16))
-    with atomic_write(path, "wb") as fh:
-        img.save(fh, format="PNG")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_label_png(
+    path: str | os.PathLike, labels: np.ndarray, *, palette: bool = False
+) -> None:
+    """Write a 2-D label map as a PNG, atomically (``path`` may be an fsspec URL).
+
+    uint8 when every value fits in 0..255 (as a palette PNG with the VOC colour map when
+    ``palette=True``), else 16-bit greyscale (values up to 65535; palette impossible).
+    """
+    from maskkit.io import fs
+
+    fs.write_bytes(path, encode_label_png(labels, palette=palette, source=path))
 
 
 def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
@@ -74,9 +90,17 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
     """
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(path)
+    from maskkit.io import fs
+
+    local = fs.local_path(path)
     try:
-        with Image.open(path) as img:
+        if local is None:  # an fsspec URL
+            import io
+
+            source = io.BytesIO(fs.read_bytes(path))
+        else:
+            source = path = local
+        with Image.open(source) as img:
             img.load()
             if mode == "rgb":
                 img = img.convert("RGB")

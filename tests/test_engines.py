@@ -1,0 +1,245 @@
+"""Engines agree: a Dask cluster gives the same rows and byte-identical files as the local
+process pool; inputs and outputs may be fsspec URLs (local and memory filesystems)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from maskkit.batch import run_batch
+from maskkit.cli import main
+from maskkit.errors import InvalidInputError
+from maskkit.io.png import write_label_png
+
+
+def _square_or_fail(x: int) -> int:
+    if x == 7:
+        raise InvalidInputError(f"value {x} is bad")
+    return x * x
+
+
+def _make_masks(root: Path, n: int = 30) -> Path:
+    rng = np.random.default_rng(0)
+    folder = root / "masks"
+    for i in range(n):
+        mask = (rng.random((12, 17)) < 0.35) * rng.integers(1, 5, (12, 17))
+        write_label_png(folder / f"m{i:03d}.png", mask)
+    return folder
+
+
+def _make_coco(root: Path, n: int = 16) -> Path:
+    rng = np.random.default_rng(1)
+    images, anns = [], []
+    for i in range(n):
+        images.append({"id": i + 1, "height": 20, "width": 26, "file_name": f"sub/{i}.jpg"})
+        for _ in range(3):
+            x, y = (float(v) for v in rng.uniform(-2, 22, 2))
+            anns.append({"id": len(anns) + 1, "image_id": i + 1,
+                         "category_id": int(rng.integers(1, 4)),
+                         "segmentation": [[x, y, x + 9, y + 1, x + 7, y + 8, x - 1, y + 5]]})
+    path = root / "instances.json"
+    path.write_text(json.dumps({"images": images, "annotations": anns,
+                                "categories": [{"id": c, "name": f"c{c}"} for c in (1, 2, 3)]}))
+    return path
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    """Every visible file under ``folder`` (the resume manifest is hidden) -> its bytes."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")}
+
+
+# --------------------------------------------------------------------------- Dask
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler():
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=":0",
+                                       silence_logs=logging.ERROR)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+def test_run_batch_on_dask_gives_the_pool_results(dask_scheduler):
+    func = functools.partial(_square_or_fail)
+    kw = {"on_error": "skip", "progress": False}
+    pooled = list(run_batch(func, range(50), workers=2, **kw))
+    dasked = list(run_batch(func, range(50), engine="dask", scheduler=dask_scheduler, **kw))
+    summary = [sorted((r.item, r.value, type(r.error).__name__) for r in res)
+               for res in (pooled, dasked)]
+    assert summary[0] == summary[1]
+    [bad] = [r for r in dasked if not r.ok]
+    assert bad.item == 7 and "value 7 is bad" in str(bad.error)
+
+
+def test_count_on_dask_gives_the_pool_rows(tmp_path, dask_scheduler):
+    masks = _make_masks(tmp_path)
+    out = {}
+    for name, extra in [("pool", ["--workers", "2"]),
+                        ("dask", ["--engine", "dask", "--scheduler", dask_scheduler])]:
+        path = tmp_path / f"{name}.csv"
+        assert main(["count", str(masks), "--kind", "semantic", "-o", str(path), "--quiet",
+                     *extra]) == 0
+        out[name] = path.read_text().splitlines()
+    assert out["pool"][0] == out["dask"][0] == "image,class,count,area"
+    assert sorted(out["pool"]) == sorted(out["dask"]) and len(out["pool"]) > 30
+
+
+def test_coco2sem_on_dask_writes_byte_identical_files(tmp_path, dask_scheduler):
+    inst = _make_coco(tmp_path)
+    for name, extra in [("pool", ["--workers", "2"]),
+                        ("dask", ["--scheduler", dask_scheduler])]:
+        assert main(["coco2sem", str(inst), "-o", str(tmp_path / name), "--quiet",
+                     *extra]) == 0
+    pool, dask = _tree(tmp_path / "pool"), _tree(tmp_path / "dask")
+    assert len(pool) == 16 + 2 and pool == dask
+
+
+def test_count_datasets_on_dask(tmp_path, dask_scheduler):
+    inst = _make_coco(tmp_path)
+    rows = []
+    for extra in (["--workers", "1"], ["--scheduler", dask_scheduler]):
+        assert main(["count", str(inst), "--kind", "coco", "-o", str(tmp_path / "c.csv"),
+                     "--quiet", *extra]) == 0
+        rows.append(sorted((tmp_path / "c.csv").read_text().splitlines()))
+    assert rows[0] == rows[1]
+
+
+def test_dask_local_cluster_started_for_the_run(tmp_path):
+    pytest.importorskip("distributed")
+    masks = _make_masks(tmp_path, n=6)
+    assert main(["count", str(masks), "--kind", "semantic", "-o", str(tmp_path / "a.csv"),
+                 "--workers", "1", "--quiet"]) == 0
+    assert main(["count", str(masks), "--kind", "semantic", "-o", str(tmp_path / "b.csv"),
+                 "--engine", "dask", "--workers", "2", "--quiet"]) == 0
+    assert sorted((tmp_path / "a.csv").read_text().splitlines()) == sorted(
+        (tmp_path / "b.csv").read_text().splitlines())
+
+
+def test_missing_dask_is_a_clear_error(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_distributed(name, *args, **kwargs):
+        if name == "distributed" or name.startswith("distributed."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_distributed)
+    with pytest.raises(InvalidInputError, match=r"maskkit\[dask\]"):
+        run_batch(abs, [1], engine="dask")
+
+
+def test_bad_engine_and_scheduler_without_dask_engine(capsys):
+    with pytest.raises(InvalidInputError, match="engine must be one of"):
+        run_batch(abs, [1], engine="spark")
+    with pytest.raises(InvalidInputError, match="needs engine='dask'"):
+        run_batch(abs, [1], scheduler="tcp://127.0.0.1:1")
+    assert main(["count", "x.png", "--kind", "semantic", "--engine", "local",
+                 "--scheduler", "tcp://127.0.0.1:1"]) == 1
+    assert "--scheduler needs --engine dask" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- fsspec
+
+
+@pytest.fixture
+def memfs():
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    root = "/maskkit-test"
+    if fs.exists(root):
+        fs.rm(root, recursive=True)
+    yield fs, root
+    if fs.exists(root):
+        fs.rm(root, recursive=True)
+
+
+def test_count_reads_and_writes_memory_urls(tmp_path, memfs):
+    fs, root = memfs
+    masks = _make_masks(tmp_path, n=8)
+    for p in sorted(masks.iterdir()):
+        fs.pipe(f"{root}/in/{p.name}", p.read_bytes())
+    fs.pipe(f"{root}/in/.hidden.png", b"not a mask")  # skipped like a local hidden file
+    assert main(["count", str(masks), "--kind", "semantic", "-o", str(tmp_path / "l.csv"),
+                 "--workers", "1", "--quiet"]) == 0
+    url = f"memory://{root}/out/counts.csv"
+    assert main(["count", f"memory://{root}/in", "--kind", "semantic", "-o", url,
+                 "--workers", "1", "--quiet"]) == 0
+    local = (tmp_path / "l.csv").read_text().replace(str(masks), f"memory://{root}/in")
+    assert fs.cat(f"{root}/out/counts.csv").decode() == local
+    # resume over a URL output: a cut last line is redone, the rest kept
+    text = fs.cat(f"{root}/out/counts.csv")
+    fs.pipe(f"{root}/out/counts.csv", text[: len(text) // 2])
+    assert main(["count", f"memory://{root}/in/*.png", "--kind", "semantic", "-o", url,
+                 "--workers", "1", "--quiet", "--resume"]) == 0
+    assert fs.cat(f"{root}/out/counts.csv").decode() == local
+
+
+def test_count_errors_name_the_url(memfs, capsys):
+    fs, root = memfs
+    fs.pipe(f"{root}/bad.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 30)
+    url = f"memory://{root}/c.jsonl"
+    assert main(["count", f"memory://{root}/bad.png", "--kind", "semantic", "-o", url,
+                 "--workers", "1", "--on-error", "skip"]) == 3
+    assert f"memory://{root}/bad.png: not a readable PNG" in capsys.readouterr().err
+    [record] = [json.loads(x) for x in fs.cat(f"{root}/c.jsonl.errors.jsonl").splitlines()]
+    assert record["path"] == f"memory://{root}/bad.png"
+
+
+def test_coco2sem_memory_urls_match_local(tmp_path, memfs):
+    fs, root = memfs
+    inst = _make_coco(tmp_path)
+    fs.pipe(f"{root}/instances.json", inst.read_bytes())
+    assert main(["coco2sem", str(inst), "-o", str(tmp_path / "local"), "--workers", "1",
+                 "--quiet"]) == 0
+    out = f"memory://{root}/sem"
+    assert main(["coco2sem", f"memory://{root}/instances.json", "-o", out, "--workers", "1",
+                 "--quiet"]) == 0
+    remote = {p[len(f"{root}/sem/"):].lstrip("/"): fs.cat(p) for p in fs.find(f"{root}/sem")
+              if not p.rsplit("/", 1)[-1].startswith(".")}
+    assert remote == _tree(tmp_path / "local")
+    # resume over URLs: nothing redone, same files
+    assert main(["coco2sem", f"memory://{root}/instances.json", "-o", out, "--workers", "1",
+                 "--resume"]) == 0
+
+
+def test_file_urls_are_local_paths(tmp_path):
+    pytest.importorskip("fsspec")
+    masks = _make_masks(tmp_path, n=5)
+    inst = _make_coco(tmp_path, n=3)
+    assert main(["count", f"file://{masks}", "--kind", "semantic", "-o",
+                 f"file://{tmp_path}/c.csv", "--workers", "2", "--quiet"]) == 0
+    lines = (tmp_path / "c.csv").read_text().splitlines()
+    assert lines[0] == "image,class,count,area"
+    assert all(line.startswith(f"file://{masks}/m00") for line in lines[1:])
+    assert main(["coco2sem", f"file://{inst}", "-o", f"file://{tmp_path}/sem", "--workers",
+                 "2", "--quiet"]) == 0
+    assert main(["coco2sem", str(inst), "-o", str(tmp_path / "sem2"), "--workers", "1",
+                 "--quiet"]) == 0
+    assert _tree(tmp_path / "sem") == _tree(tmp_path / "sem2")
+
+
+def test_plain_paths_do_not_import_fsspec(tmp_path):
+    import subprocess
+    import sys
+
+    masks = _make_masks(tmp_path, n=2)
+    code = ("import sys; from maskkit.cli import main; "
+            f"main(['count', {str(masks)!r}, '--kind', 'semantic', '--workers', '1', "
+            "'--quiet', '-o', 'x.csv']); print('fsspec' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, check=True, env={**os.environ})
+    assert out.stdout.strip() == "False"
