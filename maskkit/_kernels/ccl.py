@@ -223,6 +223,33 @@ def _merge_rows(a0, a1, b0, b1, diag, binary, bounds, values, runlab, parent):
 
 
 @kernel
+def _label_row_2d(a0, a1, b0, b1, diag, binary, bounds, values, runlab, parent, nlab):
+    """2-D fast path: label runs ``a0:a1`` from the previous row's runs ``b0:b1`` alone."""
+    k = b0
+    for i in range(a0, a1):
+        s = bounds[2 * i] - diag
+        e = bounds[2 * i + 1] + diag
+        while k < b1 and bounds[2 * k + 1] <= s:
+            k += 1
+        kk = k
+        li = -1
+        while kk < b1 and bounds[2 * kk] < e:
+            if binary or values[kk] == values[i]:
+                lk = runlab[kk]
+                if li < 0:
+                    li = lk
+                elif lk != li:
+                    li = _union(parent, li, lk)
+            kk += 1
+        if li < 0:
+            li = nlab
+            parent[nlab] = nlab
+            nlab += 1
+        runlab[i] = li
+    return nlab
+
+
+@kernel
 def _merge_with_neighbours(
     r, lo, hi, Y, conn, binary, bounds, values, runlab, parent, row_first, row_count
 ):
@@ -285,6 +312,15 @@ def _label_strip(
         dense = 16 * (last - first) > image.shape[2]
         row_first[r] = first
         row_count[r] = last - first
+        if image.shape[0] == 1:
+            # one plane: the previous row of the strip is the only neighbour row
+            b0 = row_first[r - 1] if r > r0 else first
+            b1 = b0 + row_count[r - 1] if r > r0 else first
+            nlab = _label_row_2d(
+                first, last, b0, b1, 0 if conn == 6 else 1, binary, bounds, values, runlab,
+                parent, nlab,
+            )  # fmt: skip
+            continue
         for i in range(first, last):
             runlab[i] = -1
         _merge_with_neighbours(
