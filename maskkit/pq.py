@@ -196,27 +196,37 @@ def _pq_one(job):
         raise exc.with_context(obj=f"image {gt_ann.get('image_id')}") from None
 
 
-def _sum_stats(jobs, n_cats, workers, progress) -> np.ndarray:
+def _sum_stats(jobs, n_cats, workers, progress, on_error="raise", engine="local",
+               scheduler=None, skipped=None) -> np.ndarray:
     """Per-category sums over images, added in input order (deterministic floats)."""
     per_image: list = [None] * len(jobs)
-    if workers is None or workers <= 1 or len(jobs) < 2:
+    serial = workers is None or workers <= 1 or len(jobs) < 2
+    if serial and engine == "local" and on_error == "raise":
         for i, job in enumerate(jobs):
             per_image[i] = _pq_one(job)
     else:
         from maskkit.batch import run_batch
 
-        for res in run_batch(_pq_indexed, list(enumerate(jobs)), workers=workers,
-                             on_error="raise", desc="images", progress=progress):
+        for res in run_batch(_pq_indexed, list(enumerate(jobs)), workers=workers or 1,
+                             on_error=on_error, desc="images", progress=progress,
+                             engine=engine, scheduler=scheduler):
+            if res.error is not None:
+                if skipped is not None:
+                    skipped.append({"image_id": res.item[1][0].get("image_id"),
+                                    "error": str(res.error)})
+                continue
             i, value = res.value
             per_image[i] = value
     stats = np.zeros((n_cats, 4), dtype=np.float64)
     for s in per_image:
-        stats += s
+        if s is not None:
+            stats += s
     return stats
 
 
 def pq_compute(gt_json, pred_json, gt_folder=None, pred_folder=None, *, workers=None,
-               progress: bool | None = False) -> dict:
+               progress: bool | None = False, on_error: str = "raise", engine: str = "local",
+               scheduler: str | None = None) -> dict:
     """Panoptic quality of predictions against ground truth, as panopticapi computes it.
 
     Parameters
@@ -231,6 +241,12 @@ def pq_compute(gt_json, pred_json, gt_folder=None, pred_folder=None, *, workers=
         in this process.
     progress : bool, optional
         Progress on stderr when evaluating in parallel (``None``: automatic). Default off.
+    on_error : {"raise", "skip"}
+        ``"skip"``: an image that cannot be evaluated (unreadable PNG, segments that do
+        not match it) is left out of the sums and listed in ``results["skipped"]``
+        (``{"image_id", "error"}`` each).
+    engine, scheduler
+        Where the images are evaluated (see :func:`maskkit.batch.run_batch`).
 
     Returns
     -------
@@ -286,5 +302,9 @@ def pq_compute(gt_json, pred_json, gt_folder=None, pred_folder=None, *, workers=
         jobs.append((gt_ann, pred_ann,
                      gt_dir / _png_name(gt_ann, source=gt_path),
                      pred_dir / _png_name(pred_ann, source=pred_path), cat_index))
-    stats = _sum_stats(jobs, len(cats), workers, progress)
-    return pq_average(stats, cats)
+    skipped: list = []
+    stats = _sum_stats(jobs, len(cats), workers, progress, on_error, engine, scheduler, skipped)
+    results = pq_average(stats, cats)
+    if on_error == "skip":
+        results["skipped"] = skipped
+    return results

@@ -243,3 +243,47 @@ def test_plain_paths_do_not_import_fsspec(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, check=True, env={**os.environ})
     assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- pq, panoptic
+
+
+@pytest.fixture
+def pq_data(tmp_path):
+    from naive_pq import make_pq_dataset
+
+    gt, pred = make_pq_dataset(tmp_path, 5, 40, 50, seed=5, n_things=8, n_stuff=4)
+    return tmp_path, Path(gt), Path(pred)
+
+
+def test_pq_on_dask_and_on_error_skip(pq_data, dask_scheduler, capsys):
+    folder, gt, pred = pq_data
+    assert main(["pq", str(gt), str(pred), "--json", str(folder / "a.json"), "--quiet"]) == 0
+    assert main(["pq", str(gt), str(pred), "--json", str(folder / "b.json"), "--quiet",
+                 "--scheduler", dask_scheduler]) == 0
+    a, b = (json.loads((folder / n).read_text()) for n in ("a.json", "b.json"))
+    assert a == b
+    # one unreadable prediction: raise names it, skip leaves it out and exits 3
+    doc = json.loads(pred.read_text())
+    bad = doc["annotations"][2]["file_name"]
+    (pred.with_suffix("") / bad).write_bytes(b"garbage")
+    assert main(["pq", str(gt), str(pred), "--quiet"]) == 1
+    assert bad in capsys.readouterr().err
+    assert main(["pq", str(gt), str(pred), "--quiet", "--on-error", "skip", "--workers", "2",
+                 "--json", str(folder / "c.json")]) == 3
+    [rec] = [json.loads(x) for x in (folder / "c.json.errors.jsonl").read_text().splitlines()]
+    assert bad in rec["error"]
+
+
+def test_panoptic_to_semantic_on_error_skip(pq_data, capsys):
+    folder, gt, _ = pq_data
+    doc = json.loads(gt.read_text())
+    names = [a["file_name"] for a in doc["annotations"]]
+    (gt.with_suffix("") / names[1]).write_bytes(b"\x89PNG\r\n\x1a\ntruncated")
+    out = folder / "sem"
+    assert main(["panoptic", "to-semantic", str(gt), "-o", str(out), "--workers", "1"]) == 1
+    assert main(["panoptic", "to-semantic", str(gt), "-o", str(out), "--workers", "2",
+                 "--on-error", "skip", "--quiet"]) == 3
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(names[:1] + names[2:])
+    [rec] = [json.loads(x) for x in (out / "to_semantic_errors.jsonl").read_text().splitlines()]
+    assert rec["path"].endswith(names[1]) and rec["error"] == "MaskkitIOError"

@@ -11,6 +11,14 @@ import functools
 import sys
 from pathlib import Path
 
+from maskkit.cli._common import (
+    EXIT_SKIPPED,
+    add_batch_options,
+    batch_kwargs,
+    error_record,
+    write_errors,
+)
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -23,8 +31,9 @@ def add_parser(sub) -> None:
 
     def common(q, *, workers=True):
         if workers:
-            q.add_argument("--workers", type=int, default=None, metavar="N",
-                           help="worker processes (default: all cores)")
+            add_batch_options(q, on_error_help=(
+                "on a bad image: stop with exit status 1 (raise, default) or leave it out "
+                "of the output, list it in OUT.errors.jsonl and exit with status 3"))
             q.add_argument("--quiet", action="store_true", help="no progress display")
 
     q = ps.add_parser("merge", help="semantic + instance predictions -> panoptic "
@@ -127,18 +136,34 @@ def _progress(args):
     return False if getattr(args, "quiet", False) else None
 
 
-def _batch(func, items, args) -> list:
-    """Run ``func`` over ``items`` with :func:`maskkit.batch.run_batch`; results in order."""
-    from maskkit.batch import run_batch
+def _batch(func, items, args, errors_path=None) -> tuple[list, list]:
+    """Run ``func`` over ``items`` with :func:`maskkit.batch.run_batch`.
+
+    Returns the values in input order (``None`` for an item skipped with ``--on-error
+    skip``) and the errors file records; the errors file is written (or a stale one
+    removed) when ``errors_path`` is given.
+    """
+    from maskkit.batch import echo, run_batch
 
     items = list(items)
     out: list = [None] * len(items)
+    records: list = []
     for res in run_batch(functools.partial(_call_indexed, func), list(enumerate(items)),
-                         workers=args.workers, on_error="raise", desc="images",
-                         progress=_progress(args)):
+                         on_error=getattr(args, "on_error", "raise"), desc="images",
+                         progress=_progress(args), **batch_kwargs(args)):
+        if res.error is not None:
+            echo(f"maskkit panoptic {args.panoptic_command}: warning: {res.error}; skipped")
+            records.append(error_record(res.item[1], res.error))
+            continue
         i, value = res.value
         out[i] = value
-    return out
+    if errors_path is not None:
+        write_errors(errors_path, records)
+    return out, records
+
+
+def _done(records) -> int:
+    return EXIT_SKIPPED if records else 0
 
 
 def _call_indexed(func, item):
@@ -252,12 +277,16 @@ def run_merge(args: argparse.Namespace) -> int:
     params = {"overlap_threshold": args.overlap_threshold,
               "stuff_area_threshold": args.stuff_area_threshold,
               "score_threshold": args.score_threshold}
-    anns = _batch(functools.partial(_merge_one, things=things, params=params,
-                                    png_dir=png_dir), jobs, args)
+    anns, errors = _batch(functools.partial(_merge_one, things=things, params=params,
+                                            png_dir=png_dir), jobs, args,
+                          f"{out_json}.errors.jsonl")
+    images = [img for img, a in zip(images, anns) if a is not None]
+    anns = [a for a in anns if a is not None]
     _write_dataset(out_json, {"images": images, "annotations": anns, "categories": cats})
     n = sum(len(a["segments_info"]) for a in anns)
-    print(f"panoptic merge: {len(anns)} images, {n} segments -> {out_json} + {png_dir}/")
-    return 0
+    print(f"panoptic merge: {len(anns)} images, {n} segments -> {out_json} + {png_dir}/"
+          + (f"; {len(errors)} skipped" if errors else ""))
+    return _done(errors)
 
 
 # ---------------------------------------------------------------------------- from-coco
@@ -310,11 +339,14 @@ def run_to_semantic(args: argparse.Namespace) -> int:
             for a in _annotations(doc, source=jpath)]
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = _batch(functools.partial(_to_semantic_one, things=things, things_as=args.things_as,
-                                     unlabeled=args.unlabeled, out_dir=str(out_dir)),
-                   jobs, args)
-    print(f"panoptic to-semantic: {len(names)} images -> {out_dir}/")
-    return 0
+    names, errors = _batch(
+        functools.partial(_to_semantic_one, things=things, things_as=args.things_as,
+                          unlabeled=args.unlabeled, out_dir=str(out_dir)),
+        jobs, args, out_dir / "to_semantic_errors.jsonl")
+    names = [x for x in names if x is not None]
+    print(f"panoptic to-semantic: {len(names)} images -> {out_dir}/"
+          + (f"; {len(errors)} skipped" if errors else ""))
+    return _done(errors)
 
 
 # ---------------------------------------------------------------------------- to-coco
@@ -364,12 +396,16 @@ def run_from_2ch(args: argparse.Namespace) -> int:
     for img in images:
         name = Path(img["file_name"]).with_suffix(".png").name
         jobs.append((str(Path(args.source) / name), name, img["id"]))
-    anns = _batch(functools.partial(_from_2ch_one, void=args.void, cats=cats,
-                                    png_dir=str(png_dir)), jobs, args)
+    anns, errors = _batch(functools.partial(_from_2ch_one, void=args.void, cats=cats,
+                                            png_dir=str(png_dir)), jobs, args,
+                          f"{out_json}.errors.jsonl")
+    images = [img for img, a in zip(images, anns) if a is not None]
+    anns = [a for a in anns if a is not None]
     _write_dataset(out_json, {"images": images, "annotations": anns, "categories": cats})
     n = sum(len(a["segments_info"]) for a in anns)
-    print(f"panoptic from-2ch: {len(anns)} images, {n} segments -> {out_json} + {png_dir}/")
-    return 0
+    print(f"panoptic from-2ch: {len(anns)} images, {n} segments -> {out_json} + {png_dir}/"
+          + (f"; {len(errors)} skipped" if errors else ""))
+    return _done(errors)
 
 
 # ---------------------------------------------------------------------------- check

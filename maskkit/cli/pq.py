@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from maskkit.cli._common import EXIT_SKIPPED, add_batch_options, batch_kwargs
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -16,8 +18,10 @@ def add_parser(sub) -> None:
     p.add_argument("pred", metavar="PRED.json", help="predicted panoptic JSON")
     p.add_argument("--gt-folder", metavar="DIR", help="default: GT without .json")
     p.add_argument("--pred-folder", metavar="DIR", help="default: PRED without .json")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="worker processes (default: 1)")
+    add_batch_options(p, workers_default=1, on_error_help=(
+        "on an image that cannot be evaluated: stop with exit status 1 (raise, default) or "
+        "leave it out of the sums, list it (in OUT.json.errors.jsonl with --json) and exit "
+        "with status 3"))
     p.add_argument("--per-class", action="store_true", help="also print one line per class")
     p.add_argument("--json", metavar="OUT.json", help="also write the results as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress display")
@@ -42,13 +46,20 @@ def format_results(results: dict, categories=None, *, per_class: bool = False) -
 
 
 def run(args: argparse.Namespace) -> int:
+    from maskkit.batch import echo
+    from maskkit.cli._common import write_errors
     from maskkit.io.files import read_json, write_json
     from maskkit.pq import pq_compute
 
     results = pq_compute(args.gt, args.pred, args.gt_folder, args.pred_folder,
-                         workers=args.workers, progress=False if args.quiet else None)
+                         progress=False if args.quiet else None, on_error=args.on_error,
+                         **batch_kwargs(args))
+    skipped = results.pop("skipped", [])
+    for rec in skipped:
+        echo(f"maskkit pq: warning: {rec['error']}; skipped")
     cats = read_json(args.gt).get("categories") if args.per_class else None
     print(format_results(results, cats, per_class=args.per_class))
     if args.json:
         write_json(args.json, results, indent=2)
-    return 0
+        write_errors(f"{args.json}.errors.jsonl", skipped)
+    return EXIT_SKIPPED if skipped else 0
