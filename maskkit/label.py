@@ -1,8 +1,8 @@
 """Connected-component labelling of 2-D masks and 3-D volumes, and what to do with labels.
 
-The labelling is run-based: every row is cut into runs of one value, each run is merged with
+The labelling is run-based: every row is cut into runs of one value, each run is joined to
 the overlapping runs of the rows already scanned (union-find with path compression over
-runs, not pixels), and the labels are painted back run by run.  Labels are numbered
+provisional labels of runs, not pixels), and the labels are painted back run by run.  Labels are numbered
 ``1..N`` in raster (C) order of each component's first pixel; ``0`` is the background.
 
 Connectivity is given as the number of neighbours: ``4`` or ``8`` for 2-D images,

@@ -3,11 +3,12 @@
 The image is seen as a stack of rows: a 2-D image ``(H, W)`` is passed as ``(1, H, W)`` and
 a volume as ``(Z, Y, X)``; row ``r = z * Y + y`` is ``image[z, y, :]``.  Each row is cut
 into *runs* (maximal horizontal spans of one foreground value, or of any foreground value
-when ``binary``).  A run is merged, by union-find over run indices, with the overlapping
-runs of the already-scanned neighbouring rows.  The work per pixel is a comparison (or a
-fraction of one: 1-byte images are scanned 8 pixels per 64-bit word); the union-find works
-per run, so masks of blobs cost little beyond one read of the input and one write of the
-output.
+when ``binary``).  A run takes the provisional label of the first overlapping run of the
+already-scanned neighbouring rows (or a new label if none overlaps); when it overlaps runs
+of different labels, those labels are united (union-find with path compression).  The work
+per pixel is a comparison (or a fraction of one: 1-byte rows are also read as 64-bit words,
+8 pixels per test); the union-find works per run, so masks of blobs cost little beyond one
+read of the input and one write of the output.
 
 Layout shared by every kernel
 -----------------------------
@@ -15,8 +16,9 @@ Layout shared by every kernel
                A binary row's runs are exactly its foreground/background transitions, so
                the scan writes transition columns straight into ``bounds``.
 ``values``     the run's pixel value (multilabel only; unused when ``binary``).
-``runlab``     each run's provisional label, then (after :func:`number_runs`) its final one.
-``parent``     union-find forest over provisional labels (at most one per run).
+``runlab``     each run's provisional label.
+``parent``     union-find forest over provisional labels (at most one per run); after
+               :func:`number_runs`, the final label of each provisional label.
 ``row_first``  index of the first run of each row; ``row_count`` its number of runs.
 
 Rows are split into strips ``[strip_rows[s], strip_rows[s + 1])``; the runs of strip ``s``
