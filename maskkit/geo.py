@@ -316,7 +316,8 @@ def rasterize_geometries(
         dt = _smallest_dtype(np.append(vals, fill)) if dtype is None else np.dtype(dtype)
         if dt.kind not in "iub":
             raise MaskkitTypeError(f"dtype must be an integer type; got {dt}")
-        out = np.full((h, w), fill, dt)
+        # zeros are mapped lazily: only the pages polygons touch are ever written
+        out = np.zeros((h, w), dt) if fill == 0 else np.full((h, w), fill, dt)
     else:
         if not isinstance(out, np.ndarray) or out.ndim != 2 or out.dtype.kind not in "iub":
             raise InvalidInputError(
