@@ -169,6 +169,11 @@ def count_table(
             )
         conn = _check_connectivity(connectivity, mask.ndim)
         return _semantic(mask, conn, min_area, ignore)
+    if mask.dtype == np.uint64 and int(mask.max()) > np.iinfo(np.int64).max:
+        raise InvalidInputError(
+            f"instance ids must be below 2**63; got {int(mask.max())}. Fix: relabel the ids "
+            "(e.g. np.unique(mask, return_inverse=True))"
+        )
     if mask.dtype.kind == "i" and int(mask.min()) < 0:
         raise InvalidInputError(
             f"an instance label image must hold ids >= 0; got a minimum of {int(mask.min())}"

@@ -234,6 +234,23 @@ def _segment_ids(segments_info, *, source=None, image=None) -> tuple[np.ndarray,
                 f"segment id {sid} is out of range 1..{MAX_SEGMENT_ID} (0 is VOID)",
                 source=source, obj=image,
             )
+        cat = seg["category_id"]
+        if isinstance(cat, bool) or not isinstance(cat, (int, np.integer)):
+            raise InvalidAnnotationError(
+                f"segment {sid}: category_id must be an integer; got {cat!r}",
+                source=source, obj=image,
+            )
+        crowd = seg.get("iscrowd", 0)
+        if isinstance(crowd, bool) or not isinstance(crowd, (int, np.integer)):
+            raise InvalidAnnotationError(
+                f"segment {sid}: iscrowd must be 0 or 1; got {crowd!r}", source=source, obj=image
+            )
+        area = seg.get("area", 0)
+        if isinstance(area, bool) or not isinstance(area, (int, float, np.number)) \
+                or not np.isfinite(area):
+            raise InvalidAnnotationError(
+                f"segment {sid}: area must be a number; got {area!r}", source=source, obj=image
+            )
         raw.append(int(sid))
     ids = np.asarray(raw, dtype=np.uint32)
     order = np.argsort(ids, kind="stable")

@@ -49,6 +49,11 @@ class CocoIndex:
     bad_images: dict = field(default_factory=dict)
 
 
+def _is_id(value) -> bool:
+    """An id that can key a dict: JSON numbers and strings (not lists, objects, null)."""
+    return isinstance(value, (int, float, str))
+
+
 def _ann_name(ann, i):
     if isinstance(ann, Mapping) and "id" in ann:
         return f"annotation {ann['id']}"
@@ -111,18 +116,23 @@ def load_coco(coco, *, strict: bool = True) -> CocoIndex:
         if strict:
             raise err
         index.problems.append(err)
-        if image_id is not None and image_id not in index.bad_images:
+        if _is_id(image_id) and image_id not in index.bad_images:
             index.bad_images[image_id] = err
 
-    for i, cat in enumerate(data.get("categories") or []):
-        if not isinstance(cat, Mapping) or "id" not in cat:
-            fail(InvalidAnnotationError(f"category #{i} has no 'id'", source=source))
+    categories = data.get("categories") or []
+    if not isinstance(categories, list):
+        raise InvalidAnnotationError("'categories' must be a list", source=source)
+    for i, cat in enumerate(categories):
+        if not isinstance(cat, Mapping) or not _is_id(cat.get("id")):
+            fail(InvalidAnnotationError(f"category #{i} has no 'id' (a number or a string)",
+                                        source=source))
             continue
         index.categories[cat["id"]] = cat
     check_categories = "categories" in data
     for i, img in enumerate(data["images"]):
-        if not isinstance(img, Mapping) or "id" not in img:
-            fail(InvalidAnnotationError(f"image #{i} has no 'id'", source=source))
+        if not isinstance(img, Mapping) or not _is_id(img.get("id")):
+            fail(InvalidAnnotationError(f"image #{i} has no 'id' (a number or a string)",
+                                        source=source))
             continue
         name = f"image {img['id']}"
         try:
@@ -148,9 +158,14 @@ def load_coco(coco, *, strict: bool = True) -> CocoIndex:
                  ann.get("image_id"))
             continue
         image_id = ann["image_id"]
-        if image_id not in index.images:
+        if not _is_id(image_id) or image_id not in index.images:
             fail(InvalidAnnotationError(f"refers to unknown image_id {image_id!r}",
                                         source=source, obj=name))
+            continue
+        if not _is_id(ann["category_id"]):
+            fail(InvalidAnnotationError(f"category_id must be a number or a string; got "
+                                        f"{ann['category_id']!r}", source=source, obj=name),
+                 image_id)
             continue
         if check_categories and ann["category_id"] not in index.categories:
             fail(UnknownCategoryError(f"has unknown category_id {ann['category_id']!r}",

@@ -90,12 +90,18 @@ def _read_npy_mask(path: Path) -> np.ndarray:
         mask = np.load(path, mmap_mode="r", allow_pickle=False)
     except FileNotFoundError:
         raise MaskkitIOError("file not found", source=path) from None
-    except (ValueError, OSError, EOFError) as exc:
-        raise MaskkitIOError(f"not a readable .npy array ({exc})", source=path) from None
+    except MemoryError:
+        raise ImageTooLargeError("not enough memory to read this array", source=path) from None
+    except Exception as exc:  # a corrupt header fails in numpy's parser with many types
+        raise MaskkitIOError(
+            f"not a readable .npy array ({type(exc).__name__}: {exc})", source=path
+        ) from None
     if not isinstance(mask, np.ndarray):
         raise MaskkitIOError("holds no single array (is it an .npz archive?)", source=path)
     if mask.ndim == 3 and mask.shape[2] == 1:
         mask = mask[:, :, 0]
+    if mask.ndim >= 2:  # memory-mapped, but counting allocates labels of the same size
+        check_image_size(mask.shape[0], int(np.prod(mask.shape[1:])), source=path)
     return _label_array(mask, path)
 
 
