@@ -68,6 +68,14 @@ _API: dict[str, str] = {
     "segmentation_runs": "rasterize",
     "label_with_stats": "label",
     "contiguous_category_map": "flatten",
+    # geospatial, label maps -> COCO, rasters bigger than memory
+    "rasterize_geometries": "geo",
+    "rasterize_vector": "geo",
+    "read_vector": "geo",
+    "label_image_annotations": "labels2coco",
+    "labels_to_coco": "labels2coco",
+    "label_tiled": "tiled",
+    "count_tiled": "tiled",
 }
 
 __all__ = ["__version__", *sorted(_API)]
