@@ -46,12 +46,15 @@ _PLAIN_INTERVAL = 5.0
 _LIVE_INTERVAL = 0.1
 #: Seconds between two checks, in a worker, that its parent is still alive.
 _PARENT_POLL = 0.5
-#: Most items in one Dask task: a task costs the scheduler about a millisecond, far more
-#: than counting a small mask, so items travel in chunks (results still come per item).
-_DASK_CHUNK = 64
-#: Chunks per worker the item list is cut into at least, so that the last chunks do not
-#: leave workers idle when items are few and slow.
-_DASK_CHUNKS_PER_WORKER = 8
+# Items travel to workers in chunks sized by time: a pool task costs the parent ~0.2 ms and
+# a Dask task costs the cluster a few ms, as much as counting one small mask, so fast items
+# go many at a time; slow items go one at a time (an early error is then seen early).
+# Results still come back per item.  (target seconds per task, most items per task)
+_POOL_CHUNKING = (0.05, 512)
+_DASK_CHUNKING = (0.5, 4096)
+#: Tasks per worker the item list is cut into at least, so that the last ones do not leave
+#: workers idle.
+_CHUNKS_PER_WORKER = 4
 
 ENGINES = ("local", "dask")
 
@@ -176,7 +179,7 @@ def run_batch(
     elif workers == 1:
         runner = _run_in_process(func, items)
     else:
-        runner = _run_in_pool(func, items, workers, desc)
+        runner = _run_in_pool(func, items, workers, desc, _Chunker(_POOL_CHUNKING, total, workers))
     return _drive(runner, on_error, _Progress(total, desc, enabled=progress is not False))
 
 
@@ -261,8 +264,29 @@ def _exit_with_parent(parent: int) -> None:
         time.sleep(_PARENT_POLL)
 
 
-def _call_in_worker(item):
-    return _WORKER_FUNC(item)  # type: ignore[misc]
+def _call_in_worker(chunk):
+    return _apply_chunk(_WORKER_FUNC, chunk)
+
+
+class _Chunker:
+    """Chunk sizes from the measured time per item: one item until the first chunk is
+    back, then as many as fill ``target`` seconds (at most ``most``, and few enough that
+    every worker gets ``_CHUNKS_PER_WORKER`` chunks when the total is known)."""
+
+    def __init__(self, chunking: tuple[float, int], total: int | None, workers: int):
+        self.target, self.most = chunking
+        if total is not None:
+            self.most = max(1, min(self.most, total // (workers * _CHUNKS_PER_WORKER)))
+        self.per_item: float | None = None
+
+    def size(self) -> int:
+        if self.per_item is None:
+            return 1
+        return max(1, min(self.most, int(self.target / max(self.per_item, 1e-7))))
+
+    def record(self, seconds: float, items: int) -> None:
+        rate = seconds / max(items, 1)
+        self.per_item = rate if self.per_item is None else 0.7 * self.per_item + 0.3 * rate
 
 
 def _mp_context():
@@ -321,14 +345,14 @@ class _Pool:
             proc.join(timeout=5)
 
 
-def _run_in_pool(func, items, workers: int, desc: str):
+def _run_in_pool(func, items, workers: int, desc: str, chunker: _Chunker):
     from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
 
     source = iter(items)
     context = _mp_context()
     max_inflight = _INFLIGHT_PER_WORKER * workers
-    inflight: dict = {}  # future -> (item, strikes)
+    inflight: dict = {}  # future -> (chunk of items, strikes)
     # Items that were in flight when a worker died ("strike" 1).  They run one at a time,
     # alone in the pool, so a second death names the culprit instead of its neighbours.
     suspects: collections.deque = collections.deque()
@@ -346,18 +370,20 @@ def _run_in_pool(func, items, workers: int, desc: str):
                 if suspects:
                     if not inflight:
                         item, strikes = suspects[0]
-                        inflight[pool.submit(item)] = (item, strikes)
+                        inflight[pool.submit([item])] = ([item], strikes)
                         suspects.popleft()
                 else:
                     while len(inflight) < max_inflight:
                         if not unsent:
                             if exhausted:
                                 break
-                            try:
-                                unsent.append(next(source))
-                            except StopIteration:
+                            size = chunker.size()
+                            chunk = list(itertools.islice(source, size))
+                            if len(chunk) < size:
                                 exhausted = True
+                            if not chunk:
                                 break
+                            unsent.append(chunk)
                         inflight[pool.submit(unsent[0])] = (unsent[0], 0)
                         unsent.popleft()
             except BrokenProcessPool:
@@ -370,18 +396,18 @@ def _run_in_pool(func, items, workers: int, desc: str):
                     if isinstance(future.exception(), BrokenProcessPool):
                         broken = True
                         break
-                    item, _ = inflight.pop(future)
-                    yield _outcome(future, item)
+                    chunk, _ = inflight.pop(future)
+                    yield from _outcomes(future, chunk, chunker)
             if broken:
                 # Let the executor settle every future, then sort the ones still in flight
                 # into results (finished before the death) and suspects.
                 pool.shutdown()
                 victims = []
-                for future, (item, strikes) in list(inflight.items()):
+                for future, (chunk, strikes) in list(inflight.items()):
                     if future.cancelled() or isinstance(future.exception(), BrokenProcessPool):
-                        victims.append((item, strikes))
+                        victims.extend((item, strikes) for item in chunk)
                     else:
-                        yield _outcome(future, item)
+                        yield from _outcomes(future, chunk, chunker)
                 inflight.clear()
                 cause = pool.death_cause()
                 pool = None
@@ -430,10 +456,11 @@ def _import_distributed():
     return distributed
 
 
-def _apply_chunk(func, chunk) -> list:
-    """Run ``func`` on each item of ``chunk`` on a Dask worker: ``[(value, error), ...]``."""
+def _apply_chunk(func, chunk) -> tuple[float, list]:
+    """Run ``func`` on each item of ``chunk`` in a worker: ``(seconds, [(value, error)...])``."""
     import pickle
 
+    start = time.perf_counter()
     out = []
     for item in chunk:
         try:
@@ -444,7 +471,7 @@ def _apply_chunk(func, chunk) -> list:
             except Exception:
                 exc = MaskkitError(f"{type(exc).__name__}: {exc}")
             out.append((None, exc))
-    return out
+    return time.perf_counter() - start, out
 
 
 def _dask_client(distributed, workers: int, scheduler: str | None):
@@ -471,9 +498,7 @@ def _run_on_dask(func, items, workers: int, scheduler: str | None, total, desc: 
     futures: dict = {}  # future -> (chunk, strikes)
     try:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
-        size = _DASK_CHUNK
-        if total is not None:
-            size = max(1, min(size, -(-total // (n_workers * _DASK_CHUNKS_PER_WORKER))))
+        chunker = _Chunker(_DASK_CHUNKING, total, n_workers)
         # ``func`` (with whatever job description it carries) goes to every worker once,
         # not once per task
         [func_on_workers] = client.scatter([func], broadcast=True, hash=False)
@@ -493,7 +518,7 @@ def _run_on_dask(func, items, workers: int, scheduler: str | None, total, desc: 
                     submit([retry[0][0]], retry[0][1])
                     retry.popleft()
                     continue
-                chunk = list(itertools.islice(source, size))
+                chunk = list(itertools.islice(source, chunker.size()))
                 if not chunk:
                     return
                 submit(chunk, 0)
@@ -503,7 +528,9 @@ def _run_on_dask(func, items, workers: int, scheduler: str | None, total, desc: 
             future = next(pending)
             chunk, strikes = futures.pop(future)
             if future.status == "finished":
-                for item, (value, error) in zip(chunk, future.result()):
+                seconds, results = future.result()
+                chunker.record(seconds, len(chunk))
+                for item, (value, error) in zip(chunk, results):
                     yield ItemResult(item, value, error)
             else:
                 exc = future.exception()
@@ -532,13 +559,18 @@ def _run_on_dask(func, items, workers: int, scheduler: str | None, total, desc: 
             cluster.close()
 
 
-def _outcome(future, item) -> ItemResult:
+def _outcomes(future, chunk, chunker: _Chunker) -> Iterator[ItemResult]:
     exc = future.exception()
     if exc is None:
-        return ItemResult(item, future.result(), None)
+        seconds, results = future.result()
+        chunker.record(seconds, len(chunk))
+        for item, (value, error) in zip(chunk, results):
+            yield ItemResult(item, value, error)
+        return
     if not isinstance(exc, Exception):  # SystemExit and friends are not item errors
         raise exc
-    return ItemResult(item, None, exc)
+    for item in chunk:  # the chunk failed as a whole (e.g. a result that cannot be pickled)
+        yield ItemResult(item, None, exc)
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,106 @@
+"""Batch throughput: ``maskkit count`` over 20000 small PNGs, on the local process pool
+(1 and 2 workers) and on a 2-worker Dask ``LocalCluster``, on the same cores.
+
+Run::
+
+    pytest benchmarks/bench_batch.py --benchmark-only --benchmark-columns=median,iqr,rounds \
+        --benchmark-group-by=group -s
+
+Each benchmark reports its throughput (``extra_info["images_per_s"]``); the Dask one also
+reports its overhead against the 2-worker process pool (``extra_info["overhead_vs_pool"]``,
+target <= 0.20) and how long its cluster took to start (not timed: a cluster outlives one
+job).  Every run checks that it wrote one row block per image, so a fast wrong run fails.
+The PNGs are generated once per session with a fixed seed.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import numpy as np
+import pytest
+
+from maskkit.cli import main
+
+N_IMAGES = 20_000
+SIZE = 32
+GROUP_1 = f"batch: maskkit count, {N_IMAGES} PNGs {SIZE}², 1 worker"
+GROUP_2 = f"batch: maskkit count, {N_IMAGES} PNGs {SIZE}², 2 workers"
+_MEDIANS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def pngs(tmp_path_factory):
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("batch") / "masks"
+    rng = np.random.default_rng(2024)
+    for i in range(N_IMAGES):
+        sub = folder / f"{i // 1000:02d}"
+        if i % 1000 == 0:
+            sub.mkdir(parents=True)
+        mask = np.zeros((SIZE, SIZE), np.uint8)
+        for _ in range(int(rng.integers(1, 6))):  # a few rectangles of a few classes
+            y, x = rng.integers(0, SIZE - 4, 2)
+            h, w = rng.integers(2, 12, 2)
+            mask[y : y + h, x : x + w] = rng.integers(1, 4)
+        buf = io.BytesIO()
+        Image.fromarray(mask).save(buf, format="PNG")
+        (sub / f"{i:05d}.png").write_bytes(buf.getvalue())
+    return folder
+
+
+def _count(folder, out, *extra) -> None:
+    code = main(["count", str(folder), "--kind", "semantic", "-o", str(out), "--quiet",
+                 *map(str, extra)])
+    assert code == 0
+    with open(out, "rb") as fh:
+        images = {line.split(b",", 1)[0] for line in fh} - {b"image"}
+    assert len(images) == N_IMAGES
+
+
+def _measure(benchmark, impl, group, run, name="maskkit") -> float:
+    benchmark.group = group
+    impl(name)
+    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    median = benchmark.stats.stats.median
+    benchmark.extra_info["images_per_s"] = round(N_IMAGES / median, 1)
+    return median
+
+
+def test_count_pool_1_worker(benchmark, impl, pngs, tmp_path):
+    median = _measure(benchmark, impl, GROUP_1,
+                      lambda: _count(pngs, tmp_path / "c.csv", "--workers", 1))
+    _MEDIANS["pool1"] = median
+
+
+def test_count_pool_2_workers(benchmark, impl, pngs, tmp_path):
+    median = _measure(benchmark, impl, GROUP_2,
+                      lambda: _count(pngs, tmp_path / "c.csv", "--workers", 2))
+    _MEDIANS["pool2"] = median
+    if "pool1" in _MEDIANS:
+        benchmark.extra_info["speedup_vs_1_worker"] = round(_MEDIANS["pool1"] / median, 2)
+
+
+def test_count_dask_local_cluster_2_workers(benchmark, impl, pngs, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import time
+
+    t0 = time.perf_counter()
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=":0",
+                                       silence_logs=logging.ERROR)
+    startup = time.perf_counter() - t0
+    try:
+        median = _measure(benchmark, impl, GROUP_2,
+                          lambda: _count(pngs, tmp_path / "c.csv", "--scheduler",
+                                         cluster.scheduler_address), name="dask")
+    finally:
+        cluster.close()
+    benchmark.extra_info["cluster_startup_s"] = round(startup, 2)
+    if "pool2" in _MEDIANS:
+        overhead = median / _MEDIANS["pool2"] - 1
+        benchmark.extra_info["overhead_vs_pool"] = round(overhead, 3)
+        print(f"\nDask overhead vs the 2-worker process pool: {100 * overhead:+.1f}% "
+              f"(target <= +20%); cluster start-up {startup:.1f} s, not timed")
