@@ -221,6 +221,7 @@ def _smallest_dtype(values: np.ndarray) -> np.dtype:
 
 def _burn(out, geoms, values, inv, all_touched):
     from maskkit._kernels import geo as _kg
+    from maskkit._kernels import scanline as _ks
 
     xy, ring_offsets, poly_rings, part_geom = _pack(geoms)
     if xy.size and not np.isfinite(xy).all():
@@ -231,7 +232,7 @@ def _burn(out, geoms, values, inv, all_touched):
             f"geometry {int(part_geom[part])} has a non-finite coordinate {xy[bad].tolist()}"
         )
     # GDAL orients every ring on the world coordinates, then maps them to pixels
-    ring_cw = _kg.rings_clockwise(xy, ring_offsets)
+    ring_cw = _ks.rings_clockwise(xy, ring_offsets)
     pix = _kg.to_pixel(xy, inv)
     part_values = np.asarray(values, dtype=out.dtype)[part_geom] if len(part_geom) else \
         np.zeros(0, out.dtype)

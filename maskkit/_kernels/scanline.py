@@ -216,8 +216,27 @@ def _crossing_rows(y_low, y_high, row_min, row_max):
 
 
 @kernel
-def _fill_runs(xy, ring_offsets, height, width, starts, ends, n):
-    """Append GDAL's pixel-centre fill of the polygon as linear runs, row by row."""
+def rings_clockwise(xy, ring_offsets):
+    """OGR's ``isClockwise`` of every ring (on world coordinates, as GDAL judges it)."""
+    n = ring_offsets.shape[0] - 1
+    out = np.zeros(n, np.bool_)
+    for r in range(n):
+        a = ring_offsets[r]
+        b = ring_offsets[r + 1]
+        if b > a:
+            out[r] = _is_clockwise(xy, a, b, _closed_len(xy, a, b))
+    return out
+
+
+@kernel
+def _fill_runs(xy, ring_offsets, ring_cw, height, width, starts, ends, n):
+    """Append GDAL's pixel-centre fill of the polygon as linear runs, row by row.
+
+    ``ring_cw[r]`` is OGR's ``isClockwise`` of ring ``r`` (:func:`rings_clockwise`). GDAL
+    judges it on world coordinates, before the geotransform; a north-up transform flips the
+    y axis and with it the orientation, which decides whether a horizontal edge lying
+    exactly on a scanline burns — so callers with a transform pass it in.
+    """
     n_rings = ring_offsets.shape[0] - 1
     total = xy.shape[0]
     if total == 0 or height <= 0 or width <= 0:
@@ -269,7 +288,7 @@ def _fill_runs(xy, ring_offsets, height, width, starts, ends, n):
         a = ring_offsets[r]
         b = ring_offsets[r + 1]
         m = _closed_len(xy, a, b)
-        clockwise = _is_clockwise(xy, a, b, m)
+        clockwise = ring_cw[r]
         for k in range(1, m):
             p = _vertex(xy, a, b, k - 1)
             q = _vertex(xy, a, b, k)
@@ -541,7 +560,8 @@ def polygon_runs_center(xy, ring_offsets, height, width):
     cap = 2 * height + 16
     starts = np.empty(cap, np.int64)
     ends = np.empty(cap, np.int64)
-    starts, ends, n = _fill_runs(xy, ring_offsets, height, width, starts, ends, 0)
+    starts, ends, n = _fill_runs(xy, ring_offsets, rings_clockwise(xy, ring_offsets), height,
+                                 width, starts, ends, 0)
     return starts[:n].copy(), ends[:n].copy()
 
 
@@ -554,5 +574,6 @@ def polygon_runs_all_touched(xy, ring_offsets, height, width):
     n = 0
     if height > 0 and width > 0:
         starts, ends, n = _outline_runs(xy, ring_offsets, height, width, starts, ends, n)
-    starts, ends, n = _fill_runs(xy, ring_offsets, height, width, starts, ends, n)
+    starts, ends, n = _fill_runs(xy, ring_offsets, rings_clockwise(xy, ring_offsets), height,
+                                 width, starts, ends, n)
     return _merge_runs(starts, ends, n)
