@@ -25,8 +25,6 @@ from maskkit._kernels import panoptic as _kp
 from maskkit.errors import (
     InvalidAnnotationError,
     InvalidInputError,
-    InvalidPolygonError,
-    InvalidRLEError,
     MaskkitError,
     MaskkitTypeError,
     UnknownCategoryError,
@@ -373,80 +371,10 @@ def _annotations(doc, *, source=None) -> list:
 # ============================================================================ runs
 
 
-def _decode_string_runs(counts, n_pixels, *, source=None, obj=None):
-    data = counts.encode("ascii", "replace") if isinstance(counts, str) else bytes(counts)
-    starts, ends, ok = _kp.decode_rle_string(np.frombuffer(data, dtype=np.uint8), n_pixels)
-    if not ok:
-        raise InvalidRLEError(
-            f"corrupt compressed RLE (bad characters or counts not summing to {n_pixels})",
-            source=source, obj=obj,
-        )
-    return starts, ends
-
-
-def segmentation_runs_fallback(segmentation, height: int, width: int, *, source=None, obj=None):
-    """Column-major half-open runs ``(starts, ends)`` of a COCO segmentation.
-
-    Used until :func:`maskkit.rasterize.segmentation_runs` is available; exact pycocotools
-    pixels (polygons go through pycocotools' own rasteriser), never a full-size mask.
-    """
-    n = height * width
-    if isinstance(segmentation, Mapping):
-        if "counts" not in segmentation or "size" not in segmentation:
-            raise InvalidRLEError("RLE needs 'size' and 'counts'", source=source, obj=obj)
-        size = list(segmentation["size"])
-        if [int(v) for v in size] != [height, width]:
-            raise InvalidRLEError(
-                f"RLE size {size} does not match the image size [{height}, {width}]",
-                source=source, obj=obj,
-            )
-        counts = segmentation["counts"]
-        if isinstance(counts, (str, bytes)):
-            return _decode_string_runs(counts, n, source=source, obj=obj)
-        arr = np.asarray(counts)
-        if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "ui"):
-            raise InvalidRLEError("RLE counts must be a list of integers", source=source, obj=obj)
-        starts, ends, ok = _kp.counts_to_runs(arr.astype(np.int64), n)
-        if not ok:
-            raise InvalidRLEError(
-                f"RLE counts must be non-negative and sum to {n}", source=source, obj=obj
-            )
-        return starts, ends
-    if isinstance(segmentation, Sequence) and not isinstance(segmentation, (str, bytes)):
-        from pycocotools import mask as mask_utils
-
-        polys = []
-        for k, poly in enumerate(segmentation):
-            try:
-                p = [float(v) for v in poly]
-            except (TypeError, ValueError):
-                raise InvalidPolygonError(
-                    f"polygon #{k} must be a flat list of numbers", source=source, obj=obj
-                ) from None
-            if len(p) < 6 or len(p) % 2 or not np.all(np.isfinite(p)):
-                raise InvalidPolygonError(
-                    f"polygon #{k} needs an even number (>= 6) of finite coordinates; "
-                    f"got {len(p)}",
-                    source=source, obj=obj,
-                )
-            polys.append(p)
-        if not polys:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        rle = mask_utils.merge(mask_utils.frPyObjects(polys, height, width))
-        return _decode_string_runs(rle["counts"], n, source=source, obj=obj)
-    raise InvalidAnnotationError(
-        f"segmentation must be polygons or an RLE dict; got {type(segmentation).__name__}",
-        source=source, obj=obj,
-    )
-
-
 def _segmentation_runs(segmentation, height, width, *, source=None, obj=None):
-    try:
-        from maskkit.rasterize import segmentation_runs
-    except ImportError:
-        segmentation_runs = None
-    if segmentation_runs is None:
-        return segmentation_runs_fallback(segmentation, height, width, source=source, obj=obj)
+    """Column-major runs of a COCO segmentation (pycocotools' pixels), never a full mask."""
+    from maskkit.rasterize import segmentation_runs
+
     try:
         starts, ends = segmentation_runs(segmentation, height, width, mode="coco")
     except MaskkitError as exc:

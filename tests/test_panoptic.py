@@ -28,7 +28,6 @@ from maskkit.panoptic import (
     _segments_from_flat,
     instances_to_panoptic,
     read_panoptic_png,
-    segmentation_runs_fallback,
     write_panoptic_png,
 )
 
@@ -98,35 +97,13 @@ def test_one_pass_rle_matches_pycocotools(ids):
         assert box[i].tolist() == [ys.min(), ys.max(), xs.min(), xs.max()]
 
 
-@given(arrays(np.uint8, st.tuples(st.integers(1, 12), st.integers(1, 12)),
-              elements=st.integers(0, 1)))
-def test_fallback_runs_decode_pycocotools_rle(mask):
-    h, w = mask.shape
-    rle = mask_utils.encode(np.asfortranarray(mask))
-    s, e = segmentation_runs_fallback({"size": [h, w], "counts": rle["counts"].decode()}, h, w)
-    np.testing.assert_array_equal(runs_to_mask(s, e, h, w), mask)
-    # uncompressed counts of the same mask
-    flat = mask.T.ravel()
-    change = np.flatnonzero(np.diff(np.concatenate(([0], flat, [1 - flat[-1]]))))
-    counts = np.diff(np.concatenate(([0], change))).tolist()
-    s2, e2 = segmentation_runs_fallback({"size": [h, w], "counts": counts}, h, w)
-    np.testing.assert_array_equal(runs_to_mask(s2, e2, h, w), mask)
+def test_segments_use_the_exact_coco_runs():
+    from maskkit.panoptic import _segmentation_runs
 
-
-@settings(max_examples=300)
-@given(st.binary(max_size=40), st.integers(0, 50))
-def test_corrupt_rle_text_never_crashes(data, n):
-    starts, ends, _ = _kp.decode_rle_string(np.frombuffer(data, np.uint8), n)
-    assert np.all(starts >= 0) and np.all(ends <= n) and np.all(starts < ends)
-
-
-def test_bad_rle_and_polygons_raise():
-    with pytest.raises(InvalidRLEError, match="size"):
-        segmentation_runs_fallback({"size": [3, 3], "counts": "1"}, 4, 4)
-    with pytest.raises(InvalidRLEError, match="corrupt"):
-        segmentation_runs_fallback({"size": [2, 2], "counts": "\x7f\x7f"}, 2, 2)
-    with pytest.raises(InvalidRLEError, match="sum"):
-        segmentation_runs_fallback({"size": [2, 2], "counts": [1, 1]}, 2, 2)
+    s, e = _segmentation_runs([[0, 0, 2, 0, 2, 2, 0, 2]], 3, 3)
+    assert s.tolist() == [0, 3] and e.tolist() == [2, 5]
+    with pytest.raises(InvalidRLEError, match="img.json: 7: RLE size"):
+        _segmentation_runs({"size": [3, 3], "counts": "1"}, 4, 4, source="img.json", obj=7)
 
 
 # ============================================================================ to COCO / check
