@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from maskkit._jit import kernel
+from maskkit._kernels.ccl import _find
 from maskkit.errors import InvalidInputError, MaskkitIOError, MaskkitTypeError
 
 __all__ = ["TiledLabels", "count_tiled", "label_tiled", "open_raster", "use_tiled"]
@@ -69,18 +70,6 @@ def _tile_summary(bounds, values, runlab, final, row_first, row_count, th, tw, n
             if e == tw:
                 right[r] = lab
     return area, value, first, top, bottom, left, right
-
-
-@kernel
-def _find(parent, i):
-    root = i
-    while parent[root] != root:
-        root = parent[root]
-    while parent[i] != root:
-        nxt = parent[i]
-        parent[i] = root
-        i = nxt
-    return root
 
 
 @kernel
