@@ -224,6 +224,11 @@ def rasterio_reference(seg, h, w, all_touched):
 @given(seg=segmentations, size=sizes, all_touched=st.booleans())
 def test_rasterio_modes_equal_rasterio(seg, size, all_touched):
     h, w = size
+    if all_touched and any(max(p[0::2]) > w - 1e-3 for p in seg):
+        # GDAL's outline walk does not check the column: a step past the right edge is
+        # burned at row * width + col, i.e. in the next row, or past the buffer in the last
+        # row (heap corruption). Its output there is undefined; see _kernels/scanline.py.
+        return
     ref = rasterio_reference(seg, h, w, all_touched)
     mode = "all_touched" if all_touched else "center"
     np.testing.assert_array_equal(maskkit.polygon_to_mask(seg, h, w, mode=mode), ref)

@@ -81,6 +81,11 @@ def _read_tiff_mask(path: Path) -> np.ndarray:
         ) from None
     finally:
         logger.setLevel(level)
+    if mask.size != int(np.prod(plane)):
+        raise MaskkitIOError(
+            f"truncated TIFF: the first page declares {plane[0]}×{plane[1]} pixels but "
+            f"holds {mask.size}", source=path,
+        )
     return _label_array(mask.reshape(plane), path)
 
 
