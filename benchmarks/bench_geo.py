@@ -71,7 +71,8 @@ def test_geo_rasterize(benchmark, impl, shapes, who, all_touched):
     fn = run_maskkit if who == "maskkit" else run_rasterio
     if who == "maskkit":
         run_maskkit(shapes[:10], all_touched)  # compile / load the kernels
-    result = benchmark.pedantic(fn, args=(shapes, all_touched), rounds=3, iterations=1)
+    result = benchmark.pedantic(fn, args=(shapes, all_touched), rounds=5, iterations=1,
+                                warmup_rounds=1)
     if who == "maskkit":
         assert np.array_equal(result, run_rasterio(shapes, all_touched))
 

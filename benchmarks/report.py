@@ -37,7 +37,22 @@ TARGETS = {
     ("multilabel", "scipy-per-class"): 15.0,
     ("stats", "opencv"): 1.0,
     ("pq_compute", "naive"): 5.0,
-    ("merge", "naive"): 10.0,
+    ("merge_panoptic", "naive"): 10.0,
+    ("geo_rasterize", "rasterio"): 3.0,
+}
+
+
+# benchmark function names (without "test_" and parameters) -> who is measured
+_ALIASES = {
+    "maskkit_label_with_stats": "maskkit",
+    "maskkit_count_table": "maskkit",
+    "pq_maskkit": "maskkit",
+    "merge_maskkit": "maskkit",
+    "pq_naive_numpy": "naive",
+    "merge_per_instance_masks": "naive",
+    "scipy_per_class": "scipy-per-class",
+    "opencv_with_stats": "opencv",
+    "cc3d_then_bincount": "cc3d",
 }
 
 
@@ -45,10 +60,9 @@ def impl_of(bench: dict) -> str:
     name = bench.get("extra_info", {}).get("impl")
     if name:
         return name
-    param = bench.get("param") or ""
-    if param:
-        return str(param).split("-")[0]
-    return bench["name"]
+    base = bench["name"].split("[", 1)[0]
+    base = base.removeprefix("test_")
+    return _ALIASES.get(base, base)
 
 
 def machine() -> str:
