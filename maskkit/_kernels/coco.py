@@ -405,7 +405,76 @@ def paint_ring_rows(out, claims, xy, start, stop, value, op, ignore, stats):
         k = tog[i] - X * (h + 1) - y0
         cols[fill[k]] = X - x0
         fill[k] += 1
-    bw = x1 - x0 + 1
+    busiest = 0
+    for k in range(nrows - 1):
+        busiest = max(busiest, first[k + 1] - first[k])
+    if busiest <= 16:
+        _sweep_boundaries(out, claims, first, cols, nrows, x0, y0, value, op, ignore, stats)
+    else:  # many crossings per row (hostile zig-zags): a linear scan per row is cheaper
+        _sweep_state(out, claims, first, cols, nrows, x0, x1 - x0 + 1, y0, value, op, ignore,
+                     stats)
+
+
+@kernel
+def _next_toggle_row(first, nrows, y0, y, h):
+    ynext = y + 1
+    while ynext - y0 < nrows - 1 and first[ynext - y0 + 1] == first[ynext - y0]:
+        ynext += 1
+    return min(ynext, h)
+
+
+@kernel
+def _sweep_boundaries(out, claims, first, cols, nrows, x0, y0, value, op, ignore, stats):
+    """Row sweep keeping the sorted columns where the state changes.
+
+    The inside columns of the current row are the runs between consecutive entries of
+    ``bnd``. Flipping column c flips whether c and c + 1 are such boundaries, so each toggle
+    edits this short list instead of a scan over the polygon's width.
+    """
+    h = out.shape[0]
+    bnd = np.empty(2 * cols.size + 2, dtype=np.int64)
+    nb = 0
+    for k in range(nrows - 1):
+        y = y0 + k
+        if y >= h:
+            break
+        if first[k + 1] == first[k]:
+            continue
+        for i in range(first[k], first[k + 1]):
+            # flip boundaries c and c + 1 (written out: a call per flip costs more than it)
+            for c in range(cols[i] + x0, cols[i] + x0 + 2):
+                j = 0
+                while j < nb and bnd[j] < c:
+                    j += 1
+                if j < nb and bnd[j] == c:
+                    for t in range(j, nb - 1):
+                        bnd[t] = bnd[t + 1]
+                    nb -= 1
+                else:
+                    for t in range(nb, j, -1):
+                        bnd[t] = bnd[t - 1]
+                    bnd[j] = c
+                    nb += 1
+        ynext = y + 1
+        while ynext - y0 < nrows - 1 and first[ynext - y0 + 1] == first[ynext - y0]:
+            ynext += 1
+        ynext = min(ynext, h)
+        if op == OP_SET:
+            for r in range(y, ynext):
+                for q in range(0, nb - 1, 2):
+                    for c in range(bnd[q], bnd[q + 1]):
+                        out[r, c] = value
+        else:
+            for r in range(y, ynext):
+                for q in range(0, nb - 1, 2):
+                    _paint_span(out, claims, r, bnd[q], bnd[q + 1] - bnd[q], 0, 1, value, op,
+                                ignore, stats)
+
+
+@kernel
+def _sweep_state(out, claims, first, cols, nrows, x0, bw, y0, value, op, ignore, stats):
+    """Row sweep keeping one state flag per column; spans found by a scan per toggle row."""
+    h = out.shape[0]
     state = np.zeros(bw, dtype=np.bool_)
     span_a = np.empty(bw // 2 + 1, dtype=np.int64)
     span_b = np.empty(bw // 2 + 1, dtype=np.int64)
@@ -417,13 +486,6 @@ def paint_ring_rows(out, claims, xy, start, stop, value, op, ignore, stats):
             continue
         for i in range(first[k], first[k + 1]):
             state[cols[i]] = not state[cols[i]]
-        # rows until the next row with toggles share this state
-        ynext = y + 1
-        while ynext - y0 < nrows - 1 and first[ynext - y0 + 1] == first[ynext - y0]:
-            ynext += 1
-        if ynext > h:
-            ynext = h
-        # spans of the current state
         nspan = 0
         x = 0
         while x < bw:
@@ -436,7 +498,7 @@ def paint_ring_rows(out, claims, xy, start, stop, value, op, ignore, stats):
                 nspan += 1
             else:
                 x += 1
-        for r in range(y, ynext):
+        for r in range(y, _next_toggle_row(first, nrows, y0, y, h)):
             for q in range(nspan):
                 _paint_span(out, claims, r, span_a[q], span_b[q] - span_a[q], 0, 1, value, op,
                             ignore, stats)
