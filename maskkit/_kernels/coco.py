@@ -71,7 +71,7 @@ def ring_toggles(xy, start, stop, h, w, stride):
     """Toggle positions ``X * stride + Y`` (unsorted) of one ring ``xy[start:stop]`` (flat x, y).
 
     ``Y`` is in ``0..h``. With ``stride = h`` these are pycocotools' column-major linear
-    positions (a toggle at ``Y = h`` is the top of the next column); with ``stride = h + 1``
+    positions (a toggle at ``Y = h`` is the top of the next column); with any ``stride > h``
     ``(X, Y)`` can be decoded.
     """
     k = (stop - start) // 2
@@ -375,7 +375,12 @@ def paint_ring_rows(out, claims, xy, start, stop, value, op, ignore, stats):
     """
     h = out.shape[0]
     w = out.shape[1]
-    tog = ring_toggles(xy, start, stop, h, w, h + 1)
+    # a power-of-two stride > h lets (X, Y) be decoded with a shift and a mask
+    bits = 1
+    while (1 << bits) <= h:
+        bits += 1
+    ymask = (1 << bits) - 1
+    tog = ring_toggles(xy, start, stop, h, w, 1 << bits)
     m = tog.size
     if m == 0:
         return
@@ -385,8 +390,8 @@ def paint_ring_rows(out, claims, xy, start, stop, value, op, ignore, stats):
     y0 = h
     y1 = 0
     for i in range(m):
-        X = tog[i] // (h + 1)
-        Y = tog[i] - X * (h + 1)
+        X = tog[i] >> bits
+        Y = tog[i] & ymask
         x0 = min(x0, X)
         x1 = max(x1, X)
         y0 = min(y0, Y)
@@ -394,15 +399,14 @@ def paint_ring_rows(out, claims, xy, start, stop, value, op, ignore, stats):
     nrows = y1 - y0 + 2
     first = np.zeros(nrows, dtype=np.int64)
     for i in range(m):
-        X = tog[i] // (h + 1)
-        first[tog[i] - X * (h + 1) - y0 + 1] += 1
+        first[(tog[i] & ymask) - y0 + 1] += 1
     for k in range(1, nrows):
         first[k] += first[k - 1]
     cols = np.empty(m, dtype=np.int64)
     fill = first.copy()
     for i in range(m):
-        X = tog[i] // (h + 1)
-        k = tog[i] - X * (h + 1) - y0
+        X = tog[i] >> bits
+        k = (tog[i] & ymask) - y0
         cols[fill[k]] = X - x0
         fill[k] += 1
     busiest = 0
