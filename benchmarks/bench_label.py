@@ -114,6 +114,14 @@ class TestBinary8:
         _, n = benchmark(ndi.label, image, EIGHT)
         assert n == _maskkit_n(image, True)
 
+    def test_skimage(self, benchmark, case, request):
+        measure = pytest.importorskip("skimage.measure")
+        image = request.getfixturevalue(case)
+        benchmark.group = f"binary-8 {case}"
+        _, n = benchmark.pedantic(measure.label, args=(image,),
+                                  kwargs={"connectivity": 2, "return_num": True}, rounds=5)
+        assert n == _maskkit_n(image, True)
+
 
 # ------------------------------------------------------------- multilabel, 20 classes
 

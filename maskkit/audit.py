@@ -220,7 +220,8 @@ def _recommend(error_pct, contact_share, costs, *, counting, surface, budget, cu
 
 def audit_dataset(coco, *, prices=None, counting: bool | None = None,
                   surface: bool | None = None, budget: float | None = None,
-                  workers: int | None = 1, progress: bool | None = False) -> AuditReport:
+                  workers: int | None = 1, progress: bool | None = False,
+                  sample: int | None = None, seed: int = 0) -> AuditReport:
     """Audit a COCO instances dataset for the instance-or-semantic decision.
 
     Parameters
@@ -237,6 +238,11 @@ def audit_dataset(coco, *, prices=None, counting: bool | None = None,
         Total budget, in the price table's currency.
     workers, progress
         As for :func:`maskkit.batch.run_batch` (images in parallel).
+    sample : int, optional
+        Audit a random sample of this many images (drawn with ``seed``) instead of all;
+        ``summary["cost_full_dataset"]`` then scales the sample's cost to every image.
+    seed : int
+        Seed of the sample.
 
     Returns
     -------
@@ -269,6 +275,15 @@ def audit_dataset(coco, *, prices=None, counting: bool | None = None,
     if budget is not None and not (isinstance(budget, (int, float)) and budget >= 0):
         raise InvalidInputError(f"budget must be a number >= 0; got {budget!r}")
     ids = list(index.images)
+    n_total = len(ids)
+    if sample is not None:
+        if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
+            raise InvalidInputError(f"sample must be a whole number >= 1; got {sample!r}")
+        if sample < n_total:
+            import numpy as np
+
+            pick = np.random.default_rng(seed).choice(n_total, size=sample, replace=False)
+            ids = [ids[i] for i in sorted(pick)]
     job = functools.partial(_audit_image, index)
     by_id = {}
     for res in run_batch(job, ids, workers=workers, desc="images", progress=progress):
@@ -315,6 +330,9 @@ def audit_dataset(coco, *, prices=None, counting: bool | None = None,
         "cost_per_image": {k: dict(table[k]) for k in ("semantic", "instance")},
         "cost": costs,
         "currency": table["currency"],
+        "images_in_dataset": n_total,
+        "cost_full_dataset": {k: [v * n_total / n for v in costs[k]] if n else [0.0, 0.0]
+                              for k in costs},
     }
     return AuditReport(summary=summary, images=images)
 
@@ -352,6 +370,11 @@ def format_report(report: AuditReport, *, worst: int = 10) -> str:
         per = "  ".join(f"{lo:.2f}–{hi:.2f}" for lo, hi in s["cost_per_image"][kind].values())
         lo, hi = s["cost"][kind]
         lines.append(f"    {kind:9s}  {per:40s}  {lo:,.2f}–{hi:,.2f}")
+    if s["images"] < s["images_in_dataset"]:
+        lines.append(f"  (a sample of {s['images']} of {s['images_in_dataset']} images; scaled to "
+                     "all: " + ", ".join(
+                         f"{k} {lo:,.2f}–{hi:,.2f}"
+                         for k, (lo, hi) in s["cost_full_dataset"].items()) + ")")
     bad = sorted(report.images, key=lambda r: -r["count_error"])[:worst]
     bad = [r for r in bad if r["count_error"]]
     if bad:

@@ -133,6 +133,8 @@ def rle_encode(mask, *, compressed: bool = True) -> dict:
 def rle_decode(rle) -> np.ndarray:
     """Decode a COCO RLE (compressed or uncompressed) into an ``(H, W)`` uint8 mask.
 
+    The mask is Fortran-ordered (column-major, RLE order), as pycocotools returns it.
+
     Raises :class:`~maskkit.errors.InvalidRLEError` when the counts are corrupt or do not
     sum to ``H * W``.
 

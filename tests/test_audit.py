@@ -109,3 +109,17 @@ def test_real_val2017(real_data):
                       ).summary
     assert s["images"] == 2 and s["crowd_regions"] == 1
     assert s["recommendation"] == "instance"
+
+
+def test_sample_audits_a_seeded_subset_and_scales_the_cost():
+    from maskkit.audit import audit_dataset
+
+    doc = {"images": [{"id": i, "height": 6, "width": 8} for i in range(1, 11)],
+           "categories": [{"id": 1, "name": "cow"}],
+           "annotations": [{"id": i, "image_id": i, "category_id": 1,
+                            "segmentation": [0, 0, 2, 2]} for i in range(1, 11)]}
+    full = audit_dataset(doc).summary
+    part = audit_dataset(doc, sample=4, seed=3).summary
+    assert part["images"] == 4 and part["images_in_dataset"] == 10
+    assert part["cost_full_dataset"] == full["cost"]  # identical images: exact scaling
+    assert audit_dataset(doc, sample=4, seed=3).summary["objects"] == part["objects"]

@@ -214,7 +214,7 @@ def rasterio_reference(seg, h, w, all_touched):
     from rasterio import features
 
     rings = [np.asarray(p, dtype=np.float64).reshape(-1, 2).tolist() for p in seg]
-    geom = {"type": "MultiPolygon", "coordinates": [[r + [r[0]]] for r in rings]}
+    geom = {"type": "MultiPolygon", "coordinates": [[[*r, r[0]]] for r in rings]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # rasterio warns about degenerate rings it skips
         return features.rasterize([(geom, 1)], out_shape=(h, w), all_touched=all_touched,

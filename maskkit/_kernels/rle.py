@@ -169,21 +169,19 @@ def counts_bbox(counts, h, w):
 
 @kernel
 def decode_counts(counts, h, w):
-    """Row-major (H, W) uint8 mask from column-major counts (already validated)."""
-    out = np.zeros((h, w), dtype=np.uint8)
+    """(H, W) uint8 mask from column-major counts (already validated).
+
+    Filled through its transpose, so every run is a contiguous write; the result is a
+    Fortran-ordered (H, W) array, as pycocotools returns it.
+    """
+    outT = np.zeros((w, h), dtype=np.uint8)
+    flat = outT.reshape(h * w)
     p = 0
     hw = h * w
     for i in range(counts.size):
         c = counts[i]
         if i % 2 == 1 and c > 0:
             e = min(p + c, hw)
-            q = p
-            while q < e:
-                col = q // h
-                row = q - col * h
-                stop = min(e - q, h - row)
-                for r in range(row, row + stop):
-                    out[r, col] = 1
-                q += stop
+            flat[p:e] = 1
         p += c
-    return out
+    return outT.T

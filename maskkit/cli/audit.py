@@ -44,6 +44,10 @@ def add_parser(sub) -> None:
                    help="is it a surface/layout task?")
     p.add_argument("--budget", type=float, default=None, metavar="AMOUNT",
                    help="total budget in the price table's currency")
+    p.add_argument("--sample", type=int, default=None, metavar="N",
+                   help="audit a random sample of N images (costs also scaled to the whole "
+                        "dataset)")
+    p.add_argument("--seed", type=int, default=0, help="seed of --sample (default: 0)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="worker processes (default: 1)")
     p.set_defaults(func=run)
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     index = load_coco(args.instances)
     report = audit_dataset(index, prices=prices, counting=args.counting, surface=args.surface,
                            budget=args.budget, workers=args.workers,
-                           progress=args.workers > 1)
+                           progress=args.workers > 1, sample=args.sample, seed=args.seed)
     if args.json:
         json.dump(report.as_dict(), sys.stdout, indent=1, default=str)
         sys.stdout.write("\n")
