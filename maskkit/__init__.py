@@ -71,7 +71,7 @@ _API: dict[str, str] = {
     # geospatial, label maps -> COCO, rasters bigger than memory
     "rasterize_geometries": "geo",
     "rasterize_vector": "geo",
-    "read_vector": "geo",
+    "read_vector": "io.vector",
     "label_image_annotations": "labels2coco",
     "labels_to_coco": "labels2coco",
     "label_tiled": "tiled",

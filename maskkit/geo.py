@@ -17,9 +17,6 @@ the reference raster's grid, transform and CRS, atomically.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,14 +29,14 @@ from maskkit.errors import (
     MaskkitIOError,
     MaskkitTypeError,
 )
+from maskkit.io.geotiff import write_geotiff as _write_geotiff
+from maskkit.io.vector import GEOJSON_DEFAULT_CRS, VectorData, read_vector
 from maskkit.limits import check_image_size
 
 __all__ = ["RasterizeReport", "rasterize_geometries", "rasterize_vector", "read_vector"]
 
 INVALID_POLICIES = ("repair", "reject", "keep")
 
-#: GeoJSON without a ``crs`` member is WGS 84 longitude/latitude (RFC 7946).
-GEOJSON_DEFAULT_CRS = "EPSG:4326"
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
 
@@ -363,116 +360,6 @@ def _check_int_values(values, names) -> np.ndarray:
 
 
 @dataclass
-class VectorData:
-    """Features read from a vector file: geometries (shapely, ``None`` when absent),
-    properties, names for messages, and the CRS (any ``rasterio.crs.CRS`` input)."""
-
-    geometries: list
-    properties: list[dict]
-    names: list
-    crs: object = None
-    source: str | None = None
-
-
-def _geojson_crs(doc) -> str | None:
-    crs = doc.get("crs") if isinstance(doc, Mapping) else None
-    if not crs:
-        return None
-    try:
-        name = crs["properties"]["name"]
-    except (KeyError, TypeError):
-        return None
-    # "urn:ogc:def:crs:EPSG::3857" -> "EPSG:3857"; CRS84 is lon/lat WGS 84
-    if "CRS84" in name.upper():
-        return GEOJSON_DEFAULT_CRS
-    if name.lower().startswith("urn:ogc:def:crs:"):
-        bits = name.split(":")
-        return f"{bits[4]}:{bits[-1]}"
-    return name
-
-
-def _read_geojson(path: Path) -> VectorData:
-    from maskkit.io.files import read_json
-
-    doc = read_json(path)
-    if not isinstance(doc, Mapping) or "type" not in doc:
-        raise MaskkitIOError("not a GeoJSON object (no 'type' member)", source=path)
-    kind = doc["type"]
-    if kind == "FeatureCollection":
-        features = doc.get("features")
-        if not isinstance(features, list):
-            raise MaskkitIOError("FeatureCollection has no 'features' list", source=path)
-    elif kind == "Feature":
-        features = [doc]
-    else:
-        features = [{"type": "Feature", "geometry": doc, "properties": {}}]
-    geoms, props, names = [], [], []
-    for i, feat in enumerate(features):
-        if not isinstance(feat, Mapping):
-            raise MaskkitIOError(f"feature {i} is not an object", source=path)
-        name = f"feature {feat['id']!r}" if feat.get("id") is not None else f"feature {i}"
-        try:
-            geoms.append(_as_shapely(feat.get("geometry"), name))
-        except InvalidPolygonError as exc:
-            raise exc.with_context(source=path) from None
-        props.append(dict(feat.get("properties") or {}))
-        names.append(name)
-    return VectorData(geoms, props, names, _geojson_crs(doc), str(path))
-
-
-def _read_with_pyogrio(path: Path) -> VectorData:
-    try:
-        import pyogrio.raw
-    except ImportError:
-        raise MaskkitIOError(
-            "reading this format needs the optional package pyogrio (pip install pyogrio); "
-            "without it maskkit reads GeoJSON (.geojson, .json)",
-            source=path,
-        ) from None
-    import shapely
-
-    try:
-        meta, fids, wkb, field_data = pyogrio.raw.read(path)
-    except Exception as exc:  # pyogrio's DataSourceError and friends
-        raise MaskkitIOError(f"not a readable vector file ({exc})", source=path) from None
-    geoms = list(shapely.from_wkb(wkb)) if wkb is not None else []
-    fields = list(meta.get("fields", []))
-    props = [
-        {name: (col[i].item() if hasattr(col[i], "item") else col[i])
-         for name, col in zip(fields, field_data, strict=True)}
-        for i in range(len(geoms))
-    ]
-    names = [f"feature {int(f)}" for f in fids] if fids is not None else \
-        [f"feature {i}" for i in range(len(geoms))]
-    return VectorData(geoms, props, names, meta.get("crs"), str(path))
-
-
-def read_vector(path: str | os.PathLike) -> VectorData:
-    """Read the features of a vector file.
-
-    GeoJSON (``.geojson``, ``.json``) is read directly; other formats (GeoPackage,
-    Shapefile, FlatGeobuf ...) need the optional package ``pyogrio``.
-
-    Examples
-    --------
-    >>> import json, pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.geojson"
-    >>> _ = path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-    ...     {"type": "Feature", "properties": {"class": 3},
-    ...      "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}]}))
-    >>> data = read_vector(path)
-    >>> data.properties, data.crs, data.geometries[0].geom_type
-    ([{'class': 3}], None, 'Polygon')
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise MaskkitIOError("no such vector file", source=path)
-    if path.suffix.lower() in (".geojson", ".json"):
-        return _read_geojson(path)
-    return _read_with_pyogrio(path)
-
-
-@dataclass
 class RasterizeReport:
     """What :func:`rasterize_vector` did.
 
@@ -518,35 +405,6 @@ def _reproject(geoms, src_crs, dst_crs):
     for i, m in zip(idx, mapped, strict=True):
         out[i] = shapely.geometry.shape(m)
     return out
-
-
-def _write_geotiff(path: Path, array: np.ndarray, profile: dict) -> None:
-    """Write a one-band tiled, compressed GeoTIFF atomically (temporary file + rename)."""
-    import rasterio
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.tif", dir=path.parent)
-    os.close(fd)
-    h, w = array.shape
-    block = 256 if min(h, w) >= 256 else 16 * max(1, min(h, w) // 16)
-    options = dict(
-        driver="GTiff", height=h, width=w, count=1, dtype=array.dtype.name,
-        compress="deflate", predictor=2, tiled=True, blockxsize=block, blockysize=block,
-        BIGTIFF="IF_SAFER", **profile,
-    )
-    if block < 16:
-        options.update(tiled=False)
-        del options["blockxsize"], options["blockysize"]
-    try:
-        with rasterio.open(tmp, "w", **options) as dst:
-            dst.write(array, 1)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, rasterio.errors.RasterioError):
-            raise MaskkitIOError(f"cannot write GeoTIFF ({exc})", source=path) from None
-        raise
 
 
 def rasterize_vector(
