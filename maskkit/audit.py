@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from maskkit.errors import InvalidInputError
+from maskkit.errors import InvalidInputError, MaskkitError
 
 __all__ = ["COUNT_ERROR_LIMIT", "DEFAULT_PRICES", "AuditReport", "audit_dataset",
            "density_class", "load_prices"]
@@ -121,14 +121,17 @@ def load_prices(obj=None) -> dict:
 @dataclass
 class AuditReport:
     """The outcome of :func:`audit_dataset`: ``summary`` (dataset figures,
-    recommendation, costs) and ``images`` (one record per image)."""
+    recommendation, costs), ``images`` (one record per audited image) and ``skipped``
+    (one record per image left out with ``on_error="skip"``: ``image_id``, ``path``,
+    ``object``, ``error``, ``reason``)."""
 
     summary: dict
     images: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """JSON-ready form."""
-        return {"summary": self.summary, "images": self.images}
+        return {"summary": self.summary, "images": self.images, "skipped": self.skipped}
 
 
 def _audit_image(index, image_id) -> dict:
@@ -136,12 +139,20 @@ def _audit_image(index, image_id) -> dict:
     from maskkit.flatten import flatten_image
     from maskkit.synth import _footprint, _same_class_pairs
 
+    if image_id in index.bad_images:  # an index loaded with strict=False
+        raise index.bad_images[image_id]
     info = index.images[image_id]
     h, w = info.height, info.width
     anns = index.annotations.get(image_id, [])
     objs = [a for a in anns if not a.get("iscrowd", 0)]
     classes = np.asarray([a["category_id"] for a in objs], dtype=np.int64)
-    fps = [_footprint(a["segmentation"], h, w) for a in objs]
+    fps = []
+    for a in objs:
+        try:
+            fps.append(_footprint(a["segmentation"], h, w))
+        except MaskkitError as exc:
+            raise exc.with_context(source=index.source,
+                                   obj=f"image {image_id}, annotation {a.get('id')}") from None
     pairs, _areas = _same_class_pairs(fps, classes)
     overlapping = sum(1 for p in pairs if p[2] > 0)
     touching = len(pairs) - overlapping
@@ -221,7 +232,9 @@ def _recommend(error_pct, contact_share, costs, *, counting, surface, budget, cu
 def audit_dataset(coco, *, prices=None, counting: bool | None = None,
                   surface: bool | None = None, budget: float | None = None,
                   workers: int | None = 1, progress: bool | None = False,
-                  sample: int | None = None, seed: int = 0) -> AuditReport:
+                  sample: int | None = None, seed: int = 0, on_error: str = "raise",
+                  engine: str = "local", scheduler: str | None = None,
+                  warn=None) -> AuditReport:
     """Audit a COCO instances dataset for the instance-or-semantic decision.
 
     Parameters
@@ -236,8 +249,15 @@ def audit_dataset(coco, *, prices=None, counting: bool | None = None,
         Is it a surface/layout task?
     budget : float, optional
         Total budget, in the price table's currency.
-    workers, progress
-        As for :func:`maskkit.batch.run_batch` (images in parallel).
+    workers, progress, engine, scheduler
+        As for :func:`maskkit.batch.run_batch` (images in parallel, on this machine or
+        on a Dask cluster).
+    on_error : {"raise", "skip"}
+        ``"raise"``: the first bad image stops the audit.  ``"skip"``: bad images are left
+        out of the figures and listed in ``report.skipped`` (and
+        ``summary["skipped_images"]`` counts them).
+    warn : callable, optional
+        Called with one line per skipped image.
     sample : int, optional
         Audit a random sample of this many images (drawn with ``seed``) instead of all;
         ``summary["cost_full_dataset"]`` then scales the sample's cost to every image.
@@ -284,11 +304,21 @@ def audit_dataset(coco, *, prices=None, counting: bool | None = None,
 
             pick = np.random.default_rng(seed).choice(n_total, size=sample, replace=False)
             ids = [ids[i] for i in sorted(pick)]
+    # the index travels inside the partial: pickled once per worker on Dask, inherited
+    # by fork in the local pool
     job = functools.partial(_audit_image, index)
     by_id = {}
-    for res in run_batch(job, ids, workers=workers, desc="images", progress=progress):
+    skipped = [_skip_record(None, err) for err in index.problems
+               if not any(err is bad for bad in index.bad_images.values())]
+    for res in run_batch(job, ids, workers=workers, on_error=on_error, desc="images",
+                         progress=progress, engine=engine, scheduler=scheduler):
+        if res.error is not None:
+            if warn:
+                warn(f"skipped image {res.item}: {res.error}")
+            skipped.append(_skip_record(res.item, res.error))
+            continue
         by_id[res.item] = res.value
-    images = [by_id[i] for i in ids]
+    images = [by_id[i] for i in ids if i in by_id]
     for rec in images:
         for kind in ("semantic", "instance"):
             rec[f"cost_{kind}"] = list(table[kind][rec["density"]])
@@ -331,10 +361,17 @@ def audit_dataset(coco, *, prices=None, counting: bool | None = None,
         "cost": costs,
         "currency": table["currency"],
         "images_in_dataset": n_total,
+        "skipped_images": len(skipped),
         "cost_full_dataset": {k: [v * n_total / n for v in costs[k]] if n else [0.0, 0.0]
                               for k in costs},
     }
-    return AuditReport(summary=summary, images=images)
+    return AuditReport(summary=summary, images=images, skipped=skipped)
+
+
+def _skip_record(image_id, exc) -> dict:
+    return {"image_id": image_id, "path": getattr(exc, "source", None),
+            "object": getattr(exc, "obj", None), "error": type(exc).__name__,
+            "reason": getattr(exc, "reason", None) or str(exc)}
 
 
 def format_report(report: AuditReport, *, worst: int = 10) -> str:
@@ -361,6 +398,11 @@ def format_report(report: AuditReport, *, worst: int = 10) -> str:
         f"{100 * s['images_counted_exactly']:.0f}% of images exact)",
         "  density                     " + ", ".join(f"{k} {v}" for k, v in
                                                      s["density"].items()),
+    ]
+    if s.get("skipped_images"):
+        lines.append(f"  skipped                     {s['skipped_images']} bad images (listed "
+                     "with --json)")
+    lines += [
         "",
         f"  recommendation: {s['recommendation'].upper()} masks: {s['why']}",
     ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from maskkit.cli._common import EXIT_SKIPPED, add_batch_options, batch_kwargs
+
 
 def _yes_no(text: str) -> bool:
     t = text.lower()
@@ -27,7 +29,9 @@ def add_parser(sub) -> None:
             "(default price table, override with --prices). A table by default, --json for "
             "machines."
         ),
-        epilog="Exit status: 0 success, 1 error, 2 usage.",
+        epilog="Exit status: 0 success, 1 error, 2 usage, 3 some images skipped "
+               "(--on-error skip; they are listed on stderr and in the JSON report's "
+               "'skipped').",
     )
     p.add_argument("instances", metavar="INSTANCES.json", help="COCO instances file")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
@@ -48,8 +52,10 @@ def add_parser(sub) -> None:
                    help="audit a random sample of N images (costs also scaled to the whole "
                         "dataset)")
     p.add_argument("--seed", type=int, default=0, help="seed of --sample (default: 0)")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="worker processes (default: 1)")
+    add_batch_options(p, workers_default=1, on_error_help=(
+        "on a bad image (e.g. a corrupt polygon or RLE): stop with exit status 1 (raise, "
+        "default) or leave it out of the figures, list it in the report and exit with "
+        "status 3"))
     p.set_defaults(func=run)
 
 
@@ -58,13 +64,18 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from maskkit.audit import audit_dataset, format_report, load_prices, render_worst
+    from maskkit.batch import echo
     from maskkit.io.coco import load_coco
 
     prices = load_prices(args.prices)
-    index = load_coco(args.instances)
+    batch = batch_kwargs(args)
+    index = load_coco(args.instances, strict=args.on_error == "raise")
     report = audit_dataset(index, prices=prices, counting=args.counting, surface=args.surface,
-                           budget=args.budget, workers=args.workers,
-                           progress=args.workers > 1, sample=args.sample, seed=args.seed)
+                           budget=args.budget, sample=args.sample, seed=args.seed,
+                           progress=args.workers > 1 or batch["engine"] == "dask",
+                           on_error=args.on_error,
+                           warn=lambda line: echo(f"maskkit audit: warning: {line}"),
+                           **batch)
     if args.json:
         json.dump(report.as_dict(), sys.stdout, indent=1, default=str)
         sys.stdout.write("\n")
@@ -74,4 +85,7 @@ def run(args: argparse.Namespace) -> int:
         written = render_worst(report, index, args.render, images_dir=args.images)
         print(f"maskkit audit: rendered {len(written)} previews into {args.render}",
               file=sys.stderr)
+    if report.skipped:
+        print(f"maskkit audit: {len(report.skipped)} bad images skipped", file=sys.stderr)
+        return EXIT_SKIPPED
     return 0
