@@ -287,41 +287,10 @@ def convert_image(job: CocoJob, image_id):
     return image_id, rel, stats, hashlib.sha256(data).hexdigest()
 
 
-def _read_manifest(path, options: dict) -> tuple[dict, int]:
-    """Entries of an earlier run's manifest: ``({image_id: entry}, bytes to keep)``."""
-    import json
-
-    from maskkit.io import fs
-
-    raw = fs.read_bytes(path)
-    entries: dict = {}
-    keep = 0
-    for lineno, line in enumerate(raw.split(b"\n")[:-1], start=1):  # [-1]: cut or empty
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            raise InvalidInputError(f"line {lineno} is not a manifest record; drop --resume "
-                                    "to start over", source=path) from None
-        if lineno == 1:
-            if not isinstance(rec, dict) or rec.get("coco2sem_manifest") != _MANIFEST_VERSION:
-                raise InvalidInputError("is not a coco2sem manifest; drop --resume to start "
-                                        "over", source=path)
-            if rec.get("options") != options:
-                raise InvalidInputError(
-                    f"the earlier run used other options ({rec.get('options')}; now "
-                    f"{options}); drop --resume to start over, or resume with the same options",
-                    source=path)
-        else:
-            entries[rec["image_id"]] = rec  # the latest record of an image wins
-        keep += len(line) + 1
-    return entries, keep
-
-
 def _verified(job: CocoJob, entries: dict, ids) -> dict:
     """The images of an earlier run whose PNG is on disk with the recorded content."""
-    import hashlib
-
     from maskkit.io import fs
+    from maskkit.io.manifest import file_matches
 
     done = {}
     wanted = set(ids)
@@ -331,11 +300,7 @@ def _verified(job: CocoJob, entries: dict, ids) -> dict:
         rel = output_name(job.index.images[image_id], source=job.index.source)
         if rec.get("png") != rel:
             continue
-        try:
-            data = fs.read_bytes(fs.join(job.out_dir, rel))
-        except OSError:
-            continue
-        if hashlib.sha256(data).hexdigest() == rec.get("sha256"):
+        if file_matches(fs.join(job.out_dir, rel), rec.get("sha256")):
             objects, crowd, contested, conflict = rec["stats"]
             stats = FlattenStats(objects=objects, crowd_objects=crowd,
                                  contested_pixels=contested, conflict_pixels=conflict)
@@ -369,6 +334,7 @@ def convert_coco_dataset(coco, out_dir, *, overlap="last", crowd="class", ignore
 
     from maskkit.batch import run_batch
     from maskkit.io import fs
+    from maskkit.io.manifest import ManifestLog, read_manifest
 
     _check_policies(overlap, crowd, ignore_value)
     out_dir = fs.join(out_dir) if fs.is_url(out_dir) else fs.local_path(out_dir)
@@ -392,17 +358,14 @@ def convert_coco_dataset(coco, out_dir, *, overlap="last", crowd="class", ignore
     done: dict = {}
     keep = None
     if resume and fs.exists(manifest_path):
-        entries, keep = _read_manifest(manifest_path, recorded)
+        entries, keep = read_manifest(manifest_path, "coco2sem", recorded,
+                                      version=_MANIFEST_VERSION)
         done = _verified(job, entries, ids)
-        if keep == 0:
-            keep = None
     todo = [i for i in ids if i not in done]
-    manifest = fs.AppendLog(manifest_path, keep=keep)
+    manifest = ManifestLog(manifest_path, "coco2sem", recorded, keep=keep,
+                           version=_MANIFEST_VERSION)
     rows = list(done.values())
     try:
-        if keep is None:
-            manifest.write((json.dumps({"coco2sem_manifest": _MANIFEST_VERSION,
-                                        "options": recorded}) + "\n").encode())
         for res in run_batch(functools.partial(convert_image, job), todo, workers=workers,
                              on_error=on_error, desc="images", progress=progress,
                              engine=engine, scheduler=scheduler):
@@ -413,10 +376,10 @@ def convert_coco_dataset(coco, out_dir, *, overlap="last", crowd="class", ignore
                 continue
             image_id, rel, st, sha = res.value
             rows.append(res.value)
-            manifest.write((json.dumps({
+            manifest.record({
                 "image_id": image_id, "png": rel, "sha256": sha,
                 "stats": [st.objects, st.crowd_objects, st.contested_pixels,
-                          st.conflict_pixels]}) + "\n").encode())
+                          st.conflict_pixels]})
     finally:
         manifest.close()
     order = {k: i for i, k in enumerate(ids)}

@@ -2,13 +2,22 @@
 
 Output datasets follow panopticapi's convention: ``-o OUT.json`` writes the JSON there and
 the PNGs into the folder ``OUT/``.  Every file is written atomically.
+
+``merge``, ``to-semantic`` and ``from-2ch`` write one PNG per image and keep a hidden
+manifest beside the PNGs (``.panoptic_<action>_manifest.jsonl``, see
+:mod:`maskkit.io.manifest`): one line per finished image with the sha256 of its PNG and its
+``segments_info``.  ``--resume`` keeps the PNGs that still have the recorded content, redoes
+the others, and writes the JSON with every image, as an uninterrupted run would.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import operator
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from maskkit.cli._common import (
@@ -33,7 +42,11 @@ def add_parser(sub) -> None:
         if workers:
             add_batch_options(q, on_error_help=(
                 "on a bad image: stop with exit status 1 (raise, default) or leave it out "
-                "of the output, list it in OUT.errors.jsonl and exit with status 3"))
+                "of the output, list it in OUT.errors.jsonl and exit with status 3"),
+                resume_help=(
+                "finish an interrupted run: keep the output PNGs that a hidden manifest in "
+                "the output folder records with the same content (sha256) and options, "
+                "redo the others; the outputs are those of an uninterrupted run"))
             q.add_argument("--quiet", action="store_true", help="no progress display")
 
     q = ps.add_parser("merge", help="semantic + instance predictions -> panoptic "
@@ -136,30 +149,96 @@ def _progress(args):
     return False if getattr(args, "quiet", False) else None
 
 
-def _batch(func, items, args, errors_path=None) -> tuple[list, list]:
+@dataclass(frozen=True)
+class _Resumable:
+    """How a per-image action resumes: each job writes one file, ``out_dir /
+    name_of(job)``; a hidden manifest there records each finished image (``image_id``,
+    ``png``, ``sha256`` of the file, ``value`` returned by the job)."""
+
+    kind: str  # manifest kind: "panoptic_merge" -> .panoptic_merge_manifest.jsonl
+    options: dict  # what the outputs depend on: a resume with other options is refused
+    out_dir: Path
+    name_of: Callable  # module-level (it travels to the workers): job -> file name
+    image_id_of: Callable
+
+    @property
+    def manifest(self) -> Path:
+        return self.out_dir / f".{self.kind}_manifest.jsonl"
+
+
+def _batch(func, items, args, errors_path=None,
+           resumable: _Resumable | None = None) -> tuple[list, list]:
     """Run ``func`` over ``items`` with :func:`maskkit.batch.run_batch`.
 
     Returns the values in input order (``None`` for an item skipped with ``--on-error
     skip``) and the errors file records; the errors file is written (or a stale one
-    removed) when ``errors_path`` is given.
+    removed) when ``errors_path`` is given.  With ``resumable``, finished images are
+    recorded in its manifest, and with ``--resume`` the images whose file still has the
+    recorded content are not redone (their recorded value is returned).
     """
     from maskkit.batch import echo, run_batch
 
     items = list(items)
     out: list = [None] * len(items)
     records: list = []
-    for res in run_batch(functools.partial(_call_indexed, func), list(enumerate(items)),
-                         on_error=getattr(args, "on_error", "raise"), desc="images",
-                         progress=_progress(args), **batch_kwargs(args)):
-        if res.error is not None:
-            echo(f"maskkit panoptic {args.panoptic_command}: warning: {res.error}; skipped")
-            records.append(error_record(res.item[1], res.error))
-            continue
-        i, value = res.value
-        out[i] = value
+    todo = list(range(len(items)))
+    log = None
+    if resumable is not None:
+        from maskkit.io.manifest import ManifestLog, file_matches, read_manifest
+
+        entries: dict = {}
+        keep = None
+        if getattr(args, "resume", False) and resumable.manifest.exists():
+            entries, keep = read_manifest(resumable.manifest, resumable.kind,
+                                          resumable.options, key="png")
+        todo = []
+        for i, job in enumerate(items):
+            name = resumable.name_of(job)
+            rec = entries.get(name)
+            if (rec is not None and rec.get("image_id") == resumable.image_id_of(job)
+                    and file_matches(resumable.out_dir / name, rec.get("sha256"))):
+                out[i] = rec["value"]
+            else:
+                todo.append(i)
+        log = ManifestLog(resumable.manifest, resumable.kind, resumable.options, keep=keep)
+        func = functools.partial(_write_and_hash, func, str(resumable.out_dir),
+                                 resumable.name_of)
+    try:
+        for res in run_batch(functools.partial(_call_indexed, func),
+                             [(i, items[i]) for i in todo],
+                             on_error=getattr(args, "on_error", "raise"), desc="images",
+                             progress=_progress(args), **batch_kwargs(args)):
+            if res.error is not None:
+                echo(f"maskkit panoptic {args.panoptic_command}: warning: {res.error}; "
+                     "skipped")
+                records.append(error_record(res.item[1], res.error))
+                continue
+            i, value = res.value
+            if log is not None:
+                value, sha = value
+                job = items[i]
+                log.record({"image_id": resumable.image_id_of(job),
+                            "png": resumable.name_of(job), "sha256": sha, "value": value})
+            out[i] = value
+    finally:
+        if log is not None:
+            log.close()
     if errors_path is not None:
         write_errors(errors_path, records)
     return out, records
+
+
+def _write_and_hash(func, out_dir, name_of, job):
+    """Run a job that writes ``out_dir / name_of(job)``; return its value and the sha256 of
+    the file it wrote (read back: the writers do not hand out their bytes)."""
+    from maskkit.io.manifest import sha256_file
+
+    value = func(job)
+    return value, sha256_file(Path(out_dir) / name_of(job))
+
+
+def _png_basename(job) -> str:
+    return Path(job[0]).name
 
 
 def _done(records) -> int:
@@ -277,9 +356,12 @@ def run_merge(args: argparse.Namespace) -> int:
     params = {"overlap_threshold": args.overlap_threshold,
               "stuff_area_threshold": args.stuff_area_threshold,
               "score_threshold": args.score_threshold}
+    resumable = _Resumable("panoptic_merge", {**params, "things": sorted(things)}, png_dir,
+                           name_of=operator.itemgetter(1),
+                           image_id_of=operator.itemgetter(0))
     anns, errors = _batch(functools.partial(_merge_one, things=things, params=params,
                                             png_dir=png_dir), jobs, args,
-                          f"{out_json}.errors.jsonl")
+                          f"{out_json}.errors.jsonl", resumable)
     images = [img for img, a in zip(images, anns) if a is not None]
     anns = [a for a in anns if a is not None]
     _write_dataset(out_json, {"images": images, "annotations": anns, "categories": cats})
@@ -339,10 +421,14 @@ def run_to_semantic(args: argparse.Namespace) -> int:
             for a in _annotations(doc, source=jpath)]
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
+    resumable = _Resumable("panoptic_to_semantic",
+                           {"things": sorted(things), "things_as": args.things_as,
+                            "unlabeled": args.unlabeled}, out_dir,
+                           name_of=_png_basename, image_id_of=operator.itemgetter(2))
     names, errors = _batch(
         functools.partial(_to_semantic_one, things=things, things_as=args.things_as,
                           unlabeled=args.unlabeled, out_dir=str(out_dir)),
-        jobs, args, out_dir / "to_semantic_errors.jsonl")
+        jobs, args, out_dir / "to_semantic_errors.jsonl", resumable)
     names = [x for x in names if x is not None]
     print(f"panoptic to-semantic: {len(names)} images -> {out_dir}/"
           + (f"; {len(errors)} skipped" if errors else ""))
@@ -396,9 +482,12 @@ def run_from_2ch(args: argparse.Namespace) -> int:
     for img in images:
         name = Path(img["file_name"]).with_suffix(".png").name
         jobs.append((str(Path(args.source) / name), name, img["id"]))
+    resumable = _Resumable("panoptic_from_2ch", {"void": args.void, "categories": cats},
+                           png_dir, name_of=operator.itemgetter(1),
+                           image_id_of=operator.itemgetter(2))
     anns, errors = _batch(functools.partial(_from_2ch_one, void=args.void, cats=cats,
                                             png_dir=str(png_dir)), jobs, args,
-                          f"{out_json}.errors.jsonl")
+                          f"{out_json}.errors.jsonl", resumable)
     images = [img for img, a in zip(images, anns) if a is not None]
     anns = [a for a in anns if a is not None]
     _write_dataset(out_json, {"images": images, "annotations": anns, "categories": cats})
