@@ -164,7 +164,7 @@ def in_memory_ratio(gt, pred, folder, n):
 
     from naive_pq import _ids, naive_image
 
-    from maskkit.panoptic import _read_rgb
+    from maskkit.io.png import read_png_rgb_fast
     from maskkit.pq import pq_image_stats
 
     g = json.loads(Path(gt).read_text())
@@ -173,7 +173,7 @@ def in_memory_ratio(gt, pred, folder, n):
     pairs = []
     for ga, pa in list(zip(g["annotations"], p["annotations"], strict=True))[:n]:
         gf, pf = folder / "gt" / ga["file_name"], folder / "pred" / pa["file_name"]
-        pairs.append((ga, pa, _read_rgb(gf), _read_rgb(pf), _ids(gf), _ids(pf)))
+        pairs.append((ga, pa, read_png_rgb_fast(gf), read_png_rgb_fast(pf), _ids(gf), _ids(pf)))
 
     def fast():
         for ga, pa, grgb, prgb, _, _ in pairs:

@@ -277,74 +277,10 @@ def _image_sizes(doc) -> dict[Any, tuple[int, int]]:
     return out
 
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def _fast_png_rgb(path: Path) -> np.ndarray | None:
-    """Decode an 8-bit RGB/RGBA non-interlaced PNG with zlib + a Numba unfilter kernel.
-
-    Panoptic PNGs are always that kind; Pillow's decoder is ~3× slower on them and PNG
-    decoding dominates :func:`maskkit.pq_compute`.  Returns None for any other kind of
-    PNG (the caller falls back to Pillow) and raises for a corrupt one.
-    """
-    import struct
-    import zlib
-
-    from maskkit.errors import MaskkitIOError
-
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        raise MaskkitIOError("file not found", source=path) from None
-    except OSError as exc:
-        raise MaskkitIOError(f"cannot read file: {exc.strerror or exc}", source=path) from None
-    if data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR" or len(data) < 33:
-        return None
-    width, height, depth, ctype, _comp, _filt, interlace = struct.unpack(">IIBBBBB",
-                                                                         data[16:29])
-    if depth != 8 or ctype not in (2, 6) or interlace != 0:
-        return None
-    check_image_size(height, width, source=path)
-    parts = []
-    pos = 8
-    n = len(data)
-    while pos + 8 <= n:
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind = data[pos + 4:pos + 8]
-        if kind == b"IDAT":
-            parts.append(data[pos + 8:pos + 8 + length])
-        elif kind == b"IEND":
-            break
-        pos += 12 + length
-    bpp = 3 if ctype == 2 else 4
-    try:
-        raw = zlib.decompress(b"".join(parts), bufsize=height * (width * bpp + 1) + 1)
-    except zlib.error as exc:
-        raise MaskkitIOError(f"not a readable PNG (corrupt image data: {exc})",
-                             source=path) from None
-    out = np.empty((height, width, 3), dtype=np.uint8)
-    if len(raw) != height * (width * bpp + 1) or not _kp.png_unfilter(
-        np.frombuffer(raw, dtype=np.uint8), height, width, bpp, out
-    ):
-        raise MaskkitIOError("not a readable PNG (truncated or bad filter bytes)", source=path)
-    return out
-
-
-def _read_rgb(path: Path) -> np.ndarray:
-    from maskkit.io.png import read_png
-
-    fast = _fast_png_rgb(path)
-    if fast is not None:
-        return fast
-    arr = read_png(path, mode="raw")
-    if arr.ndim == 3 and arr.shape[2] == 3 and arr.dtype == np.uint8:
-        return np.ascontiguousarray(arr)
-    return read_png(path, mode="rgb")
-
-
 def _read_ids(path: Path) -> np.ndarray:
-    return _kp.rgb_to_id(_read_rgb(path))
+    from maskkit.io.png import read_png_rgb_fast
+
+    return _kp.rgb_to_id(read_png_rgb_fast(path))
 
 
 def _png_name(ann: Mapping, *, source=None) -> str:

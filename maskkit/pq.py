@@ -38,13 +38,13 @@ from maskkit.errors import (
     MaskkitError,
     UnknownCategoryError,
 )
+from maskkit.io.png import read_png_rgb_fast
 from maskkit.panoptic import (
     _categories,
     _default_folder,
     _isthing,
     _load_json,
     _png_name,
-    _read_rgb,
     _segment_ids,
 )
 
@@ -189,8 +189,8 @@ def _pq_indexed(job):
 def _pq_one(job):
     gt_ann, pred_ann, gt_path, pred_path, cat_index = job
     try:
-        gt_rgb = _read_rgb(gt_path)
-        pred_rgb = _read_rgb(pred_path)
+        gt_rgb = read_png_rgb_fast(gt_path)
+        pred_rgb = read_png_rgb_fast(pred_path)
         return pq_image_stats(gt_ann, pred_ann, gt_rgb, pred_rgb, cat_index,
                               gt_source=str(gt_path), pred_source=str(pred_path))
     except MaskkitError as exc:

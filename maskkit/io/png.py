@@ -116,3 +116,93 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
         raise MaskkitIOError("file not found", source=path) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise MaskkitIOError(f"not a readable PNG ({exc})", source=path) from None
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _inflate_rgb_png(path, data: bytes) -> np.ndarray | None:
+    """Decode an 8-bit RGB/RGBA non-interlaced PNG with zlib + a Numba unfilter kernel.
+
+    Returns None for any other kind of PNG (the caller falls back to Pillow) and raises
+    :class:`~maskkit.errors.MaskkitIOError` for a corrupt one.
+    """
+    import struct
+    import zlib
+
+    from maskkit._kernels import png as _kpng
+    from maskkit.limits import check_image_size
+
+    if data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR" or len(data) < 33:
+        return None
+    width, height, depth, ctype, _comp, _filt, interlace = struct.unpack(">IIBBBBB",
+                                                                         data[16:29])
+    if depth != 8 or ctype not in (2, 6) or interlace != 0:
+        return None
+    check_image_size(height, width, source=path)
+    parts = []
+    pos = 8
+    n = len(data)
+    while pos + 8 <= n:
+        (length,) = struct.unpack_from(">I", data, pos)
+        kind = data[pos + 4:pos + 8]
+        if kind == b"IDAT":
+            parts.append(data[pos + 8:pos + 8 + length])
+        elif kind == b"IEND":
+            break
+        pos += 12 + length
+    bpp = 3 if ctype == 2 else 4
+    size = height * (width * bpp + 1)
+    try:
+        raw = zlib.decompress(parts[0] if len(parts) == 1 else b"".join(parts), bufsize=size + 1)
+    except zlib.error as exc:
+        raise MaskkitIOError(f"not a readable PNG (corrupt image data: {exc})",
+                             source=path) from None
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    if len(raw) != size or not _kpng.png_unfilter(np.frombuffer(raw, dtype=np.uint8), height,
+                                                  width, bpp, out):
+        raise MaskkitIOError("not a readable PNG (truncated or bad filter bytes)", source=path)
+    return out
+
+
+def read_png_rgb_fast(path: str | os.PathLike) -> np.ndarray:
+    """Read a colour PNG as a C-contiguous (H, W, 3) uint8 array, fast for panoptic PNGs.
+
+    8-bit RGB and RGBA non-interlaced PNGs (every COCO panoptic PNG) are inflated with
+    zlib and unfiltered by a Numba kernel, several times faster than Pillow, with the
+    GIL released for most of the time; alpha is dropped.  Any other PNG, and fsspec URLs,
+    go through Pillow (:func:`read_png` with ``mode="rgb"``).
+
+    Raises
+    ------
+    MaskkitIOError
+        When the file is missing or is not a readable PNG.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from PIL import Image
+    >>> p = os.path.join(tempfile.mkdtemp(), "a.png")
+    >>> Image.fromarray(np.array([[[1, 2, 3], [4, 5, 6]]], np.uint8)).save(p)
+    >>> read_png_rgb_fast(p).tolist()
+    [[[1, 2, 3], [4, 5, 6]]]
+    """
+    from maskkit.io import fs
+
+    local = fs.local_path(path)
+    if local is not None:
+        try:
+            with open(local, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            raise MaskkitIOError("file not found", source=path) from None
+        except OSError as exc:
+            raise MaskkitIOError(f"cannot read file: {exc.strerror or exc}",
+                                 source=path) from None
+        fast = _inflate_rgb_png(path, data)
+        if fast is not None:
+            return fast
+    arr = read_png(path, mode="raw")
+    if arr.ndim == 3 and arr.shape[2] == 3 and arr.dtype == np.uint8:
+        return np.ascontiguousarray(arr)
+    return read_png(path, mode="rgb")
