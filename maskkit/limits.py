@@ -65,7 +65,7 @@ def check_image_size(height, width, *, source=None, obj=None) -> tuple[int, int]
         raise InvalidInputError(
             f"image height and width must be >= 0; got {h}×{w}", source=source, obj=obj
         )
-    if h * w > _max_pixels:
+    if h * w > _max_pixels or max(h, w) > _max_pixels:
         raise ImageTooLargeError(
             f"image of {h}×{w} = {h * w:,} pixels exceeds the limit of {_max_pixels:,} pixels; "
             "raise it with maskkit.set_max_pixels() or MASKKIT_MAX_PIXELS if this is intended",
