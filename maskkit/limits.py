@@ -67,7 +67,8 @@ def check_image_size(height, width, *, source=None, obj=None) -> tuple[int, int]
         )
     if h * w > _max_pixels or max(h, w) > _max_pixels:
         raise ImageTooLargeError(
-            f"image of {h}×{w} = {h * w:,} pixels exceeds the limit of {_max_pixels:,} pixels; "
+            f"image of {h}×{w} = {h * w:,} pixels (longest side {max(h, w):,}) exceeds the "
+            f"limit of {_max_pixels:,} pixels; "
             "raise it with maskkit.set_max_pixels() or MASKKIT_MAX_PIXELS if this is intended",
             source=source,
             obj=obj,
