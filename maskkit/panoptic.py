@@ -14,6 +14,7 @@ panoptic JSON (path or dict) and a PNG folder.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -223,7 +224,9 @@ def _segment_ids(segments_info, *, source=None, image=None) -> tuple[np.ndarray,
                 source=source, obj=image,
             )
         sid = seg["id"]
-        if isinstance(sid, bool) or not isinstance(sid, (int, np.integer)):
+        # type(x) is int/float first: the common case skips the slower generic checks
+        if type(sid) is not int and (isinstance(sid, bool)
+                                     or not isinstance(sid, (int, np.integer))):
             raise InvalidAnnotationError(
                 f"segment #{i} id must be an integer; got {sid!r}", source=source, obj=image
             )
@@ -233,19 +236,22 @@ def _segment_ids(segments_info, *, source=None, image=None) -> tuple[np.ndarray,
                 source=source, obj=image,
             )
         cat = seg["category_id"]
-        if isinstance(cat, bool) or not isinstance(cat, (int, np.integer)):
+        if type(cat) is not int and (isinstance(cat, bool)
+                                     or not isinstance(cat, (int, np.integer))):
             raise InvalidAnnotationError(
                 f"segment {sid}: category_id must be an integer; got {cat!r}",
                 source=source, obj=image,
             )
         crowd = seg.get("iscrowd", 0)
-        if isinstance(crowd, bool) or not isinstance(crowd, (int, np.integer)):
+        if type(crowd) is not int and (isinstance(crowd, bool)
+                                       or not isinstance(crowd, (int, np.integer))):
             raise InvalidAnnotationError(
                 f"segment {sid}: iscrowd must be 0 or 1; got {crowd!r}", source=source, obj=image
             )
         area = seg.get("area", 0)
-        if isinstance(area, bool) or not isinstance(area, (int, float, np.number)) \
-                or not np.isfinite(area):
+        if not (type(area) is int or (type(area) is float and math.isfinite(area))) and (
+                isinstance(area, bool) or not isinstance(area, (int, float, np.number))
+                or not np.isfinite(area)):
             raise InvalidAnnotationError(
                 f"segment {sid}: area must be a number; got {area!r}", source=source, obj=image
             )
