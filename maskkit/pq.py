@@ -77,7 +77,10 @@ def pq_image_stats(gt_ann, pred_ann, gt_rgb, pred_rgb, cat_index, *, gt_source=N
     pred_segs = pred_ann["segments_info"]
     gt_ids, gt_order = _segment_ids(gt_segs, source=gt_source)
     pr_ids, pr_order = _segment_ids(pred_segs, source=pred_source)
-    table, unknown = _kp.pq_table_rgb(gt_rgb, pred_rgb, gt_ids, pr_ids)
+    # the kernel reads flat views: a no-op for decoded PNGs, a copy for strided input
+    table, unknown = _kp.pq_table_rgb(np.ascontiguousarray(gt_rgb, dtype=np.uint8),
+                                      np.ascontiguousarray(pred_rgb, dtype=np.uint8),
+                                      gt_ids, pr_ids)
     npred = pr_ids.size
     if unknown:
         raise InvalidAnnotationError("is in the PNG but not in the JSON",

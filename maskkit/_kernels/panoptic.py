@@ -123,37 +123,39 @@ def pq_table_rgb(gt_rgb, pred_rgb, gt_sorted, pred_sorted):
     ng = gt_sorted.shape[0]
     npred = pred_sorted.shape[0]
     table = np.zeros((ng + 2, npred + 2), dtype=np.int64)
-    prev_g = np.uint32(0)
-    prev_p = np.uint32(0)
+    # flat views and unsigned indices: no per-access negative-index wraparound
+    g_flat = gt_rgb.reshape(h * w * 3)
+    p_flat = pred_rgb.reshape(h * w * 3)
+    one = np.uint64(1)
+    two = np.uint64(2)
+    three = np.uint64(3)
+    # ids are below 2**24, so the first pixel always starts a new run (of the empty
+    # (0, 0) run before it)
+    prev_g = np.uint32(0xFFFFFFFF)
+    prev_p = np.uint32(0xFFFFFFFF)
     kg = 0
     kp = 0
     run = np.int64(0)
     unknown_pred = np.uint32(0)
-    for i in range(h):
-        for j in range(w):
-            g = (
-                np.uint32(gt_rgb[i, j, 0])
-                | (np.uint32(gt_rgb[i, j, 1]) << 8)
-                | (np.uint32(gt_rgb[i, j, 2]) << 16)
-            )
-            p = (
-                np.uint32(pred_rgb[i, j, 0])
-                | (np.uint32(pred_rgb[i, j, 1]) << 8)
-                | (np.uint32(pred_rgb[i, j, 2]) << 16)
-            )
-            if g != prev_g or p != prev_p or (i == 0 and j == 0):
-                # flush the run of equal (gt, pred) pairs before looking up the new pair
-                table[kg, kp] += run
-                run = 0
-                if g != prev_g or (i == 0 and j == 0):
-                    kg = _lookup(gt_sorted, g)
-                    prev_g = g
-                if p != prev_p or (i == 0 and j == 0):
-                    kp = _lookup(pred_sorted, p)
-                    prev_p = p
-                    if kp == npred + 1:
-                        unknown_pred = p
-            run += 1
+    for k in range(np.uint64(h * w)):
+        i = k * three
+        g = np.uint32(g_flat[i]) | (np.uint32(g_flat[i + one]) << 8) \
+            | (np.uint32(g_flat[i + two]) << 16)
+        p = np.uint32(p_flat[i]) | (np.uint32(p_flat[i + one]) << 8) \
+            | (np.uint32(p_flat[i + two]) << 16)
+        if g != prev_g or p != prev_p:
+            # flush the run of equal (gt, pred) pairs before looking up the new pair
+            table[kg, kp] += run
+            run = 0
+            if g != prev_g:
+                kg = _lookup(gt_sorted, g)
+                prev_g = g
+            if p != prev_p:
+                kp = _lookup(pred_sorted, p)
+                prev_p = p
+                if kp == npred + 1:
+                    unknown_pred = p
+        run += 1
     table[kg, kp] += run
     return table, unknown_pred
 
