@@ -6,27 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
+from synthetic import make_coco
 
 from maskkit.audit import audit_dataset
 from maskkit.cli import main
 
 
 def _make_coco(root: Path, n: int = 12) -> Path:
-    rng = np.random.default_rng(3)
-    images, anns = [], []
-    for i in range(n):
-        images.append({"id": i + 1, "height": 24, "width": 30, "file_name": f"{i}.jpg"})
-        for _ in range(4):
-            x, y = (float(v) for v in rng.uniform(-2, 24, 2))
-            anns.append({"id": len(anns) + 1, "image_id": i + 1,
-                         "category_id": int(rng.integers(1, 3)),
-                         "segmentation": [[x, y, x + 9, y + 1, x + 7, y + 8, x - 1, y + 5]]})
-    path = root / "instances.json"
-    path.write_text(json.dumps({"images": images, "annotations": anns,
-                                "categories": [{"id": c, "name": f"c{c}"} for c in (1, 2)]}))
-    return path
+    return make_coco(root, n, seed=3, classes=2, height=24, width=30, per_image=4)
 
 
 def _break(path: Path) -> None:

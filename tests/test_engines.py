@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic import make_coco
 
 from maskkit.batch import run_batch
 from maskkit.cli import main
@@ -33,19 +34,8 @@ def _make_masks(root: Path, n: int = 30) -> Path:
 
 
 def _make_coco(root: Path, n: int = 16) -> Path:
-    rng = np.random.default_rng(1)
-    images, anns = [], []
-    for i in range(n):
-        images.append({"id": i + 1, "height": 20, "width": 26, "file_name": f"sub/{i}.jpg"})
-        for _ in range(3):
-            x, y = (float(v) for v in rng.uniform(-2, 22, 2))
-            anns.append({"id": len(anns) + 1, "image_id": i + 1,
-                         "category_id": int(rng.integers(1, 4)),
-                         "segmentation": [[x, y, x + 9, y + 1, x + 7, y + 8, x - 1, y + 5]]})
-    path = root / "instances.json"
-    path.write_text(json.dumps({"images": images, "annotations": anns,
-                                "categories": [{"id": c, "name": f"c{c}"} for c in (1, 2, 3)]}))
-    return path
+    return make_coco(root, n, seed=1, classes=3, height=20, width=26, per_image=3,
+                     file_prefix="sub/")
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
