@@ -114,6 +114,20 @@ def test_far_outside_vertices_are_clipped_not_written_out_of_bounds():
     del out
 
 
+@pytest.mark.parametrize("teeth", [5, 40])
+def test_comb_with_many_crossings_per_row(teeth):
+    # > 16 toggles in one row switch the row sweep to its per-column state scan
+    top = [v for i in range(teeth) for v in (2 + 3 * i, 1.3, 3.5 + 3 * i, 20.7)]
+    seg = [[*top, 3 * teeth + 2, 22.2, 0.6, 22.4]]
+    h, w = 25, 3 * teeth + 5
+    np.testing.assert_array_equal(maskkit.polygon_to_mask(seg, h, w), coco_reference(seg, h, w))
+    out = np.zeros((h, w), np.uint16)
+    maskkit.paint_polygons(out, [seg, [[0, 0, w, 0, w, 10]]], [1, 2])
+    ref = np.where(coco_reference([[0, 0, w, 0, w, 10]], h, w) > 0, 2,
+                   coco_reference(seg, h, w))
+    np.testing.assert_array_equal(out, ref)
+
+
 def test_paint_into_strided_view_and_wide_dtypes():
     seg = [[1, 1, 6, 1, 6, 5, 1, 5]]
     ref = coco_reference(seg, 8, 8)

@@ -459,10 +459,7 @@ def _sweep_boundaries(out, claims, first, cols, nrows, x0, y0, value, op, ignore
                         bnd[t] = bnd[t - 1]
                     bnd[j] = c
                     nb += 1
-        ynext = y + 1
-        while ynext - y0 < nrows - 1 and first[ynext - y0 + 1] == first[ynext - y0]:
-            ynext += 1
-        ynext = min(ynext, h)
+        ynext = _next_toggle_row(first, nrows, y0, y, h)
         if op == OP_SET:
             for r in range(y, ynext):
                 for q in range(0, nb - 1, 2):
