@@ -362,11 +362,16 @@ def run_merge(args: argparse.Namespace) -> int:
     anns, errors = _batch(functools.partial(_merge_one, things=things, params=params,
                                             png_dir=png_dir), jobs, args,
                           f"{out_json}.errors.jsonl", resumable)
+    return _finish_dataset("merge", out_json, png_dir, images, anns, cats, errors)
+
+
+def _finish_dataset(cmd, out_json, png_dir, images, anns, cats, errors) -> int:
+    """Write the panoptic JSON of the images that succeeded and print the summary."""
     images = [img for img, a in zip(images, anns) if a is not None]
     anns = [a for a in anns if a is not None]
     _write_dataset(out_json, {"images": images, "annotations": anns, "categories": cats})
     n = sum(len(a["segments_info"]) for a in anns)
-    print(f"panoptic merge: {len(anns)} images, {n} segments -> {out_json} + {png_dir}/"
+    print(f"panoptic {cmd}: {len(anns)} images, {n} segments -> {out_json} + {png_dir}/"
           + (f"; {len(errors)} skipped" if errors else ""))
     return _done(errors)
 
@@ -488,13 +493,7 @@ def run_from_2ch(args: argparse.Namespace) -> int:
     anns, errors = _batch(functools.partial(_from_2ch_one, void=args.void, cats=cats,
                                             png_dir=str(png_dir)), jobs, args,
                           f"{out_json}.errors.jsonl", resumable)
-    images = [img for img, a in zip(images, anns) if a is not None]
-    anns = [a for a in anns if a is not None]
-    _write_dataset(out_json, {"images": images, "annotations": anns, "categories": cats})
-    n = sum(len(a["segments_info"]) for a in anns)
-    print(f"panoptic from-2ch: {len(anns)} images, {n} segments -> {out_json} + {png_dir}/"
-          + (f"; {len(errors)} skipped" if errors else ""))
-    return _done(errors)
+    return _finish_dataset("from-2ch", out_json, png_dir, images, anns, cats, errors)
 
 
 # ---------------------------------------------------------------------------- check
