@@ -109,3 +109,45 @@ def test_bad_filter_byte_and_missing_file(tmp_path):
         read_png_rgb_fast(tmp_path / "bad.png")
     with pytest.raises(MaskkitIOError, match="not found"):
         read_png_rgb_fast(tmp_path / "missing.png")
+
+
+def _with_stream(img, stream: bytes) -> bytes:
+    """A PNG of ``img``'s header whose IDAT holds ``stream`` (a zlib stream, maybe broken)."""
+    good = _png(img, [0] * img.shape[0])
+    return good[:33] + _chunk(b"IDAT", stream) + _chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda z: z[:-4] + bytes([z[-4] ^ 1]) + z[-3:], "checksum"),  # wrong Adler-32
+    (lambda z: z[:-2], "checksum"),  # trailer cut short
+    (lambda z: z[:len(z) // 2], "truncated|corrupt"),  # deflate stream cut
+    (lambda z: bytes([z[0] ^ 0x0F]) + z[1:], "zlib header"),  # not deflate
+    (lambda z: bytes([z[0], z[1] | 0x20]) + z[2:], "zlib header"),  # preset dictionary
+    (lambda z: z[:2], "truncated|corrupt"),
+    (lambda z: b"", "zlib header"),
+])
+def test_corrupt_zlib_streams_are_refused(tmp_path, damage, message):
+    img = (np.arange(6 * 5 * 3) % 251).astype(np.uint8).reshape(6, 5, 3)
+    z = zlib.compress(_filter_rows(img, [1] * 6))
+    (tmp_path / "c.png").write_bytes(_with_stream(img, damage(z)))
+    with pytest.raises(MaskkitIOError, match=message) as info:
+        read_png_rgb_fast(tmp_path / "c.png")
+    assert "c.png" in str(info.value)
+
+
+@pytest.mark.parametrize("extra_rows", [-1, 1])
+def test_image_data_of_the_wrong_length_is_refused(tmp_path, extra_rows):
+    img = np.zeros((4, 3, 3), np.uint8)
+    rows = _filter_rows(np.zeros((4 + extra_rows, 3, 3), np.uint8), [0] * (4 + extra_rows))
+    (tmp_path / "n.png").write_bytes(_with_stream(img, zlib.compress(rows)))
+    with pytest.raises(MaskkitIOError, match="expected 40"):
+        read_png_rgb_fast(tmp_path / "n.png")
+
+
+@given(st.binary(max_size=20000), st.integers(0, 20000))
+def test_adler32_kernel_equals_zlib(data, start):
+    from maskkit._kernels.png import adler32
+
+    # long runs as well as noise, and every length around the 4096-byte blocks
+    buf = np.frombuffer(data + b"\xff" * (start % 9000), dtype=np.uint8)
+    assert adler32(buf) == zlib.adler32(buf.tobytes())

@@ -121,10 +121,13 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _inflate_rgb_png(path, data: bytes) -> np.ndarray | None:
-    """Decode an 8-bit RGB/RGBA non-interlaced PNG with zlib + a Numba unfilter kernel.
+def inflate_png(path, data: bytes) -> tuple[np.ndarray, int, int, int] | None:
+    """Inflate an 8-bit RGB/RGBA non-interlaced PNG to its filtered scanline stream.
 
-    Returns None for any other kind of PNG (the caller falls back to Pillow) and raises
+    Returns ``(raw, height, width, bpp)`` with ``raw`` a uint8 array of
+    ``height * (width * bpp + 1)`` bytes (filter byte + row bytes, per row; undo the
+    filters with :func:`maskkit._kernels.png.png_unfilter`), or None for any other kind of
+    PNG (the caller falls back to Pillow).  Raises
     :class:`~maskkit.errors.MaskkitIOError` for a corrupt one.
     """
     import struct
@@ -153,16 +156,61 @@ def _inflate_rgb_png(path, data: bytes) -> np.ndarray | None:
         pos += 12 + length
     bpp = 3 if ctype == 2 else 4
     size = height * (width * bpp + 1)
+    stream = parts[0] if len(parts) == 1 else b"".join(parts)
+    # The zlib wrapper is checked here and the deflate body inflated raw: zlib's own
+    # Adler-32 pass costs as much as the inflation on a label map (long runs), and the
+    # Numba checksum below is several times faster.
+    if len(stream) < 2 or stream[0] & 0x0F != 8 or stream[0] >> 4 > 7 \
+            or ((stream[0] << 8) | stream[1]) % 31 or stream[1] & 0x20:
+        raise MaskkitIOError("not a readable PNG (bad zlib header in the image data)",
+                             source=path)
+    inflater = zlib.decompressobj(-15)
     try:
-        raw = zlib.decompress(parts[0] if len(parts) == 1 else b"".join(parts), bufsize=size + 1)
+        raw = inflater.decompress(memoryview(stream)[2:], size + 1)
     except zlib.error as exc:
         raise MaskkitIOError(f"not a readable PNG (corrupt image data: {exc})",
                              source=path) from None
+    if len(raw) != size or not inflater.eof:
+        raise MaskkitIOError(
+            f"not a readable PNG (image data inflates to {'at least ' if len(raw) > size else ''}"
+            f"{len(raw)} bytes, expected {size}{'' if inflater.eof else ', stream truncated'})",
+            source=path)
+    raw = np.frombuffer(raw, dtype=np.uint8)
+    trailer = inflater.unused_data[:4]
+    if len(trailer) != 4 or int.from_bytes(trailer, "big") != _kpng.adler32(raw):
+        raise MaskkitIOError("not a readable PNG (image data checksum mismatch)", source=path)
+    return raw, height, width, bpp
+
+
+def _inflate_rgb_png(path, data: bytes) -> np.ndarray | None:
+    """Decode an 8-bit RGB/RGBA non-interlaced PNG with zlib + a Numba unfilter kernel.
+
+    Returns None for any other kind of PNG (the caller falls back to Pillow) and raises
+    :class:`~maskkit.errors.MaskkitIOError` for a corrupt one.
+    """
+    from maskkit._kernels import png as _kpng
+
+    inflated = inflate_png(path, data)
+    if inflated is None:
+        return None
+    raw, height, width, bpp = inflated
     out = np.empty((height, width, 3), dtype=np.uint8)
-    if len(raw) != size or not _kpng.png_unfilter(np.frombuffer(raw, dtype=np.uint8), height,
-                                                  width, bpp, out):
-        raise MaskkitIOError("not a readable PNG (truncated or bad filter bytes)", source=path)
+    if not _kpng.png_unfilter(raw, height, width, bpp, out):
+        raise MaskkitIOError("not a readable PNG (bad filter bytes)", source=path)
     return out
+
+
+def read_file_bytes(path, *, source=None) -> bytes:
+    """The bytes of a local file, with missing/unreadable files as MaskkitIOError."""
+    source = path if source is None else source
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise MaskkitIOError("file not found", source=source) from None
+    except OSError as exc:
+        raise MaskkitIOError(f"cannot read file: {exc.strerror or exc}",
+                             source=source) from None
 
 
 def read_png_rgb_fast(path: str | os.PathLike) -> np.ndarray:
@@ -191,15 +239,7 @@ def read_png_rgb_fast(path: str | os.PathLike) -> np.ndarray:
 
     local = fs.local_path(path)
     if local is not None:
-        try:
-            with open(local, "rb") as fh:
-                data = fh.read()
-        except FileNotFoundError:
-            raise MaskkitIOError("file not found", source=path) from None
-        except OSError as exc:
-            raise MaskkitIOError(f"cannot read file: {exc.strerror or exc}",
-                                 source=path) from None
-        fast = _inflate_rgb_png(path, data)
+        fast = _inflate_rgb_png(path, read_file_bytes(local, source=path))
         if fast is not None:
             return fast
     arr = read_png(path, mode="raw")
