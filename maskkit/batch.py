@@ -270,19 +270,36 @@ def _call_in_worker(chunk):
 
 class _Chunker:
     """Chunk sizes from the measured time per item: one item until the first chunk is
-    back, then as many as fill ``target`` seconds (at most ``most``, and few enough that
-    every worker gets ``_CHUNKS_PER_WORKER`` chunks when the total is known)."""
+    back, then as many as fill ``target`` seconds (at most ``most``).
+
+    When the total is known the chunks also shrink towards the end of the job (guided
+    self-scheduling): a chunk is at most the items left / (2 × workers), so every worker
+    finishes within about one small chunk of the others instead of one idling while the
+    last big chunk runs elsewhere."""
 
     def __init__(self, chunking: tuple[float, int], total: int | None, workers: int):
         self.target, self.most = chunking
+        self.total = total
+        self.workers = max(1, workers)
+        self.issued = 0
         if total is not None:
-            self.most = max(1, min(self.most, total // (workers * _CHUNKS_PER_WORKER)))
+            self.most = max(1, min(self.most, total // (self.workers * _CHUNKS_PER_WORKER)))
         self.per_item: float | None = None
 
     def size(self) -> int:
         if self.per_item is None:
             return 1
-        return max(1, min(self.most, int(self.target / max(self.per_item, 1e-7))))
+        size = max(1, min(self.most, int(self.target / max(self.per_item, 1e-7))))
+        if self.total is not None:
+            left = self.total - self.issued
+            size = min(size, max(1, -(-left // (2 * self.workers))))
+        return size
+
+    def take(self, source) -> list:
+        """The next chunk of ``source`` (an iterator); empty when it is exhausted."""
+        chunk = list(itertools.islice(source, self.size()))
+        self.issued += len(chunk)
+        return chunk
 
     def record(self, seconds: float, items: int) -> None:
         rate = seconds / max(items, 1)
@@ -377,11 +394,9 @@ def _run_in_pool(func, items, workers: int, desc: str, chunker: _Chunker):
                         if not unsent:
                             if exhausted:
                                 break
-                            size = chunker.size()
-                            chunk = list(itertools.islice(source, size))
-                            if len(chunk) < size:
-                                exhausted = True
+                            chunk = chunker.take(source)
                             if not chunk:
+                                exhausted = True
                                 break
                             unsent.append(chunk)
                         inflight[pool.submit(unsent[0])] = (unsent[0], 0)
@@ -461,6 +476,8 @@ def _apply_chunk(func, chunk) -> tuple[float, list]:
     import pickle
 
     start = time.perf_counter()
+    if isinstance(chunk, bytes):  # pickled by the client (see _run_on_dask)
+        chunk = pickle.loads(chunk)
     out = []
     for item in chunk:
         try:
@@ -493,6 +510,8 @@ def _dask_client(distributed, workers: int, scheduler: str | None):
 
 
 def _run_on_dask(func, items, workers: int, scheduler: str | None, total, desc: str):
+    import pickle
+
     distributed = _import_distributed()
     client, cluster = _dask_client(distributed, workers, scheduler)
     futures: dict = {}  # future -> (chunk, strikes)
@@ -508,7 +527,10 @@ def _run_on_dask(func, items, workers: int, scheduler: str | None, total, desc: 
         pending = distributed.as_completed()
 
         def submit(chunk, strikes):
-            future = client.submit(_apply_chunk, func_on_workers, chunk, pure=False)
+            # one opaque bytes object per task: the scheduler (in this very process for a
+            # LocalCluster) forwards it without unpickling and re-pickling every item
+            blob = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+            future = client.submit(_apply_chunk, func_on_workers, blob, pure=False)
             futures[future] = (chunk, strikes)
             pending.add(future)
 
@@ -518,7 +540,7 @@ def _run_on_dask(func, items, workers: int, scheduler: str | None, total, desc: 
                     submit([retry[0][0]], retry[0][1])
                     retry.popleft()
                     continue
-                chunk = list(itertools.islice(source, chunker.size()))
+                chunk = chunker.take(source)
                 if not chunk:
                     return
                 submit(chunk, 0)
