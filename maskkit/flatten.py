@@ -125,7 +125,15 @@ def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
             if "score" not in ann:
                 raise InvalidAnnotationError("has no 'score' (needed by overlap='score')",
                                              source=src, obj=name)
-            scores.append(float(ann["score"]))
+            try:
+                score = float(ann["score"])
+            except (TypeError, ValueError, OverflowError):
+                score = None
+            if score is None or not np.isfinite(score):
+                raise InvalidAnnotationError(
+                    f"score must be a finite number; got {ann['score']!r}", source=src, obj=name
+                )
+            scores.append(score)
         objects.add(ann["segmentation"], source=src, obj=name)
         values.append(int(value))
         names.append(name)
@@ -133,6 +141,13 @@ def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
     max_value = max([ignore_value, *values]) if values else ignore_value
     if dtype is None:
         dtype = _output_dtype(max_value)
+    if values and max(values) > np.iinfo(dtype).max:
+        top = max(values)
+        raise InvalidAnnotationError(
+            f"category value {top} does not fit a {np.dtype(dtype).name} label map (at most "
+            f"{np.iinfo(dtype).max}); use contiguous ids (category_map / --contiguous)",
+            source=src, obj=names[values.index(top)],
+        )
     out = np.zeros((h, w), dtype=dtype)
     claims = np.zeros((h, w), dtype=np.uint8)
     n = len(values)

@@ -471,6 +471,8 @@ def _check_image(ann, folder: Path, name: str, image_id, cats, sizes) -> list[Pa
         cat = seg.get("category_id")
         if cat is None:
             add(sid, "no category_id")
+        elif isinstance(cat, bool) or not isinstance(cat, (int, np.integer)):
+            add(sid, f"category_id must be an integer; got {cat!r}")
         elif cats and int(cat) not in cats:
             add(sid, f"unknown category_id {cat}")
         if "iscrowd" in seg and seg["iscrowd"] not in (0, 1):
@@ -485,7 +487,11 @@ def _check_image(ann, folder: Path, name: str, image_id, cats, sizes) -> list[Pa
         h, w = sizes[image_id]
         if ids.shape != (h, w):
             add(None, f"PNG is {ids.shape[0]}×{ids.shape[1]} but the image record says {h}×{w}")
-    sorted_ids, order = _segment_ids(valid)
+    # the ids of `valid` are checked above; its other fields may be wrong, and are reported
+    # rather than raised (so not _segment_ids, which raises on the first bad field)
+    listed = np.asarray([int(seg["id"]) for seg in valid], dtype=np.uint32)
+    order = np.argsort(listed, kind="stable")
+    sorted_ids = np.ascontiguousarray(listed[order])
     area, box = _kp.segment_stats(ids, sorted_ids)
     for pos, li in enumerate(order):
         seg = valid[li]
@@ -495,10 +501,10 @@ def _check_image(ann, folder: Path, name: str, image_id, cats, sizes) -> list[Pa
             add(sid, "listed in the JSON but absent from the PNG")
             continue
         if "area" in seg and seg["area"] != a:
-            add(sid, f"area is {seg['area']} in the JSON but {a} in the PNG")
+            add(sid, f"area is {seg['area']!r} in the JSON but {a} in the PNG")
         bb = _bbox(box[pos + 1])
-        if "bbox" in seg and [round(float(v), 6) for v in seg["bbox"]] != bb:
-            add(sid, f"bbox is {list(seg['bbox'])} in the JSON but {bb} in the PNG")
+        if "bbox" in seg and _listed_bbox(seg["bbox"]) != bb:
+            add(sid, f"bbox is {seg['bbox']!r} in the JSON but {bb} in the PNG")
     if area[-1]:
         present, counts = np.unique(ids, return_counts=True)
         known = set(sorted_ids.tolist())
@@ -506,6 +512,14 @@ def _check_image(ann, folder: Path, name: str, image_id, cats, sizes) -> list[Pa
             if v != 0 and v not in known:
                 add(v, f"in the PNG ({c} pixels) but not listed in the JSON")
     return out
+
+
+def _listed_bbox(value) -> list[float] | None:
+    """A JSON bbox as rounded floats, or None when it is not a list of numbers."""
+    try:
+        return [round(float(v), 6) for v in value]
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 # ============================================================================ to COCO

@@ -177,7 +177,7 @@ class _Objects:
             try:
                 xy = np.fromiter(itertools.chain.from_iterable(self.parts), dtype=np.float64,
                                  count=total)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 self._raise_non_numeric()
         else:
             xy = np.zeros(0, dtype=np.float64)
@@ -196,10 +196,11 @@ class _Objects:
             for r in range(self.obj_rings[i], self.obj_rings[i + 1]):
                 try:
                     np.asarray(self.parts[r], dtype=np.float64)
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):
                     name = self.names[i] if self.names else f"object {i}"
                     raise InvalidPolygonError(
-                        f"polygon part {r - self.obj_rings[i]} holds a non-numeric coordinate",
+                        f"polygon part {r - self.obj_rings[i]} holds a non-numeric coordinate "
+                        "(or an integer too large for a float)",
                         source=self.source, obj=name,
                     ) from None
         raise InvalidPolygonError("a polygon holds a non-numeric coordinate",
@@ -233,7 +234,7 @@ def _polygon_parts(seg, *, source=None, obj=None):
         if len(seg) == 4:
             try:
                 x, y, bw, bh = (float(v) for v in seg)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise InvalidPolygonError(f"bbox must hold 4 numbers; got {seg!r}",
                                           source=source, obj=obj) from None
             return [[x, y, x, y + bh, x + bw, y + bh, x + bw, y]]

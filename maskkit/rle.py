@@ -59,6 +59,8 @@ def rle_counts(rle, *, height=None, width=None, source=None, obj=None):
         except (TypeError, ValueError):
             raise InvalidRLEError("uncompressed RLE counts must be a list of integers",
                                   source=source, obj=obj) from None
+        except OverflowError:  # an integer beyond float range
+            raise InvalidRLEError("RLE run length too large", source=source, obj=obj) from None
         if counts.ndim != 1 or not np.all(np.isfinite(counts)) or np.any(counts % 1):
             raise InvalidRLEError("uncompressed RLE counts must be a flat list of integers",
                                   source=source, obj=obj)

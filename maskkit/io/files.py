@@ -77,5 +77,7 @@ def read_json(path: str | os.PathLike) -> Any:
         raise MaskkitIOError(f"not a UTF-8 JSON file ({exc.reason})", source=path) from None
     except RecursionError:
         raise MaskkitIOError("JSON nested too deeply to read", source=path) from None
+    except ValueError as exc:  # e.g. an integer beyond Python's int-string digit limit
+        raise MaskkitIOError(f"unreadable JSON value: {exc}", source=path) from None
     except OSError as exc:
         raise MaskkitIOError(f"cannot read file: {exc.strerror or exc}", source=path) from None

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from maskkit.errors import InvalidInputError, MaskkitIOError
+from maskkit.errors import ImageTooLargeError, InvalidInputError, MaskkitIOError
 
 
 def voc_palette(n: int = 256) -> np.ndarray:
@@ -101,10 +101,16 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
         else:
             source = path = local
         with Image.open(source) as img:
+            # Pillow's raw mode of the stored samples, e.g. "L;2" for 2-bit grey
+            packed = img.tile[0][3] if img.format == "PNG" and img.tile else None
             img.load()
             if mode == "rgb":
                 img = img.convert("RGB")
                 return np.asarray(img, dtype=np.uint8)
+            if img.mode == "L" and packed in _SCALED_GREY:
+                # Pillow stretches 2- and 4-bit grey to 0..255; a label map needs the
+                # stored values back (0..3, 0..15)
+                return np.asarray(img, dtype=np.uint8) // _SCALED_GREY[packed]
             if img.mode in ("P", "L", "1"):
                 return np.asarray(img, dtype=np.uint8)
             if img.mode in ("I;16", "I;16B", "I;16L"):
@@ -114,9 +120,14 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
             return np.asarray(img)
     except FileNotFoundError:
         raise MaskkitIOError("file not found", source=path) from None
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"PNG too large to decode safely ({exc})", source=path) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise MaskkitIOError(f"not a readable PNG ({exc})", source=path) from None
 
+
+#: Pillow's raw modes of grey PNGs it scales up to 8 bits, and the scale factor.
+_SCALED_GREY = {"L;2": 85, "L;4": 17}
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
