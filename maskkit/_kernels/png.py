@@ -211,3 +211,61 @@ def adler32(buf):
         a = (a + np.int64(s)) % 65521
         i += m
     return (b << 16) | a
+
+
+@kernel
+def png_unfilter_bytes(raw, height, rowbytes, bpp, out):
+    """Undo PNG scanline filters for any non-interlaced image, byte by byte.
+
+    ``rowbytes`` is the number of bytes in a row (without its filter byte) and ``bpp`` the
+    filters' byte distance to the "left" neighbour (bytes per whole pixel, at least 1).
+    ``out`` is a flat uint8 array of ``height * rowbytes`` bytes.  Used for grey and
+    palette label maps; :func:`png_unfilter` is the faster RGB path.  Returns False on a
+    bad filter type or short buffers.
+    """
+    if height < 0 or rowbytes < 0 or bpp < 1 or bpp > 8 \
+            or raw.shape[0] < height * (rowbytes + 1) or out.shape[0] < height * rowbytes:
+        return False
+    n = np.uint64(rowbytes)
+    d = np.uint64(min(bpp, rowbytes))
+    for y in range(height):
+        yu = np.uint64(y)
+        src = yu * (n + _1) + _1
+        cur = yu * n
+        prv = cur - n if y > 0 else _0
+        f = raw[src - _1]
+        if y == 0:  # the row above is all zeros: Up is None, Paeth is Sub
+            if f == 2:
+                f = 0
+            elif f == 4:
+                f = 1
+        if f == 0:
+            for i in range(n):
+                out[cur + i] = raw[src + i]
+        elif f == 1:
+            for i in range(d):
+                out[cur + i] = raw[src + i]
+            for i in range(d, n):
+                out[cur + i] = raw[src + i] + out[cur + i - d]
+        elif f == 2:
+            for i in range(n):
+                out[cur + i] = raw[src + i] + out[prv + i]
+        elif f == 3:
+            for i in range(n):
+                left = np.int32(out[cur + i - d]) if i >= d else np.int32(0)
+                up = np.int32(out[prv + i]) if y > 0 else np.int32(0)
+                out[cur + i] = np.uint8((np.int32(raw[src + i]) + ((left + up) >> 1)) & 0xFF)
+        elif f == 4:
+            for i in range(n):
+                up = np.int32(out[prv + i])
+                if i >= d:
+                    left = np.int32(out[cur + i - d])
+                    upleft = np.int32(out[prv + i - d])
+                else:
+                    left = np.int32(0)
+                    upleft = np.int32(0)
+                out[cur + i] = np.uint8((np.int32(raw[src + i]) + _paeth(left, up, upleft))
+                                        & 0xFF)
+        else:
+            return False
+    return True

@@ -88,19 +88,27 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
         for grey PNGs and (H, W, 3|4) arrays for colour ones; ``"rgb"`` converts to
         (H, W, 3) uint8.
     """
+    import io
+
     from PIL import Image, UnidentifiedImageError
 
     from maskkit.io import fs
 
     local = fs.local_path(path)
+    if local is None:  # an fsspec URL
+        data = fs.read_bytes(path)
+    else:
+        data = read_file_bytes(local, source=path)
+    header = _png_header(data)
+    if header is not None:
+        fast = _decode_fast(path, data, header, mode)
+        if fast is not None:
+            return fast
+        # Pillow decodes the rest, but fills a short image-data stream with zeros without
+        # a word: check the stream (header, length, checksum) first
+        _inflate_checked(path, data, _stream_size(header))
     try:
-        if local is None:  # an fsspec URL
-            import io
-
-            source = io.BytesIO(fs.read_bytes(path))
-        else:
-            source = path = local
-        with Image.open(source) as img:
+        with Image.open(io.BytesIO(data)) as img:
             # Pillow's raw mode of the stored samples, e.g. "L;2" for 2-bit grey
             packed = img.tile[0][3] if img.format == "PNG" and img.tile else None
             img.load()
@@ -118,8 +126,6 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
             if img.mode == "I":
                 return np.asarray(img, dtype=np.int32)
             return np.asarray(img)
-    except FileNotFoundError:
-        raise MaskkitIOError("file not found", source=path) from None
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"PNG too large to decode safely ({exc})", source=path) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -132,14 +138,52 @@ _SCALED_GREY = {"L;2": 85, "L;4": 17}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def inflate_png(path, data: bytes) -> tuple[np.ndarray, int, int, int] | None:
-    """Inflate an 8-bit RGB/RGBA non-interlaced PNG to its filtered scanline stream.
+#: Samples per pixel of each PNG colour type.
+_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+#: Adam7 passes: (first column, first row, column step, row step).
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+          (0, 1, 1, 2))
 
-    Returns ``(raw, height, width, bpp)`` with ``raw`` a uint8 array of
-    ``height * (width * bpp + 1)`` bytes (filter byte + row bytes, per row; undo the
-    filters with :func:`maskkit._kernels.png.png_unfilter`), or None for any other kind of
-    PNG (the caller falls back to Pillow).  Raises
-    :class:`~maskkit.errors.MaskkitIOError` for a corrupt one.
+
+def _png_header(data: bytes) -> tuple[int, int, int, int, int] | None:
+    """``(width, height, bit depth, colour type, interlace)`` of a PNG, or None for a file
+    that is not one, has a damaged header or one this module does not know (Pillow then
+    reports it)."""
+    import struct
+    import zlib
+
+    if data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR" or len(data) < 33 \
+            or zlib.crc32(data[12:29]) != int.from_bytes(data[29:33], "big"):
+        return None
+    width, height, depth, ctype, _comp, _filt, interlace = struct.unpack(">IIBBBBB",
+                                                                         data[16:29])
+    if ctype not in _CHANNELS or depth not in (1, 2, 4, 8, 16) or interlace > 1:
+        return None
+    return width, height, depth, ctype, interlace
+
+
+def _stream_size(header) -> int:
+    """Bytes of the inflated image data: per row (of each Adam7 pass) a filter byte and
+    the packed samples."""
+    width, height, depth, ctype, interlace = header
+    bits = depth * _CHANNELS[ctype]
+    if not interlace:
+        return height * ((width * bits + 7) // 8 + 1) if width else 0
+    size = 0
+    for x0, y0, dx, dy in _ADAM7:
+        w = (width - x0 + dx - 1) // dx if width > x0 else 0
+        h = (height - y0 + dy - 1) // dy if height > y0 else 0
+        if w and h:
+            size += h * ((w * bits + 7) // 8 + 1)
+    return size
+
+
+def _inflate_checked(path, data: bytes, size: int) -> np.ndarray:
+    """The PNG's image data inflated: exactly ``size`` bytes or a MaskkitIOError.
+
+    The zlib wrapper is checked here and the deflate body inflated raw: zlib's own
+    Adler-32 pass costs as much as the inflation on a label map (long runs), and the
+    Numba checksum is several times faster.
     """
     import struct
     import zlib
@@ -147,13 +191,7 @@ def inflate_png(path, data: bytes) -> tuple[np.ndarray, int, int, int] | None:
     from maskkit._kernels import png as _kpng
     from maskkit.limits import check_image_size
 
-    if data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR" or len(data) < 33:
-        return None
-    width, height, depth, ctype, _comp, _filt, interlace = struct.unpack(">IIBBBBB",
-                                                                         data[16:29])
-    if depth != 8 or ctype not in (2, 6) or interlace != 0:
-        return None
-    check_image_size(height, width, source=path)
+    check_image_size(*struct.unpack(">II", data[20:24] + data[16:20]), source=path)
     parts = []
     pos = 8
     n = len(data)
@@ -165,15 +203,10 @@ def inflate_png(path, data: bytes) -> tuple[np.ndarray, int, int, int] | None:
         elif kind == b"IEND":
             break
         pos += 12 + length
-    bpp = 3 if ctype == 2 else 4
-    size = height * (width * bpp + 1)
     stream = parts[0] if len(parts) == 1 else b"".join(parts)
-    # The zlib wrapper is checked here and the deflate body inflated raw: zlib's own
-    # Adler-32 pass costs as much as the inflation on a label map (long runs), and the
-    # Numba checksum below is several times faster.
     if len(stream) < 2 or stream[0] & 0x0F != 8 or stream[0] >> 4 > 7 \
             or ((stream[0] << 8) | stream[1]) % 31 or stream[1] & 0x20:
-        raise MaskkitIOError("not a readable PNG (bad zlib header in the image data)",
+        raise MaskkitIOError("not a readable PNG (no image data or a bad zlib header)",
                              source=path)
     inflater = zlib.decompressobj(-15)
     try:
@@ -188,9 +221,54 @@ def inflate_png(path, data: bytes) -> tuple[np.ndarray, int, int, int] | None:
             source=path)
     raw = np.frombuffer(raw, dtype=np.uint8)
     trailer = inflater.unused_data[:4]
-    if len(trailer) != 4 or int.from_bytes(trailer, "big") != _kpng.adler32(raw):
+    # a file cut right after the last deflate block (no Adler-32 left, as Pillow also
+    # accepts) still has every pixel; a checksum that is there must match
+    if len(trailer) == 4 and int.from_bytes(trailer, "big") != _kpng.adler32(raw):
         raise MaskkitIOError("not a readable PNG (image data checksum mismatch)", source=path)
-    return raw, height, width, bpp
+    return raw
+
+
+def inflate_png(path, data: bytes) -> tuple[np.ndarray, int, int, int] | None:
+    """Inflate an 8-bit RGB/RGBA non-interlaced PNG to its filtered scanline stream.
+
+    Returns ``(raw, height, width, bpp)`` with ``raw`` a uint8 array of
+    ``height * (width * bpp + 1)`` bytes (filter byte + row bytes, per row; undo the
+    filters with :func:`maskkit._kernels.png.png_unfilter`), or None for any other kind of
+    PNG (the caller falls back to Pillow).  Raises
+    :class:`~maskkit.errors.MaskkitIOError` for a corrupt one.
+    """
+    header = _png_header(data)
+    if header is None:
+        return None
+    width, height, depth, ctype, interlace = header
+    if depth != 8 or ctype not in (2, 6) or interlace:
+        return None
+    return _inflate_checked(path, data, _stream_size(header)), height, width, _CHANNELS[ctype]
+
+
+def _decode_fast(path, data: bytes, header, mode: str) -> np.ndarray | None:
+    """Decode the PNG kinds label maps come in without Pillow, or return None.
+
+    ``mode="raw"``: 8-bit grey and palette PNGs as (H, W) uint8 (palette indices), 16-bit
+    grey as (H, W) uint16.  ``mode="rgb"``: 8-bit RGB/RGBA as (H, W, 3) uint8.
+    """
+    from maskkit._kernels import png as _kpng
+
+    width, height, depth, ctype, interlace = header
+    if interlace:
+        return None
+    if mode == "rgb":
+        return _inflate_rgb_png(path, data) if depth == 8 and ctype in (2, 6) else None
+    if not ((depth == 8 and ctype in (0, 3)) or (depth == 16 and ctype == 0)):
+        return None
+    raw = _inflate_checked(path, data, _stream_size(header))
+    nbytes = depth // 8
+    out = np.empty(height * width * nbytes, dtype=np.uint8)
+    if not _kpng.png_unfilter_bytes(raw, height, width * nbytes, nbytes, out):
+        raise MaskkitIOError("not a readable PNG (bad filter bytes)", source=path)
+    if depth == 8:
+        return out.reshape(height, width)
+    return out.view(">u2").reshape(height, width).astype(np.uint16)
 
 
 def _inflate_rgb_png(path, data: bytes) -> np.ndarray | None:

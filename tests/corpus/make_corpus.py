@@ -666,15 +666,7 @@ def add_png(c: Corpus) -> None:
         ("long_stream", stored_zlib(raw + raw[:9]), "one scanline too many"),
         ("empty_stream", b"", "an empty IDAT"),
     ]:
-        if label == "long_stream":
-            grey = labels_ok("read_mask", "the image is whole; Pillow ignores the extra "
-                                          "scanline (the fast RGB decoder refuses it)")
-        elif label == "short_stream":
-            grey = io_error("read_mask", why, known_bug=(
-                "Pillow stops quietly when the zlib stream ends early and leaves the last "
-                "row 0, so read_png returns a wrong label map instead of raising"))
-        else:
-            grey = io_error("read_mask", why)
+        grey = io_error("read_mask", why)
         c.add(d + f"grey8_{label}.png", png_with_stream(8, 6, 8, 0, stream), grey)
         c.add(d + f"rgb8_{label}.png", png_with_stream(5, 4, 8, 2, _rgb_stream(label)),
               io_error("read_png_rgb_fast", why))
