@@ -125,7 +125,23 @@ def _polygonal_parts(geom):
     return shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0]
 
 
-def _prepare(geoms, names, invalid: str, *, strict: bool):
+def _is_valid(arr, threads: int) -> np.ndarray:
+    """``shapely.is_valid`` over an object array, in ``threads`` slices at once (GEOS
+    releases the GIL)."""
+    import shapely
+
+    if threads <= 1 or len(arr) < 2000:
+        return shapely.is_valid(arr)
+    import itertools
+    from concurrent.futures import ThreadPoolExecutor
+
+    bounds = np.linspace(0, len(arr), threads + 1).astype(int)
+    with ThreadPoolExecutor(threads) as pool:
+        parts = pool.map(shapely.is_valid, [arr[a:b] for a, b in itertools.pairwise(bounds)])
+        return np.concatenate(list(parts))
+
+
+def _prepare(geoms, names, invalid: str, *, strict: bool, threads: int = 1):
     """Check every geometry; repair or reject the invalid ones.
 
     Returns ``(kept geometries, kept indices, repaired [(name, reason)], skipped
@@ -150,7 +166,7 @@ def _prepare(geoms, names, invalid: str, *, strict: bool):
     valid = np.ones(len(geoms), bool)
     check = polygonal & ~empty
     if invalid != "keep" and check.any():
-        valid[check] = shapely.is_valid(arr[check])
+        valid[check] = _is_valid(arr[check], threads)
     for i, g in enumerate(geoms):
         name = names[i]
         if g is None or (polygonal[i] and empty[i]):
@@ -216,7 +232,28 @@ def _smallest_dtype(values: np.ndarray) -> np.dtype:
     )
 
 
-def _burn(out, geoms, values, inv, all_touched):
+def _threads(threads) -> int:
+    """Threads to use: ``None`` -> Numba's thread count (every core unless
+    ``NUMBA_NUM_THREADS`` says otherwise), else ``threads`` capped to it."""
+    import numba
+
+    most = numba.config.NUMBA_NUM_THREADS
+    if threads is None:
+        return most
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise InvalidInputError(f"threads must be a positive integer; got {threads!r}")
+    return min(int(threads), most)
+
+
+#: Below this many pixels one thread paints (starting threads would cost more).
+_PARALLEL_MIN_PIXELS = 1 << 22
+#: Bands per thread: polygons are rarely spread evenly, smaller bands balance the work.
+_BANDS_PER_THREAD = 4
+
+
+def _burn(out, geoms, values, inv, all_touched, threads=1):
+    import numba
+
     from maskkit._kernels import geo as _kg
     from maskkit._kernels import scanline as _ks
 
@@ -233,6 +270,16 @@ def _burn(out, geoms, values, inv, all_touched):
     pix = _kg.to_pixel(xy, inv)
     part_values = np.asarray(values, dtype=out.dtype)[part_geom] if len(part_geom) else \
         np.zeros(0, out.dtype)
+    if threads > 1 and out.size >= _PARALLEL_MIN_PIXELS and len(part_values) > 1:
+        # horizontal bands painted in parallel: the same pixels as the serial kernel
+        before = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            return int(_kg.paint_polygons_bands(out, pix, ring_offsets, ring_cw, poly_rings,
+                                                part_values, bool(all_touched),
+                                                threads * _BANDS_PER_THREAD))
+        finally:
+            numba.set_num_threads(before)
     return int(_kg.paint_polygons_rowmajor(out, pix, ring_offsets, ring_cw, poly_rings, part_values,
                                            bool(all_touched)))
 
@@ -247,6 +294,7 @@ def rasterize_geometries(
     out: np.ndarray | None = None,
     dtype=None,
     invalid: str = "repair",
+    threads: int | None = None,
 ) -> np.ndarray:
     """Burn ``(geometry, value)`` pairs into a label map, as ``rasterio.features.rasterize``.
 
@@ -275,6 +323,10 @@ def rasterize_geometries(
         ``shapely.make_valid``'s polygonal part, raise
         :class:`~maskkit.errors.InvalidPolygonError`, or burn it as given, even-odd, as
         rasterio does.  Valid polygons are burned as given in every case.
+    threads : int, optional
+        Threads for the validity checks and the painting (horizontal bands, the same
+        pixels as one thread).  Default: every core (Numba's thread count, capped by
+        ``NUMBA_NUM_THREADS``); ``1`` for one thread.  Images under 4 M pixels use one.
 
     Returns
     -------
@@ -335,8 +387,9 @@ def rasterize_geometries(
             )
     gt = _gdal_geotransform(Affine.identity() if transform is None else transform)
     inv = _inverse_geotransform(gt)
-    kept, index, _, _ = _prepare(geoms, names, invalid, strict=True)
-    _burn(out, kept, vals[index] if index else vals[:0], inv, all_touched)
+    n_threads = _threads(threads)
+    kept, index, _, _ = _prepare(geoms, names, invalid, strict=True, threads=n_threads)
+    _burn(out, kept, vals[index] if index else vals[:0], inv, all_touched, n_threads)
     return out
 
 
@@ -416,6 +469,7 @@ def rasterize_vector(
     all_touched: bool = False,
     invalid: str = "repair",
     vector_crs=None,
+    threads: int | None = None,
 ) -> RasterizeReport:
     """Rasterise a vector file onto the grid of a reference raster, into a GeoTIFF.
 
@@ -440,6 +494,8 @@ def rasterize_vector(
     vector_crs : optional
         CRS of the vector coordinates when the file does not say (GeoJSON without a
         ``crs`` member is taken as WGS 84 longitude/latitude, per RFC 7946).
+    threads : int, optional
+        As in :func:`rasterize_geometries` (default: every core).
 
     Returns
     -------
@@ -474,6 +530,7 @@ def rasterize_vector(
     import rasterio
     from rasterio.crs import CRS
 
+    n_threads = _threads(threads)
     data = vector if isinstance(vector, VectorData) else read_vector(vector)
     source = data.source
     like = Path(like)
@@ -514,14 +571,15 @@ def rasterize_vector(
             reprojected = True
 
     try:
-        kept, index, repaired, skipped = _prepare(geoms, data.names, invalid, strict=False)
+        kept, index, repaired, skipped = _prepare(geoms, data.names, invalid, strict=False,
+                                                  threads=n_threads)
     except InvalidPolygonError as exc:
         raise exc.with_context(source=source) from None
     kept_values = values[index] if index else values[:0]
     dtype = _smallest_dtype(kept_values)
     array = np.zeros((height, width), dtype)
     gt = _gdal_geotransform(transform)
-    burned = _burn(array, kept, kept_values, _inverse_geotransform(gt), all_touched)
+    burned = _burn(array, kept, kept_values, _inverse_geotransform(gt), all_touched, n_threads)
     _write_geotiff(Path(out), array, {"crs": dst_crs, "transform": transform})
     return RasterizeReport(
         path=str(out), shape=(height, width), dtype=dtype.name, features=len(data.geometries),

@@ -110,7 +110,18 @@ def test_equals_rasterio_any_transform(scene, all_touched):
     expected = rasterize(shapes, out_shape=(h, w), transform=t, all_touched=all_touched,
                          dtype="uint8")
     got = rasterize_geometries(shapes, (h, w), transform=t, all_touched=all_touched,
-                               invalid="keep")
+                               invalid="keep", threads=1)
+    np.testing.assert_array_equal(got, expected)
+    # the parallel painter (bands of rows, here one row each) paints the same pixels
+    import maskkit.geo
+
+    saved = maskkit.geo._PARALLEL_MIN_PIXELS
+    maskkit.geo._PARALLEL_MIN_PIXELS = 0
+    try:
+        got = rasterize_geometries(shapes, (h, w), transform=t, all_touched=all_touched,
+                                   invalid="keep", threads=2)
+    finally:
+        maskkit.geo._PARALLEL_MIN_PIXELS = saved
     np.testing.assert_array_equal(got, expected)
     # valid geometries are never altered by the default policy
     if all(g.is_valid for g in geoms):

@@ -10,9 +10,11 @@ buffers of :mod:`maskkit._kernels.scanline` are reused from one polygon to the n
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from maskkit._jit import kernel
+from maskkit._jit import kernel, parallel_kernel, prange
 from maskkit._kernels.scanline import (
     _fill_runs,
     _outline_runs,
@@ -62,21 +64,95 @@ def paint_polygons_rowmajor(out, xy, ring_offsets, ring_cw, poly_rings, values, 
         pts = xy[a:b]
         offs = ring_offsets[r0 : r1 + 1] - a
         cw = ring_cw[r0:r1]
-        n = 0
-        if all_touched:
-            starts, ends, n = _outline_runs(pts, offs, h, w, starts, ends, n)
-        starts, ends, n = _fill_runs(pts, offs, cw, h, w, starts, ends, n)
         v = values[i]
+        painted = 0
+        if all_touched:  # outline pixels are painted as the walk finds them
+            _, _, painted = _outline_runs(pts, offs, h, w, starts, ends, 0, flat, v, 0, hw)
+        starts, ends, n = _fill_runs(pts, offs, cw, h, w, starts, ends, 0)
         # painting a pixel twice with one value is harmless: no merge of the runs needed
         for k in range(n):
             s = max(starts[k], 0)
             e = min(ends[k], hw)
             if e - s <= 8:
-                # outline pixels come one by one: a slice per pixel would cost more
                 for p in range(s, e):
                     flat[p] = v
             else:
                 flat[s:e] = v
-        if n > 0:
+        if n > 0 or painted > 0:
             burned += 1
     return burned
+
+
+@parallel_kernel
+def paint_polygons_bands(out, xy, ring_offsets, ring_cw, poly_rings, values, all_touched,
+                         n_bands):
+    """:func:`paint_polygons_rowmajor` split into ``n_bands`` horizontal bands painted in
+    parallel.
+
+    Each band paints, in order, every polygon whose rows reach it, emitting only its own
+    rows (the fill is computed for those rows only; outline pixels are clipped to the
+    band), so the result is pixel for pixel the serial one: within a band later polygons
+    still overwrite earlier ones, and bands share no pixel.  Returns the number of
+    polygons that burned at least one pixel.
+    """
+    h = out.shape[0]
+    w = out.shape[1]
+    n_poly = poly_rings.shape[0] - 1
+    n_bands = max(1, min(n_bands, h))
+    # each polygon's pixel rows (a row of margin for the outline walk's rounding)
+    lo_row = np.empty(n_poly, np.int64)
+    hi_row = np.empty(n_poly, np.int64)
+    for i in range(n_poly):
+        a = ring_offsets[poly_rings[i]]
+        b = ring_offsets[poly_rings[i + 1]]
+        y0 = np.inf
+        y1 = -np.inf
+        for k in range(a, b):
+            y0 = min(y0, xy[k, 1])
+            y1 = max(y1, xy[k, 1])
+        if b <= a or not (y1 >= -1.0 and y0 <= h + 1.0):
+            lo_row[i] = h + 2
+            hi_row[i] = -2
+        else:
+            lo_row[i] = math.floor(max(y0, -1.0)) - 1
+            hi_row[i] = math.floor(min(y1, h + 1.0)) + 1
+    burned_by = np.zeros(n_poly, np.uint8)
+    flat = out.reshape(-1)
+    for band in prange(n_bands):
+        r0 = band * h // n_bands
+        r1 = (band + 1) * h // n_bands
+        p_lo = r0 * w
+        p_hi = r1 * w
+        cap = 4 * (r1 - r0) + 64
+        starts = np.empty(cap, np.int64)
+        ends = np.empty(cap, np.int64)
+        for i in range(n_poly):
+            if hi_row[i] < r0 or lo_row[i] >= r1:
+                continue
+            q0 = poly_rings[i]
+            q1 = poly_rings[i + 1]
+            a = ring_offsets[q0]
+            b = ring_offsets[q1]
+            pts = xy[a:b]
+            offs = ring_offsets[q0 : q1 + 1] - a
+            v = values[i]
+            hit = False
+            if all_touched:  # outline pixels are painted as the walk finds them
+                _, _, painted = _outline_runs(pts, offs, h, w, starts, ends, 0, flat, v, p_lo,
+                                              p_hi)
+                hit = painted > 0
+            starts, ends, n = _fill_runs(pts, offs, ring_cw[q0:q1], h, w, starts, ends, 0, r0,
+                                         r1)
+            for k in range(n):
+                s = max(starts[k], p_lo)
+                e = min(ends[k], p_hi)
+                if e - s <= 8:
+                    for p in range(s, e):
+                        flat[p] = v
+                        hit = True
+                else:
+                    flat[s:e] = v
+                    hit = True
+            if hit:
+                burned_by[i] = 1
+    return int(burned_by.sum())

@@ -229,13 +229,17 @@ def rings_clockwise(xy, ring_offsets):
 
 
 @kernel
-def _fill_runs(xy, ring_offsets, ring_cw, height, width, starts, ends, n):
+def _fill_runs(xy, ring_offsets, ring_cw, height, width, starts, ends, n, row_lo=0,
+               row_hi=-1):
     """Append GDAL's pixel-centre fill of the polygon as linear runs, row by row.
 
     ``ring_cw[r]`` is OGR's ``isClockwise`` of ring ``r`` (:func:`rings_clockwise`). GDAL
     judges it on world coordinates, before the geotransform; a north-up transform flips the
     y axis and with it the orientation, which decides whether a horizontal edge lying
     exactly on a scanline burns — so callers with a transform pass it in.
+
+    Only rows ``row_lo <= row < row_hi`` are emitted (``row_hi=-1``: to the last row), so
+    a band of the image can be painted on its own with the same pixels.
     """
     n_rings = ring_offsets.shape[0] - 1
     total = xy.shape[0]
@@ -249,8 +253,10 @@ def _fill_runs(xy, ring_offsets, ring_cw, height, width, starts, ends, n):
     # GDAL truncates toward zero (a C cast), then clamps to the raster.
     row_min = int(max(min(y_min, float(height)), -1.0))
     row_max = int(max(min(y_max, float(height)), -1.0))
-    row_min = max(row_min, 0)
+    row_min = max(row_min, 0, row_lo)
     row_max = min(row_max, height - 1)
+    if row_hi >= 0:
+        row_max = min(row_max, row_hi - 1)
     if row_min > row_max:
         return starts, ends, n
     n_rows = row_max - row_min + 1
@@ -421,8 +427,16 @@ def _last_index(v):
 
 
 @kernel
-def _outline_runs(xy, ring_offsets, height, width, starts, ends, n):
-    """Append the pixels GDAL's all-touched line walk burns for every ring segment."""
+def _outline_runs(xy, ring_offsets, height, width, starts, ends, n, flat=None, value=0,
+                  p_lo=0, p_hi=0):
+    """Append the pixels GDAL's all-touched line walk burns for every ring segment.
+
+    With ``flat`` (the output, flattened) the pixels in ``[p_lo, p_hi)`` are painted with
+    ``value`` at once instead of being appended as one-pixel runs (the walk emits
+    millions of single pixels, and a run each costs more than the pixel); ``n`` then
+    counts the pixels painted.
+    """
+    direct = flat is not None
     n_rings = ring_offsets.shape[0] - 1
     fh = float(height)
     fw = float(width)
@@ -460,6 +474,12 @@ def _outline_runs(xy, ring_offsets, height, width, starts, ends, n):
                 if first <= last:
                     ic = int(col)
                     for row in range(int(first), int(last) + 1):
+                        if direct:
+                            lin = row * width + ic
+                            if p_lo <= lin < p_hi:
+                                flat[lin] = value
+                                n += 1
+                            continue
                         if n == starts.shape[0]:
                             starts, ends = _grow(starts, ends, n)
                         starts[n] = row * width + ic
@@ -476,7 +496,13 @@ def _outline_runs(xy, ring_offsets, height, width, starts, ends, n):
                     continue
                 first = max(math.floor(x0), 0.0)
                 last = min(_last_index(x1), fw - 1.0)
-                if first <= last:
+                if first <= last and direct:
+                    base = int(row_f) * width
+                    for lin in range(max(base + int(first), p_lo),
+                                     min(base + int(last) + 1, p_hi)):
+                        flat[lin] = value
+                        n += 1
+                elif first <= last:
                     base = int(row_f) * width
                     if n == starts.shape[0]:
                         starts, ends = _grow(starts, ends, n)
@@ -518,7 +544,11 @@ def _outline_runs(xy, ring_offsets, height, width, starts, ends, n):
                     break
                 if row_f >= 0 and row_f < fh:
                     lin = int(row_f) * width + int(col)
-                    if lin < n_pixels:
+                    if direct:
+                        if p_lo <= lin < p_hi:
+                            flat[lin] = value
+                            n += 1
+                    elif lin < n_pixels:
                         if n == starts.shape[0]:
                             starts, ends = _grow(starts, ends, n)
                         starts[n] = lin

@@ -34,6 +34,9 @@ def add_parser(sub) -> None:
     p.add_argument("--vector-crs", metavar="CRS", default=None,
                    help="CRS of the vector coordinates when the file does not declare one "
                         "(GeoJSON default: EPSG:4326 longitude/latitude)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="threads for validity checks and painting (default: every core; "
+                        "the pixels are the same with any number)")
     p.add_argument("--quiet", action="store_true", help="no summary on stderr")
     p.set_defaults(func=run)
 
@@ -47,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     report = rasterize_vector(
         args.vector, args.like, args.output, attribute=args.attribute,
         all_touched=args.all_touched, invalid=args.invalid, vector_crs=args.vector_crs,
+        threads=args.threads,
     )
     if not args.quiet:
         for name, reason in report.repaired:
