@@ -52,3 +52,32 @@ def parallel_kernel(fn=None, **overrides):
 
 
 prange = numba.prange
+
+
+def resolve_threads(threads) -> int:
+    """Threads for a parallel kernel: ``None`` -> Numba's thread count (every core unless
+    ``NUMBA_NUM_THREADS`` says otherwise), else ``threads`` capped to it."""
+    import numpy as np
+
+    from maskkit.errors import InvalidInputError
+
+    most = numba.config.NUMBA_NUM_THREADS
+    if threads is None:
+        return most
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise InvalidInputError(f"threads must be a positive integer; got {threads!r}")
+    return min(int(threads), most)
+
+
+class using_threads:
+    """Run the parallel kernels of a ``with`` block on ``n`` threads, then restore."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self):
+        self.before = numba.get_num_threads()
+        numba.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        numba.set_num_threads(self.before)

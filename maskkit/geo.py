@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from maskkit._jit import resolve_threads, using_threads
 from maskkit.errors import (
     InvalidInputError,
     InvalidPolygonError,
@@ -232,28 +233,13 @@ def _smallest_dtype(values: np.ndarray) -> np.dtype:
     )
 
 
-def _threads(threads) -> int:
-    """Threads to use: ``None`` -> Numba's thread count (every core unless
-    ``NUMBA_NUM_THREADS`` says otherwise), else ``threads`` capped to it."""
-    import numba
-
-    most = numba.config.NUMBA_NUM_THREADS
-    if threads is None:
-        return most
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise InvalidInputError(f"threads must be a positive integer; got {threads!r}")
-    return min(int(threads), most)
-
-
 #: Below this many pixels one thread paints (starting threads would cost more).
 _PARALLEL_MIN_PIXELS = 1 << 22
 #: Bands per thread: polygons are rarely spread evenly, smaller bands balance the work.
-_BANDS_PER_THREAD = 4
+_BANDS_PER_THREAD = 2
 
 
 def _burn(out, geoms, values, inv, all_touched, threads=1):
-    import numba
-
     from maskkit._kernels import geo as _kg
     from maskkit._kernels import scanline as _ks
 
@@ -272,14 +258,10 @@ def _burn(out, geoms, values, inv, all_touched, threads=1):
         np.zeros(0, out.dtype)
     if threads > 1 and out.size >= _PARALLEL_MIN_PIXELS and len(part_values) > 1:
         # horizontal bands painted in parallel: the same pixels as the serial kernel
-        before = numba.get_num_threads()
-        numba.set_num_threads(threads)
-        try:
+        with using_threads(threads):
             return int(_kg.paint_polygons_bands(out, pix, ring_offsets, ring_cw, poly_rings,
                                                 part_values, bool(all_touched),
                                                 threads * _BANDS_PER_THREAD))
-        finally:
-            numba.set_num_threads(before)
     return int(_kg.paint_polygons_rowmajor(out, pix, ring_offsets, ring_cw, poly_rings, part_values,
                                            bool(all_touched)))
 
@@ -387,7 +369,7 @@ def rasterize_geometries(
             )
     gt = _gdal_geotransform(Affine.identity() if transform is None else transform)
     inv = _inverse_geotransform(gt)
-    n_threads = _threads(threads)
+    n_threads = resolve_threads(threads)
     kept, index, _, _ = _prepare(geoms, names, invalid, strict=True, threads=n_threads)
     _burn(out, kept, vals[index] if index else vals[:0], inv, all_touched, n_threads)
     return out
@@ -530,7 +512,7 @@ def rasterize_vector(
     import rasterio
     from rasterio.crs import CRS
 
-    n_threads = _threads(threads)
+    n_threads = resolve_threads(threads)
     data = vector if isinstance(vector, VectorData) else read_vector(vector)
     source = data.source
     like = Path(like)

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from maskkit._jit import resolve_threads, using_threads
 from maskkit._kernels import coco as _kc
 from maskkit._kernels import rle as _kr
 from maskkit.errors import InvalidInputError, InvalidPolygonError, MaskkitTypeError
@@ -264,14 +265,27 @@ def _polygon_parts(seg, *, source=None, obj=None):
     return parts
 
 
+#: Below this many pixels one thread paints (starting threads would cost more).
+_PARALLEL_MIN_PIXELS = 1 << 20
+#: Bands per thread: objects are rarely spread evenly, smaller bands balance the work.
+_BANDS_PER_THREAD = 2
+
+
 def _paint(out, objects: _Objects, values, ops, *, claims=None, ignore=0, source=None,
-           objs=None):
+           objs=None, threads=1):
     xy, ring_offsets, obj_rings, rs, re, obj_runs = objects.arrays()
     objects.check_coordinates(xy, source=source, objs=objs)
     stats = np.zeros(2, dtype=np.int64)
     if claims is None:
         claims = _EMPTY_CLAIMS
     if objects.mode == "coco":
+        if (threads > 1 and out.size >= _PARALLEL_MIN_PIXELS and claims is _EMPTY_CLAIMS
+                and len(values) > 1 and obj_runs[-1] == 0 and np.all(ops == _kc.OP_SET)):
+            # polygons only, later wins: horizontal bands painted in parallel
+            with using_threads(threads):
+                _kc.paint_objects_bands(out, xy, ring_offsets, obj_rings, values,
+                                        threads * _BANDS_PER_THREAD)
+            return stats
         _kc.paint_objects(out, claims, xy, ring_offsets, obj_rings, rs, re, obj_runs,
                           values, ops, out.dtype.type(ignore), stats)
     else:
@@ -297,7 +311,8 @@ def _paint(out, objects: _Objects, values, ops, *, claims=None, ignore=0, source
     return stats
 
 
-def paint_polygons(out: np.ndarray, polygons: Sequence, values, *, mode: str = "coco"):
+def paint_polygons(out: np.ndarray, polygons: Sequence, values, *, mode: str = "coco",
+                   threads: int | None = None):
     """Paint many objects into an existing label map, in order (later objects win).
 
     Parameters
@@ -312,6 +327,10 @@ def paint_polygons(out: np.ndarray, polygons: Sequence, values, *, mode: str = "
         The label of each object (one value for all, or one per object).
     mode : {"coco", "center", "all_touched"}
         Pixel rule: pycocotools' (default) or rasterio's (see the module docstring).
+    threads : int, optional
+        Threads painting horizontal bands of ``out`` at once (``mode="coco"`` polygons,
+        maps of 1 M pixels or more; the pixels are the same with any number).  Default:
+        every core (Numba's thread count, capped by ``NUMBA_NUM_THREADS``).
 
     Returns
     -------
@@ -344,7 +363,7 @@ def paint_polygons(out: np.ndarray, polygons: Sequence, values, *, mode: str = "
             raise InvalidInputError(f"got {n} polygons but {len(values)} values")
         vals = _check_values(out, values)
     ops = np.full(n, _kc.OP_SET, dtype=np.int64)
-    _paint(out, objects, vals, ops)
+    _paint(out, objects, vals, ops, threads=resolve_threads(threads))
     return out
 
 

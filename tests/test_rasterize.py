@@ -94,7 +94,18 @@ def test_paint_polygons_equals_annToMask_loop(segs, size):
     for i, seg in enumerate(segs):
         ref[coco_reference(seg, h, w) > 0] = i + 1
     out = np.zeros((h, w), np.uint16)
-    maskkit.paint_polygons(out, segs, list(range(1, len(segs) + 1)))
+    maskkit.paint_polygons(out, segs, list(range(1, len(segs) + 1)), threads=1)
+    np.testing.assert_array_equal(out, ref)
+    # the parallel painter (horizontal bands, here of a row or a few) paints the same
+    from maskkit import rasterize as painter
+
+    saved = painter._PARALLEL_MIN_PIXELS
+    painter._PARALLEL_MIN_PIXELS = 0
+    try:
+        out = np.zeros((h, w), np.uint16)
+        maskkit.paint_polygons(out, segs, list(range(1, len(segs) + 1)), threads=2)
+    finally:
+        painter._PARALLEL_MIN_PIXELS = saved
     np.testing.assert_array_equal(out, ref)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from maskkit._jit import kernel
+from maskkit._jit import kernel, parallel_kernel, prange
 
 # paint operations
 OP_SET = 0  # out = value
@@ -365,8 +365,12 @@ def paint_runs(out, claims, starts, ends, value, op, ignore, stats):
 
 
 @kernel
-def paint_ring_rows(out, claims, xy, start, stop, value, op, ignore, stats):
+def paint_ring_rows(out, claims, xy, start, stop, value, op, ignore, stats, row_lo=0,
+                    row_hi=-1):
     """Paint one ring (even-odd) row by row, so that writes are contiguous in ``out``.
+
+    Only rows ``row_lo <= r < row_hi`` are written (``row_hi=-1``: every row below
+    ``row_lo``), so that bands of one image can be painted by different threads.
 
     Each pixel column's state flips at its toggle rows; sweeping the toggles in (row,
     column) order gives, row after row, the spans of columns that are inside. Per-column
@@ -413,10 +417,11 @@ def paint_ring_rows(out, claims, xy, start, stop, value, op, ignore, stats):
     for k in range(nrows - 1):
         busiest = max(busiest, first[k + 1] - first[k])
     if busiest <= 16:
-        _sweep_boundaries(out, claims, first, cols, nrows, x0, y0, value, op, ignore, stats)
+        _sweep_boundaries(out, claims, first, cols, nrows, x0, y0, value, op, ignore, stats,
+                          row_lo, row_hi)
     else:  # many crossings per row (hostile zig-zags): a linear scan per row is cheaper
         _sweep_state(out, claims, first, cols, nrows, x0, x1 - x0 + 1, y0, value, op, ignore,
-                     stats)
+                     stats, row_lo, row_hi)
 
 
 @kernel
@@ -428,14 +433,15 @@ def _next_toggle_row(first, nrows, y0, y, h):
 
 
 @kernel
-def _sweep_boundaries(out, claims, first, cols, nrows, x0, y0, value, op, ignore, stats):
+def _sweep_boundaries(out, claims, first, cols, nrows, x0, y0, value, op, ignore, stats,
+                      row_lo, row_hi):
     """Row sweep keeping the sorted columns where the state changes.
 
     The inside columns of the current row are the runs between consecutive entries of
     ``bnd``. Flipping column c flips whether c and c + 1 are such boundaries, so each toggle
     edits this short list instead of a scan over the polygon's width.
     """
-    h = out.shape[0]
+    h = out.shape[0] if row_hi < 0 else min(row_hi, out.shape[0])
     bnd = np.empty(2 * cols.size + 2, dtype=np.int64)
     nb = 0
     for k in range(nrows - 1):
@@ -460,6 +466,7 @@ def _sweep_boundaries(out, claims, first, cols, nrows, x0, y0, value, op, ignore
                     bnd[j] = c
                     nb += 1
         ynext = _next_toggle_row(first, nrows, y0, y, h)
+        y = max(y, row_lo)  # rows above the band only advance the state
         if op == OP_SET:
             for r in range(y, ynext):
                 for q in range(0, nb - 1, 2):
@@ -473,9 +480,10 @@ def _sweep_boundaries(out, claims, first, cols, nrows, x0, y0, value, op, ignore
 
 
 @kernel
-def _sweep_state(out, claims, first, cols, nrows, x0, bw, y0, value, op, ignore, stats):
+def _sweep_state(out, claims, first, cols, nrows, x0, bw, y0, value, op, ignore, stats,
+                 row_lo, row_hi):
     """Row sweep keeping one state flag per column; spans found by a scan per toggle row."""
-    h = out.shape[0]
+    h = out.shape[0] if row_hi < 0 else min(row_hi, out.shape[0])
     state = np.zeros(bw, dtype=np.bool_)
     span_a = np.empty(bw // 2 + 1, dtype=np.int64)
     span_b = np.empty(bw // 2 + 1, dtype=np.int64)
@@ -499,7 +507,7 @@ def _sweep_state(out, claims, first, cols, nrows, x0, bw, y0, value, op, ignore,
                 nspan += 1
             else:
                 x += 1
-        for r in range(y, _next_toggle_row(first, nrows, y0, y, h)):
+        for r in range(max(y, row_lo), _next_toggle_row(first, nrows, y0, y, h)):
             for q in range(nspan):
                 _paint_span(out, claims, r, span_a[q], span_b[q] - span_a[q], 0, 1, value, op,
                             ignore, stats)
@@ -574,3 +582,45 @@ def paint_runs_c(out, claims, starts, ends, value, op, ignore, stats):
             stop = min(e - p, w - col)
             _paint_span(out, claims, row, col, stop, 0, 1, value, op, ignore, stats)
             p += stop
+
+
+@parallel_kernel
+def paint_objects_bands(out, xy, ring_offsets, obj_rings, values, n_bands):
+    """:func:`paint_objects` for polygon objects painted with ``OP_SET``, in ``n_bands``
+    horizontal bands at once.
+
+    Each band paints, in order, every ring whose rows reach it and writes only its own
+    rows, so the result is pixel for pixel the serial one (later objects still win inside
+    every band, and bands share no pixel).
+    """
+    h = out.shape[0]
+    n_rings = ring_offsets.size - 1
+    n_bands = max(1, min(n_bands, h))
+    claims = np.zeros((0, 0), dtype=np.uint8)
+    # rows each ring can toggle (its y range, one row of margin for the 1/5 grid)
+    lo_row = np.empty(n_rings, np.int64)
+    hi_row = np.empty(n_rings, np.int64)
+    for r in range(n_rings):
+        a = ring_offsets[r]
+        b = ring_offsets[r + 1]
+        y_min = np.inf
+        y_max = -np.inf
+        for k in range(a + 1, b, 2):
+            y_min = min(y_min, xy[k])
+            y_max = max(y_max, xy[k])
+        if b - a < 2:
+            lo_row[r] = h
+            hi_row[r] = -1
+        else:
+            lo_row[r] = np.int64(max(min(y_min, h + 2.0), -2.0)) - 2
+            hi_row[r] = np.int64(max(min(y_max, h + 2.0), -2.0)) + 2
+    for band in prange(n_bands):
+        r0 = band * h // n_bands
+        r1 = (band + 1) * h // n_bands
+        stats = np.zeros(2, dtype=np.int64)
+        for i in range(values.size):
+            for r in range(obj_rings[i], obj_rings[i + 1]):
+                if hi_row[r] < r0 or lo_row[r] >= r1:
+                    continue
+                paint_ring_rows(out, claims, xy, ring_offsets[r], ring_offsets[r + 1],
+                                values[i], OP_SET, values[i], stats, r0, r1)
