@@ -147,7 +147,7 @@ def test_image_data_of_the_wrong_length_is_refused(tmp_path, extra_rows):
     img = np.zeros((4, 3, 3), np.uint8)
     rows = _filter_rows(np.zeros((4 + extra_rows, 3, 3), np.uint8), [0] * (4 + extra_rows))
     (tmp_path / "n.png").write_bytes(_with_stream(img, zlib.compress(rows)))
-    with pytest.raises(MaskkitIOError, match="expected 40"):
+    with pytest.raises(MaskkitIOError, match=r"the 40 bytes|expected 40"):
         read_png_rgb_fast(tmp_path / "n.png")
 
 
