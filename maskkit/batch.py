@@ -51,7 +51,7 @@ _PARENT_POLL = 0.5
 # go many at a time; slow items go one at a time (an early error is then seen early).
 # Results still come back per item.  (target seconds per task, most items per task)
 _POOL_CHUNKING = (0.05, 512)
-_DASK_CHUNKING = (0.5, 4096)
+_DASK_CHUNKING = (0.2, 4096)
 #: Tasks per worker the item list is cut into at least, so that the last ones do not leave
 #: workers idle.
 _CHUNKS_PER_WORKER = 4
