@@ -139,3 +139,25 @@ def test_coco2sem_resume_refuses_other_options(tmp_path, capsys):
     assert main(["coco2sem", str(tmp_path / "inst.json"), "-o", str(out), "--workers", "1",
                  "--overlap", "void", "--resume"]) == 1
     assert "other options" in capsys.readouterr().err
+
+
+def test_panoptic_to_semantic_killed_then_resumed_gives_identical_files(tmp_path):
+    sys.path.insert(0, str(REPO / "tests"))
+    from naive_pq import make_pq_dataset
+
+    n = 1500
+    gt, _ = make_pq_dataset(tmp_path, n, 48, 64, seed=5, n_things=6, n_stuff=3)
+    args = ["panoptic", "to-semantic", gt, "--workers", "2", "--quiet"]
+    _run(*args, "-o", "full", cwd=tmp_path)
+    full = _tree(tmp_path / "full")
+    assert len(full) >= n
+
+    manifest = tmp_path / "part" / ".panoptic_to_semantic_manifest.jsonl"
+    proc = _maskkit(*args, "-o", "part", cwd=tmp_path)
+    _kill_when(proc, lambda: _lines(manifest) > 100)
+    done = _lines(manifest) - 1
+    assert 100 <= done < n, "the kill did not fall mid-run"
+    _run(*args, "-o", "part", "--resume", cwd=tmp_path)
+    part = _tree(tmp_path / "part")
+    assert part.keys() == full.keys()
+    assert [k for k in full if part[k] != full[k]] == []
