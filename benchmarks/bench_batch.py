@@ -63,7 +63,7 @@ def _count(folder, out, *extra) -> None:
 def _measure(benchmark, impl, group, run, name="maskkit") -> float:
     benchmark.group = group
     impl(name)
-    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
     median = benchmark.stats.stats.median
     benchmark.extra_info["images_per_s"] = round(N_IMAGES / median, 1)
     return median

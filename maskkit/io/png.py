@@ -81,12 +81,24 @@ def write_label_png(
 def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
     """Read a PNG as a NumPy array.
 
+    The image data of every PNG is inflated and checked here (declared length, zlib
+    header, Adler-32; Pillow would fill a short stream with zeros).  8-bit grey and palette
+    and 16-bit grey PNGs (label maps) are then decoded by Numba kernels, 8-bit RGB/RGBA
+    with ``mode="rgb"`` too; other kinds go through Pillow.
+
     Parameters
     ----------
     mode : {"raw", "rgb"}
         ``"raw"`` returns palette indices for palette PNGs, grey values (uint8 or uint16)
         for grey PNGs and (H, W, 3|4) arrays for colour ones; ``"rgb"`` converts to
         (H, W, 3) uint8.
+
+    Raises
+    ------
+    MaskkitIOError
+        When the file is missing or is not a readable PNG (the message says why).
+    ImageTooLargeError
+        When the declared size is above :func:`maskkit.get_max_pixels`.
     """
     import io
 
@@ -276,7 +288,7 @@ def _decode_fast(path, data: bytes, header, mode: str) -> np.ndarray | None:
 
 
 def _inflate_rgb_png(path, data: bytes) -> np.ndarray | None:
-    """Decode an 8-bit RGB/RGBA non-interlaced PNG with zlib + a Numba unfilter kernel.
+    """Decode an 8-bit RGB/RGBA non-interlaced PNG with the Numba inflate and unfilter kernels.
 
     Returns None for any other kind of PNG (the caller falls back to Pillow) and raises
     :class:`~maskkit.errors.MaskkitIOError` for a corrupt one.
@@ -309,9 +321,9 @@ def read_file_bytes(path, *, source=None) -> bytes:
 def read_png_rgb_fast(path: str | os.PathLike) -> np.ndarray:
     """Read a colour PNG as a C-contiguous (H, W, 3) uint8 array, fast for panoptic PNGs.
 
-    8-bit RGB and RGBA non-interlaced PNGs (every COCO panoptic PNG) are inflated with
-    zlib and unfiltered by a Numba kernel, several times faster than Pillow, with the
-    GIL released for most of the time; alpha is dropped.  Any other PNG, and fsspec URLs,
+    8-bit RGB and RGBA non-interlaced PNGs (every COCO panoptic PNG) are inflated and
+    unfiltered by Numba kernels, several times faster than Pillow, with the GIL released
+    for most of the time; alpha is dropped.  Any other PNG, and fsspec URLs,
     go through Pillow (:func:`read_png` with ``mode="rgb"``).
 
     Raises
