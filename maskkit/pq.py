@@ -68,35 +68,24 @@ def pq_image_stats(gt_ann, pred_ann, gt_rgb, pred_rgb, cat_index, *, gt_source=N
     [[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]]
     """
     if gt_rgb.shape != pred_rgb.shape:
-        _size_mismatch(gt_rgb.shape, pred_rgb.shape, gt_source, pred_source)
-    gt_ids, gt_order = _segment_ids(gt_ann["segments_info"], source=gt_source)
-    pr_ids, pr_order = _segment_ids(pred_ann["segments_info"], source=pred_source)
+        raise InvalidInputError(
+            f"prediction PNG is {pred_rgb.shape[0]}×{pred_rgb.shape[1]} but the ground truth "
+            f"{gt_source} is {gt_rgb.shape[0]}×{gt_rgb.shape[1]}",
+            source=pred_source,
+        )
+    gt_segs = gt_ann["segments_info"]
+    pred_segs = pred_ann["segments_info"]
+    gt_ids, gt_order = _segment_ids(gt_segs, source=gt_source)
+    pr_ids, pr_order = _segment_ids(pred_segs, source=pred_source)
     # the kernel reads flat views: a no-op for decoded PNGs, a copy for strided input
     table, unknown = _kp.pq_table_rgb(np.ascontiguousarray(gt_rgb, dtype=np.uint8),
                                       np.ascontiguousarray(pred_rgb, dtype=np.uint8),
                                       gt_ids, pr_ids)
-    return _stats_from_table(gt_ann, pred_ann, gt_order, pr_order, table, unknown, cat_index,
-                             gt_source, pred_source)
-
-
-def _size_mismatch(gt_shape, pred_shape, gt_source, pred_source):
-    raise InvalidInputError(
-        f"prediction PNG is {pred_shape[0]}×{pred_shape[1]} but the ground truth "
-        f"{gt_source} is {gt_shape[0]}×{gt_shape[1]}",
-        source=pred_source,
-    )
-
-
-def _stats_from_table(gt_ann, pred_ann, gt_order, pr_order, table, unknown, cat_index,
-                      gt_source, pred_source) -> np.ndarray:
-    """panopticapi's matching rules on one image's (gt × pred) intersection table."""
-    gt_segs = gt_ann["segments_info"]
-    pred_segs = pred_ann["segments_info"]
-    ng = gt_order.size
-    npred = pr_order.size
+    npred = pr_ids.size
     if unknown:
         raise InvalidAnnotationError("is in the PNG but not in the JSON",
                                      source=pred_source, obj=f"segment {int(unknown)}")
+    ng = gt_ids.size
     gt_cat = np.empty(ng, dtype=np.int64)
     gt_crowd = np.zeros(ng, dtype=bool)
     gt_area = np.empty(ng, dtype=np.float64)

@@ -48,7 +48,6 @@ def paint_polygons_rowmajor(out, xy, ring_offsets, ring_cw, poly_rings, values, 
     """
     h = out.shape[0]
     w = out.shape[1]
-    hw = h * w
     flat = out.reshape(-1)
     cap = 4 * h + 64
     starts = np.empty(cap, np.int64)
@@ -64,21 +63,9 @@ def paint_polygons_rowmajor(out, xy, ring_offsets, ring_cw, poly_rings, values, 
         pts = xy[a:b]
         offs = ring_offsets[r0 : r1 + 1] - a
         cw = ring_cw[r0:r1]
-        v = values[i]
-        painted = 0
-        if all_touched:  # outline pixels are painted as the walk finds them
-            _, _, painted = _outline_runs(pts, offs, h, w, starts, ends, 0, flat, v, 0, hw)
-        starts, ends, n = _fill_runs(pts, offs, cw, h, w, starts, ends, 0)
-        # painting a pixel twice with one value is harmless: no merge of the runs needed
-        for k in range(n):
-            s = max(starts[k], 0)
-            e = min(ends[k], hw)
-            if e - s <= 8:
-                for p in range(s, e):
-                    flat[p] = v
-            else:
-                flat[s:e] = v
-        if n > 0 or painted > 0:
+        starts, ends, hit = _paint_polygon(pts, offs, cw, h, w, flat, values[i], all_touched,
+                                           0, h, starts, ends)
+        if hit:
             burned += 1
     return burned
 
@@ -121,8 +108,6 @@ def paint_polygons_bands(out, xy, ring_offsets, ring_cw, poly_rings, values, all
     for band in prange(n_bands):
         r0 = band * h // n_bands
         r1 = (band + 1) * h // n_bands
-        p_lo = r0 * w
-        p_hi = r1 * w
         cap = 4 * (r1 - r0) + 64
         starts = np.empty(cap, np.int64)
         ends = np.empty(cap, np.int64)
@@ -135,24 +120,35 @@ def paint_polygons_bands(out, xy, ring_offsets, ring_cw, poly_rings, values, all
             b = ring_offsets[q1]
             pts = xy[a:b]
             offs = ring_offsets[q0 : q1 + 1] - a
-            v = values[i]
-            hit = False
-            if all_touched:  # outline pixels are painted as the walk finds them
-                _, _, painted = _outline_runs(pts, offs, h, w, starts, ends, 0, flat, v, p_lo,
-                                              p_hi)
-                hit = painted > 0
-            starts, ends, n = _fill_runs(pts, offs, ring_cw[q0:q1], h, w, starts, ends, 0, r0,
-                                         r1)
-            for k in range(n):
-                s = max(starts[k], p_lo)
-                e = min(ends[k], p_hi)
-                if e - s <= 8:
-                    for p in range(s, e):
-                        flat[p] = v
-                        hit = True
-                else:
-                    flat[s:e] = v
-                    hit = True
+            starts, ends, hit = _paint_polygon(pts, offs, ring_cw[q0:q1], h, w, flat, values[i],
+                                               all_touched, r0, r1, starts, ends)
             if hit:
                 burned_by[i] = 1
     return int(burned_by.sum())
+
+
+@kernel(inline="always")
+def _paint_polygon(pts, offs, cw, h, w, flat, v, all_touched, r0, r1, starts, ends):
+    """Burn one polygon with ``v`` into rows ``r0:r1`` of the flat ``(h, w)`` map.
+
+    Returns the (maybe grown) run buffers and whether a pixel was written.  Painting a
+    pixel twice with one value is harmless, so outline and fill runs are not merged.
+    """
+    p_lo = r0 * w
+    p_hi = r1 * w
+    hit = False
+    if all_touched:  # outline pixels are painted as the walk finds them
+        _, _, painted = _outline_runs(pts, offs, h, w, starts, ends, 0, flat, v, p_lo, p_hi)
+        hit = painted > 0
+    starts, ends, n = _fill_runs(pts, offs, cw, h, w, starts, ends, 0, r0, r1)
+    for k in range(n):
+        s = max(starts[k], p_lo)
+        e = min(ends[k], p_hi)
+        if e - s <= 8:  # outline-sized runs: a slice per run would cost more
+            for p in range(s, e):
+                flat[p] = v
+                hit = True
+        else:
+            flat[s:e] = v
+            hit = True
+    return starts, ends, hit
