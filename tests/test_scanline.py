@@ -286,6 +286,20 @@ def test_far_vertices_are_cheap():
     assert_matches_rasterio(rings, 64, 64, known_safe=True)
 
 
+def test_long_outlines_grow_the_run_buffers():
+    """Outlines with more pixels than the first run buffers hold: diagonal segments (walked
+    again once the buffers grow) and nearly vertical ones (the column walk)."""
+    diagonal = [(3.3 + 37.1 * k, 2.2 if k % 2 == 0 else 297.6) for k in range(8)]
+    diagonal += [(diagonal[-1][0], 299.5), (1.1, 299.5)]
+    vertical = [(10.25 + 0.005 * (k % 2) + 9.5 * (k // 2), 1.5 if k % 4 in (0, 3) else 298.5)
+                for k in range(24)]
+    for rings in ([diagonal], [vertical]):
+        assert_matches_rasterio(rings, 300, 300, known_safe=True)
+        xy, offsets = pack(rings)
+        starts, _ = polygon_runs_all_touched(xy, offsets, 300, 300)
+        assert starts.size > 2 * 300 + 4 * len(rings[0]) + 16  # more than the first buffers
+
+
 def test_empty_and_single_pixel_images():
     rings = [[(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]]
     assert_matches_rasterio(rings, 1, 1, known_safe=True)

@@ -120,10 +120,12 @@ def _is_clockwise(xy, start, stop, m):
 
 
 @kernel
-def _grow(starts, ends, n):
-    """Double the run buffers (kept out of the hot loops, which only check capacity)."""
-    grown_s = np.empty(2 * n + 16, np.int64)
-    grown_e = np.empty(2 * n + 16, np.int64)
+def _grow(starts, ends, n, need=0):
+    """Double the run buffers, or more to hold ``need`` runs (kept out of the hot loops,
+    which only check capacity); the first ``n`` runs are kept."""
+    size = max(2 * n + 16, need)
+    grown_s = np.empty(size, np.int64)
+    grown_e = np.empty(size, np.int64)
     grown_s[:n] = starts[:n]
     grown_e[:n] = ends[:n]
     return grown_s, grown_e
@@ -426,21 +428,82 @@ def _last_index(v):
     return math.floor(v - _EPS_ON_BOUNDARY)
 
 
+@kernel(inline="always")
+def _walk(x0, y0, x1, slope, down, fh, width, n_pixels, direct, flat, value, p_lo, p_hi,
+          starts, ends, n):
+    """GDAL's all-touched walk, left to right, of one clipped segment (``down``: slope > 0).
+
+    GDAL steps to the next column edge unless that leaves the pixel row, and then to the
+    next row edge (at least 1e-9 on); the steps are GDAL's, in the float domain
+    (``np.floor``, no int round trip on the dependency chain).  Each pixel is painted
+    (``direct``) or appended as a one-pixel run; runs past the buffers' end are counted
+    but not written, and the caller grows the buffers and walks the segment again.  The
+    pixel code is written out here, not called: even an inlined call with array
+    arguments costs reference-count updates on every pixel.  Callers pass ``down`` and
+    ``direct`` as constants, so each case compiles to its own loop.
+    """
+    fn = float(n_pixels)
+    while x0 >= 0.0 and x0 < x1:
+        col = np.floor(x0)
+        row_f = np.floor(y0)
+        # Nothing further along can land in the image: stop walking.
+        if col >= fn or (down and row_f >= fh) or (not down and row_f < 0.0):
+            break
+        if row_f >= 0.0 and row_f < fh:
+            lin = int(row_f) * width + int(col)
+            if direct:
+                if p_lo <= lin < p_hi:
+                    flat[lin] = value
+                    n += 1
+            elif lin < p_hi:
+                if n < starts.shape[0]:
+                    starts[n] = lin
+                    ends[n] = lin + 1
+                n += 1
+        elif (down and row_f < -64.0) or (not down and row_f > fh + 64.0):
+            # Still far outside the image (GDAL's clip can leave the walk there): skip
+            # ahead to a few rows short of the first row that could be burned.
+            target = -32.0 if down else fh + 32.0
+            x0 += (target - y0) / slope
+            y0 = target
+            continue
+        step_x = np.floor(x0 + 1.0) - x0
+        step_y = step_x * slope
+        if np.floor(y0 + step_y) == row_f:
+            x0 += step_x
+            y0 += step_y
+            continue
+        if down:
+            step_y = (row_f + 1.0) - y0
+            if step_y < 0.000000001:
+                step_y = 0.000000001
+        else:
+            step_y = row_f - y0
+            if step_y > -0.000000001:
+                step_y = -0.000000001
+        x0 += step_y / slope
+        y0 += step_y
+    return n
+
+
 @kernel
 def _outline_runs(xy, ring_offsets, height, width, starts, ends, n, flat=None, value=0,
                   p_lo=0, p_hi=0):
-    """Append the pixels GDAL's all-touched line walk burns for every ring segment.
+    """The pixels GDAL's all-touched line walk burns for every ring segment.
 
     With ``flat`` (the output, flattened) the pixels in ``[p_lo, p_hi)`` are painted with
-    ``value`` at once instead of being appended as one-pixel runs (the walk emits
-    millions of single pixels, and a run each costs more than the pixel); ``n`` then
-    counts the pixels painted.
+    ``value`` as the walk finds them, and ``n`` counts them: the walk emits millions of
+    single pixels, and a run each costs more than the pixel.  Without it each pixel is
+    appended to ``starts``/``ends`` as a one-pixel run.
     """
-    direct = flat is not None
+    direct = flat is not None  # a compile-time constant: each mode is its own kernel
     n_rings = ring_offsets.shape[0] - 1
     fh = float(height)
     fw = float(width)
     n_pixels = height * width
+    if not direct:
+        p_lo = 0
+        p_hi = n_pixels
     for r in range(n_rings):
         a = ring_offsets[r]
         b = ring_offsets[r + 1]
@@ -471,19 +534,17 @@ def _outline_runs(xy, ring_offsets, height, width, starts, ends, n, flat=None, v
                     continue
                 first = max(math.floor(y0), 0.0)
                 last = min(_last_index(y1), fh - 1.0)
-                if first <= last:
-                    ic = int(col)
-                    for row in range(int(first), int(last) + 1):
-                        if direct:
-                            lin = row * width + ic
-                            if p_lo <= lin < p_hi:
-                                flat[lin] = value
-                                n += 1
-                            continue
-                        if n == starts.shape[0]:
-                            starts, ends = _grow(starts, ends, n)
-                        starts[n] = row * width + ic
-                        ends[n] = row * width + ic + 1
+                if not direct and n + int(last) - int(first) + 1 > starts.shape[0]:
+                    starts, ends = _grow(starts, ends, n, 2 * (n + int(last) - int(first)) + 16)
+                for row in range(int(first), int(last) + 1):
+                    lin = row * width + col
+                    if direct:
+                        if p_lo <= lin < p_hi:
+                            flat[lin] = value
+                            n += 1
+                    else:
+                        starts[n] = lin
+                        ends[n] = lin + 1
                         n += 1
                 continue
 
@@ -496,14 +557,15 @@ def _outline_runs(xy, ring_offsets, height, width, starts, ends, n, flat=None, v
                     continue
                 first = max(math.floor(x0), 0.0)
                 last = min(_last_index(x1), fw - 1.0)
-                if first <= last and direct:
-                    base = int(row_f) * width
+                if first > last:
+                    continue
+                base = int(row_f) * width
+                if direct:
                     for lin in range(max(base + int(first), p_lo),
                                      min(base + int(last) + 1, p_hi)):
                         flat[lin] = value
                         n += 1
-                elif first <= last:
-                    base = int(row_f) * width
+                else:
                     if n == starts.shape[0]:
                         starts, ends = _grow(starts, ends, n)
                     starts[n] = base + int(first)
@@ -531,53 +593,27 @@ def _outline_runs(xy, ring_offsets, height, width, starts, ends, n, flat=None, v
                     y0 = fh
                 if y1 < 0:
                     x1 -= (y1 - 0.0) / slope
-
-            while x0 >= 0.0 and x0 < x1:
-                col = math.floor(x0)
-                row_f = math.floor(y0)
-                # Nothing further along can land in the image: stop walking.
-                if col >= n_pixels:
-                    break
-                if slope > 0 and row_f >= fh:
-                    break
-                if slope < 0 and row_f < 0:
-                    break
-                if row_f >= 0 and row_f < fh:
-                    lin = int(row_f) * width + int(col)
-                    if direct:
-                        if p_lo <= lin < p_hi:
-                            flat[lin] = value
-                            n += 1
-                    elif lin < n_pixels:
-                        if n == starts.shape[0]:
-                            starts, ends = _grow(starts, ends, n)
-                        starts[n] = lin
-                        ends[n] = lin + 1
-                        n += 1
-                elif (slope > 0 and row_f < -64.0) or (slope < 0 and row_f > fh + 64.0):
-                    # Still far outside the image (GDAL's clip can leave the walk there):
-                    # skip ahead to a few rows short of the first row that could be burned.
-                    target = -32.0 if slope > 0 else fh + 32.0
-                    x0 += (target - y0) / slope
-                    y0 = target
-                    continue
-                step_x = math.floor(x0 + 1.0) - x0
-                step_y = step_x * slope
-                if math.floor(y0 + step_y) == row_f:
-                    x0 += step_x
-                    y0 += step_y
-                elif slope < 0:
-                    step_y = row_f - y0
-                    if step_y > -0.000000001:
-                        step_y = -0.000000001
-                    x0 += step_y / slope
-                    y0 += step_y
+            # Not nearly horizontal, so slope != 0.  Without ``direct`` the segment is
+            # walked again after growing the buffers if its runs did not fit.
+            if direct:  # (the walk specialised for each mode and slope sign)
+                if slope > 0:
+                    n = _walk(x0, y0, x1, slope, True, fh, width, n_pixels, True, flat, value,
+                              p_lo, p_hi, starts, ends, n)
                 else:
-                    step_y = (row_f + 1.0) - y0
-                    if step_y < 0.000000001:
-                        step_y = 0.000000001
-                    x0 += step_y / slope
-                    y0 += step_y
+                    n = _walk(x0, y0, x1, slope, False, fh, width, n_pixels, True, flat,
+                              value, p_lo, p_hi, starts, ends, n)
+                continue
+            n0 = n
+            while True:
+                if slope > 0:
+                    n = _walk(x0, y0, x1, slope, True, fh, width, n_pixels, False, flat,
+                              value, p_lo, p_hi, starts, ends, n0)
+                else:
+                    n = _walk(x0, y0, x1, slope, False, fh, width, n_pixels, False, flat,
+                              value, p_lo, p_hi, starts, ends, n0)
+                if n <= starts.shape[0]:
+                    break
+                starts, ends = _grow(starts, ends, n0, 2 * n + 16)
     return starts, ends, n
 
 
