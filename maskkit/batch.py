@@ -52,6 +52,10 @@ _PARENT_POLL = 0.5
 # Results still come back per item.  (target seconds per task, most items per task)
 _POOL_CHUNKING = (0.05, 512)
 _DASK_CHUNKING = (0.2, 4096)
+# Dask: until the time per item is known, one probe chunk of this many items per worker
+# (a first item pays for cold caches; a few more make the first estimate usable, and
+# probes that fill the pipeline would each cost a task)
+_DASK_PROBE = 8
 #: Tasks per worker the item list is cut into at least, so that the last ones do not leave
 #: workers idle.
 _CHUNKS_PER_WORKER = 4
@@ -277,19 +281,24 @@ class _Chunker:
     finishes within about one small chunk of the others instead of one idling while the
     last big chunk runs elsewhere."""
 
-    def __init__(self, chunking: tuple[float, int], total: int | None, workers: int):
+    def __init__(self, chunking: tuple[float, int], total: int | None, workers: int,
+                 probe: int = 1):
         self.target, self.most = chunking
+        self.probe = probe
         self.total = total
         self.workers = max(1, workers)
         self.issued = 0
         if total is not None:
             self.most = max(1, min(self.most, total // (self.workers * _CHUNKS_PER_WORKER)))
         self.per_item: float | None = None
+        self._seconds = 0.0  # decayed sums of the measured chunks, item-weighted
+        self._items = 0.0
 
     def size(self) -> int:
         if self.per_item is None:
-            return 1
-        size = max(1, min(self.most, int(self.target / max(self.per_item, 1e-7))))
+            size = self.probe
+        else:
+            size = max(1, min(self.most, int(self.target / max(self.per_item, 1e-7))))
         if self.total is not None:
             left = self.total - self.issued
             size = min(size, max(1, -(-left // (2 * self.workers))))
@@ -302,8 +311,15 @@ class _Chunker:
         return chunk
 
     def record(self, seconds: float, items: int) -> None:
-        rate = seconds / max(items, 1)
-        self.per_item = rate if self.per_item is None else 0.7 * self.per_item + 0.3 * rate
+        """Update the time per item from a finished chunk.
+
+        The estimate weighs chunks by their items (older ones decaying), so the single-item
+        chunks of the start, whose one item pays for cold caches, stop counting as soon
+        as one full chunk is back; a mean of per-chunk rates would keep chunks too small
+        (and tasks too many) for much of the job."""
+        self._seconds = 0.7 * self._seconds + seconds
+        self._items = 0.7 * self._items + max(items, 1)
+        self.per_item = self._seconds / self._items
 
 
 def _mp_context():
@@ -517,7 +533,7 @@ def _run_on_dask(func, items, workers: int, scheduler: str | None, total, desc: 
     futures: dict = {}  # future -> (chunk, strikes)
     try:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
-        chunker = _Chunker(_DASK_CHUNKING, total, n_workers)
+        chunker = _Chunker(_DASK_CHUNKING, total, n_workers, probe=_DASK_PROBE)
         # ``func`` (with whatever job description it carries) goes to every worker once,
         # not once per task
         [func_on_workers] = client.scatter([func], broadcast=True, hash=False)
@@ -535,7 +551,7 @@ def _run_on_dask(func, items, workers: int, scheduler: str | None, total, desc: 
             pending.add(future)
 
         def refill():
-            while len(futures) < max_inflight:
+            while len(futures) < (max_inflight if chunker.per_item is not None else n_workers):
                 if retry:
                     submit([retry[0][0]], retry[0][1])
                     retry.popleft()

@@ -207,3 +207,26 @@ def test_echo_clears_the_live_bar(monkeypatch, capsys):
     assert "\r\x1b[Knote 0\n" in err
     batch.echo("after")
     assert capsys.readouterr().err == "after\n"
+
+
+def test_chunk_sizes_follow_the_measured_time_per_item():
+    chunker = batch._Chunker((0.2, 4096), total=100_000, workers=2, probe=8)
+    source = iter(range(100_000))
+    assert len(chunker.take(source)) == 8  # probe: nothing measured yet
+    chunker.record(0.008, 8)  # 1 ms per item, cold start included
+    chunker.record(0.2, 2000)  # then 0.1 ms per item over a full chunk
+    # item-weighted: the small probe barely counts once a full chunk is back
+    assert chunker.per_item == pytest.approx((0.7 * 0.008 + 0.2) / (0.7 * 8 + 2000))
+    assert 1900 <= len(chunker.take(source)) <= 2100
+
+
+def test_chunks_shrink_at_the_end_of_a_known_total():
+    chunker = batch._Chunker((0.2, 4096), total=1000, workers=2)
+    chunker.record(0.001, 1000)  # 1 µs per item: the target alone would take it all
+    sizes = []
+    source = iter(range(1000))
+    while chunk := chunker.take(source):
+        sizes.append(len(chunk))
+    assert sum(sizes) == 1000
+    assert sizes[0] <= 1000 // (2 * batch._CHUNKS_PER_WORKER)  # a few chunks per worker
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] == 1  # guided tail
