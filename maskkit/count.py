@@ -64,7 +64,7 @@ def _group(keys: np.ndarray, counted: np.ndarray, areas: np.ndarray):
 def _semantic(mask: np.ndarray, connectivity: int, min_area: int, ignore: np.ndarray):
     if mask.dtype.kind == "b":
         mask = mask.view(np.uint8)
-    runs = _label_runs(mask, connectivity, False, mask.dtype.type(0), False)
+    runs = _label_runs(mask, connectivity, False, mask.dtype.type(0), False, keep_scratch=True)
     if runs.n == 0:
         return {}
     area, value = ccl.component_areas_and_values(

@@ -12,6 +12,7 @@ Connectivity is given as the number of neighbours: ``4`` or ``8`` for 2-D images
 from __future__ import annotations
 
 import sys
+import threading
 import types
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -33,6 +34,12 @@ __all__ = [
 _CONNECTIVITIES = {2: (4, 8), 3: (6, 18, 26)}
 _INT32_MAX = np.iinfo(np.int32).max
 _NO_WORDS = np.zeros((1, 1, 1), np.uint64)
+
+#: Run buffers up to this many bytes are kept per thread for the next labelling call.
+#: Fresh ones are mapped page by page on first touch, which on a 2048² noise mask cost
+#: ~3 ms of a ~18 ms call (and memory that the allocator returns to the system at once).
+_SCRATCH_KEEP = 64 << 20
+_scratch = threading.local()
 
 
 class _Runs(NamedTuple):
@@ -130,10 +137,35 @@ def _strips(rows: int, parallel: bool) -> np.ndarray:
     return np.linspace(0, rows, nstrips + 1).astype(np.int64)
 
 
+def _run_buffers(total: int, index_dtype: np.dtype, keep: bool):
+    """``bounds`` (2 × total int32), ``runlab`` and ``parent`` (total each).
+
+    With ``keep`` they are views of this thread's kept scratch buffer (grown as needed up
+    to ``_SCRATCH_KEEP`` bytes), so the caller must be done with them before this thread
+    labels again: only callers that drop their runs before returning pass it.
+    """
+    nbytes = total * (8 + 2 * index_dtype.itemsize)
+    if not keep or nbytes > _SCRATCH_KEEP:
+        return (np.empty(2 * total, np.int32), np.empty(total, index_dtype),
+                np.empty(total, index_dtype))
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or buf.size < nbytes:
+        buf = _scratch.buf = np.empty(nbytes, np.uint8)
+    a = 8 * total
+    b = a + total * index_dtype.itemsize
+    return (buf[:a].view(np.int32), buf[a:b].view(index_dtype),
+            buf[b:b + total * index_dtype.itemsize].view(index_dtype))
+
+
 def _label_runs(
-    image: np.ndarray, connectivity: int, binary: bool, background, parallel: bool
+    image: np.ndarray, connectivity: int, binary: bool, background, parallel: bool,
+    keep_scratch: bool = False,
 ) -> _Runs:
-    """Validated inputs in, labelled runs out (nothing painted yet)."""
+    """Validated inputs in, labelled runs out (nothing painted yet).
+
+    ``keep_scratch``: the run buffers are this thread's kept scratch (see
+    :func:`_run_buffers`); for callers that are done with the runs when they return.
+    """
     arr = _for_kernel(image)
     Z, Y, X = arr.shape
     rows = Z * Y
@@ -142,10 +174,8 @@ def _label_runs(
     total = rows * cap
     index_dtype = np.int32 if total <= _INT32_MAX else np.int64
     # np.empty maps pages lazily: only the runs actually written cost memory
-    bounds = np.empty(2 * total, np.int32)
+    bounds, runlab, parent = _run_buffers(total, np.dtype(index_dtype), keep_scratch)
     values = np.empty(1 if binary else total, arr.dtype)
-    runlab = np.empty(total, index_dtype)
-    parent = np.empty(total, index_dtype)
     row_first = np.zeros(rows, np.int64)
     row_count = np.zeros(rows, np.int64)
     strip_rows = _strips(rows, parallel)
@@ -169,6 +199,11 @@ def _label_runs(
         arrays = (bounds, values, runlab, parent, row_first, row_count)
         if parallel:
             ccl.label_runs_parallel(arr, *common, cap, strip_rows, *arrays, strip_nlab)
+        elif binary and Z == 1:
+            # 2-D binary: rows as bits (see ccl.label_runs_bits), same runs and labels
+            ccl.label_runs_bits(arr, words, use_words, bgpattern, background,
+                                0 if conn == 6 else 1, bounds, runlab, parent, row_first,
+                                row_count, strip_nlab)
         else:
             ccl.label_runs(arr, *common, *arrays, strip_nlab)
         n = int(ccl.number_runs(parent, cap, strip_rows, strip_nlab))
@@ -289,7 +324,7 @@ def label(
     image = _as_array(image, "image")
     conn = _check_connectivity(connectivity, image.ndim)
     bg = _background_value(background, image.dtype)
-    runs = _label_runs(image, conn, bool(binary), bg, bool(parallel))
+    runs = _label_runs(image, conn, bool(binary), bg, bool(parallel), keep_scratch=True)
     result = _paint(runs, _output(out, image.shape, runs.n), bool(parallel))
     return (result, runs.n) if return_count else result
 
@@ -442,7 +477,7 @@ def label_with_stats(
     image = _as_array(image, "image")
     conn = _check_connectivity(connectivity, image.ndim)
     bg = _background_value(background, image.dtype)
-    runs = _label_runs(image, conn, bool(binary), bg, bool(parallel))
+    runs = _label_runs(image, conn, bool(binary), bg, bool(parallel), keep_scratch=True)
     labels = _paint(runs, _output(out, image.shape, runs.n), bool(parallel))
     _, Y, X = runs.shape3
     if image.size:

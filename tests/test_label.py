@@ -19,8 +19,10 @@ CONNECTIVITIES = {2: (4, 8), 3: (6, 18, 26)}
 
 
 def shapes_2d(max_side=40):
-    # widths that are multiples of 8 exercise the 64-bit word scan of 1-byte images
-    width = st.one_of(st.integers(1, max_side), st.sampled_from([8, 16, 24, 32, 40]))
+    # widths that are multiples of 8 exercise the 64-bit word scan of 1-byte images; the
+    # binary 2-D kernel packs rows into 64-bit words, so widths around 64 and 128 matter
+    width = st.one_of(st.integers(1, max_side), st.sampled_from([8, 16, 24, 32, 40]),
+                      st.sampled_from([63, 64, 65, 127, 128, 136]))
     return st.tuples(st.integers(1, max_side), width)
 
 
@@ -113,6 +115,27 @@ def test_matches_naive_bfs(image, binary, background, data):
 
 
 # each example starts Numba's thread pool: fewer examples keep the suite quick
+@pytest.mark.parametrize("width", [1, 7, 8, 63, 64, 65, 128, 200, 256, 1000])
+@pytest.mark.parametrize("dtype", [np.uint8, np.bool_, np.int16, np.uint32])
+def test_binary_bit_rows_on_wide_rows(width, dtype):
+    """The binary 2-D kernel (rows packed into 64-bit words) on rows of one and several
+    words, ending in foreground or not, with a non-zero background, against scipy."""
+    rng = np.random.default_rng(width)
+    for density in (0.05, 0.5, 0.95):
+        image = (rng.random((37, width)) < density).astype(dtype)
+        image[::5, -1] = 1  # rows that end in foreground (a run closed by the row's end)
+        image[3] = 1
+        for conn in (4, 8):
+            labels, n = label(image, conn, binary=True, return_count=True)
+            ref, ref_n = ndi.label(image != 0, structure(2, conn))
+            assert n == ref_n
+            np.testing.assert_array_equal(labels, raster_canonical(ref))
+            if dtype != np.bool_:  # background 1: the foreground is every other value
+                inverse = label(image, conn, binary=True, background=1)
+                ref, _ = ndi.label(image != 1, structure(2, conn))
+                np.testing.assert_array_equal(inverse, raster_canonical(ref))
+
+
 @settings(max_examples=200)
 @given(image=images(max_2d=64, max_3d=10), binary=st.booleans(), data=st.data())
 def test_parallel_equals_serial(image, binary, data):

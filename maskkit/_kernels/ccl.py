@@ -8,7 +8,9 @@ already-scanned neighbouring rows (or a new label if none overlaps); when it ove
 of different labels, those labels are united (union-find with path compression).  The work
 per pixel is a comparison (or a fraction of one: 1-byte rows are also read as 64-bit words,
 8 pixels per test); the union-find works per run, so masks of blobs cost little beyond one
-read of the input and one write of the output.
+read of the input and one write of the output.  Binary 2-D images take
+:func:`label_runs_bits`: rows packed into 64-bit words, runs found by bit scans, and the
+runs each one touches in the row above counted by popcounts instead of a walk.
 
 Layout shared by every kernel
 -----------------------------
@@ -36,6 +38,8 @@ rows ``(z-1, y-1)`` and ``(z-1, y+1)`` for 18 (straight overlap) and 26 (diagona
 from __future__ import annotations
 
 import numpy as np
+from numba import types
+from numba.core.extending import intrinsic
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from maskkit._jit import kernel, parallel_kernel, prange
@@ -50,6 +54,11 @@ _U63 = np.uint64(63)
 _ONES = np.uint64(0x0101010101010101)
 _HIGH = np.uint64(0x8080808080808080)
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_U2 = np.uint64(2)
+_U56 = np.uint64(56)
+# gathers the low bit of each byte (bits 0, 8, ..., 56) into bits 0..7 of the top byte;
+# the partial products land on distinct bits, so nothing carries
+_GATHER = np.uint64(0x0102040810204080)
 
 #: Width of the unconditional stores of :func:`_paint_rows`.
 _CHUNK = 8
@@ -167,6 +176,17 @@ def _scan_multilabel_words(row, words, background, bounds, values, k):
             k += 2
         j = e
     return k
+
+
+@intrinsic
+def _popcount(typingctx, x):
+    """Set bits of a uint64 (LLVM's ctpop: one instruction where the CPU has it)."""
+    sig = types.uint64(types.uint64)
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return sig, codegen
 
 
 # ------------------------------------------------------------------------------- merging
@@ -372,6 +392,137 @@ def label_runs_parallel(
             _merge_with_neighbours(
                 r, 0, r0, Y, conn, binary, bounds, values, runlab, parent, row_first, row_count
             )
+
+
+# ------------------------------------------------------------------ 2-D binary, bit rows
+
+
+@kernel
+def _pack_row(row, words, use_words, bgpattern, background, bits):
+    """Foreground bits of ``row`` (bit ``x % 64`` of ``bits[x // 64]``); bits past the row
+    stay 0.  Rows of 1-byte pixels are read 8 pixels per 64-bit word."""
+    if use_words:
+        nb = words.shape[0]
+        for wi in range(bits.shape[0]):
+            acc = _U0
+            for q in range(8):
+                j = wi * 8 + q
+                if j < nb:
+                    x = words[j] ^ bgpattern  # background bytes become 0
+                    nz = (((x & _LOW7) + _LOW7) | x) & _HIGH  # high bit: byte non-zero
+                    acc |= (((nz >> _U7) * _GATHER) >> _U56) << np.uint64(8 * q)
+            bits[wi] = acc
+    else:
+        bits[:] = 0
+        for x in range(row.shape[0]):
+            if row[x] != background:
+                bits[x >> 6] |= _U1 << np.uint64(x & 63)
+
+
+@kernel(inline="always")
+def _rank(starts, prefix, x):
+    """Number of set bits of the bit row ``starts`` at positions ``<= x``."""
+    wi = x >> 6
+    return prefix[wi] + np.int64(_popcount(starts[wi] & ((_U2 << np.uint64(x & 63)) - _U1)))
+
+
+@kernel
+def label_runs_bits(
+    image, words, use_words, bgpattern, background, diag,
+    bounds, runlab, parent, row_first, row_count, strip_nlab,
+):  # fmt: skip
+    """:func:`label_runs` for one binary 2-D image (``image`` is ``(1, Y, X)``), on bit rows.
+
+    Each row is packed into 64-bit words; its runs are the words' 0->1 and 1->0
+    transitions (a bit scan per run, not a test per pixel).  A run ``[s, e)`` touches the
+    previous row's runs that meet columns ``[s - diag, e - 1 + diag]``; with the previous
+    row's run starts as bits and their running counts per word, the first such run and
+    how many there are come from two popcounts, with no loop over runs that do not touch.
+    The provisional labels, union-find and layout are :func:`label_runs`' (one strip), so
+    numbering, painting and statistics are shared.
+    """
+    Y = image.shape[1]
+    X = image.shape[2]
+    nw = (X + 63) >> 6
+    cur = np.zeros(nw, np.uint64)
+    prev = np.zeros(nw, np.uint64)
+    cur_starts = np.zeros(nw, np.uint64)
+    prev_starts = np.zeros(nw, np.uint64)
+    cur_prefix = np.zeros(nw + 1, np.int64)
+    prev_prefix = np.zeros(nw + 1, np.int64)
+    k = 0
+    nlab = 0
+    b0 = 0  # first run of the previous row
+    for y in range(Y):
+        _pack_row(image[0, y], words[0, y if use_words else 0], use_words, bgpattern, background,
+                  cur)
+        first = k
+        ns = 0
+        ne = 0
+        carry = _U0
+        for wi in range(nw):
+            b = cur[wi]
+            shifted = (b << _U1) | carry  # bit x: pixel x - 1
+            st = b & ~shifted
+            en = ~b & shifted
+            carry = b >> _U63
+            cur_starts[wi] = st
+            cur_prefix[wi] = ns
+            base = wi * 64
+            while st != _U0:
+                bounds[2 * (first + ns)] = base + np.int64(trailing_zeros(st))
+                st &= st - _U1
+                ns += 1
+            while en != _U0:
+                bounds[2 * (first + ne) + 1] = base + np.int64(trailing_zeros(en))
+                en &= en - _U1
+                ne += 1
+        if carry != _U0:  # X is a multiple of 64 and the row ends in foreground
+            bounds[2 * (first + ne) + 1] = X
+        cur_prefix[nw] = ns
+        k = first + ns
+        row_first[y] = first
+        row_count[y] = ns
+        for i in range(first, k):
+            cnt = 0
+            f = 0
+            if y > 0:
+                lo = max(bounds[2 * i] - diag, 0)
+                hi = min(bounds[2 * i + 1] - 1 + diag, X - 1)
+                at_lo = np.int64((prev[lo >> 6] >> np.uint64(lo & 63)) & _U1)
+                r_lo = _rank(prev_starts, prev_prefix, lo)
+                # the run covering ``lo`` (if any) plus every run starting in (lo, hi]
+                cnt = at_lo + _rank(prev_starts, prev_prefix, hi) - r_lo
+                f = b0 + r_lo - at_lo
+            if cnt == 0:
+                li = nlab
+                parent[nlab] = nlab
+                nlab += 1
+            else:
+                # Unite with the first two touching runs unconditionally (the second is the
+                # first again when only one touches: a no-op), branch-free by min/max; the
+                # smaller root wins, as in _union.  Rarely, more runs touch.
+                ra = runlab[f]
+                while parent[ra] != ra:
+                    ra = parent[ra]
+                rb = runlab[f + (cnt >= 2)]
+                while parent[rb] != rb:
+                    rb = parent[rb]
+                li = min(ra, rb)
+                parent[max(ra, rb)] = li
+                for c in range(2, cnt):
+                    rb = runlab[f + c]
+                    while parent[rb] != rb:
+                        rb = parent[rb]
+                    lo_root = min(li, rb)
+                    parent[max(li, rb)] = lo_root
+                    li = lo_root
+            runlab[i] = li
+        b0 = first
+        cur, prev = prev, cur
+        cur_starts, prev_starts = prev_starts, cur_starts
+        cur_prefix, prev_prefix = prev_prefix, cur_prefix
+    strip_nlab[0] = nlab
 
 
 @kernel
