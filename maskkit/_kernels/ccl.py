@@ -434,20 +434,24 @@ def label_runs_bits(
     """:func:`label_runs` for one binary 2-D image (``image`` is ``(1, Y, X)``), on bit rows.
 
     Each row is packed into 64-bit words; its runs are the words' 0->1 and 1->0
-    transitions (a bit scan per run, not a test per pixel).  A run ``[s, e)`` touches the
-    previous row's runs that meet columns ``[s - diag, e - 1 + diag]``; with the previous
-    row's run starts as bits and their running counts per word, the first such run and
-    how many there are come from two popcounts, with no loop over runs that do not touch.
-    The provisional labels, union-find and layout are :func:`label_runs`' (one strip), so
-    numbering, painting and statistics are shared.
+    transitions (a bit scan per run, not a test per pixel), and each run is labelled as
+    soon as its end is found.  A run ``[s, e)`` touches the previous row's runs that meet
+    columns ``[s - diag, e - 1 + diag]``; with the previous row's run starts as bits and
+    their running counts per word, the first such run and how many there are come from
+    two popcounts, with no loop over runs that do not touch.  The provisional labels,
+    union-find and layout are :func:`label_runs`' (one strip), so numbering, painting and
+    statistics are shared.  The labelling is written out in the scan loop, not called:
+    a call with array arguments costs reference counts on every run.
     """
     Y = image.shape[1]
     X = image.shape[2]
     nw = (X + 63) >> 6
-    cur = np.zeros(nw, np.uint64)
-    prev = np.zeros(nw, np.uint64)
-    cur_starts = np.zeros(nw, np.uint64)
-    prev_starts = np.zeros(nw, np.uint64)
+    # one more word than the row needs, always 0: its transition closes a run that
+    # reaches the end of a row whose width is a multiple of 64
+    cur = np.zeros(nw + 1, np.uint64)
+    prev = np.zeros(nw + 1, np.uint64)
+    cur_starts = np.zeros(nw + 1, np.uint64)
+    prev_starts = np.zeros(nw + 1, np.uint64)
     cur_prefix = np.zeros(nw + 1, np.int64)
     prev_prefix = np.zeros(nw + 1, np.int64)
     k = 0
@@ -455,69 +459,65 @@ def label_runs_bits(
     b0 = 0  # first run of the previous row
     for y in range(Y):
         _pack_row(image[0, y], words[0, y if use_words else 0], use_words, bgpattern, background,
-                  cur)
+                  cur[:nw])
         first = k
-        ns = 0
-        ne = 0
+        nt = 0  # transitions so far: they alternate start, end, ..., as bounds does
         carry = _U0
-        for wi in range(nw):
+        s = 0
+        for wi in range(nw + 1):
             b = cur[wi]
             shifted = (b << _U1) | carry  # bit x: pixel x - 1
-            st = b & ~shifted
-            en = ~b & shifted
+            cur_starts[wi] = b & ~shifted
+            cur_prefix[wi] = (nt + 1) >> 1  # runs started before this word
             carry = b >> _U63
-            cur_starts[wi] = st
-            cur_prefix[wi] = ns
+            tr = b ^ shifted
             base = wi * 64
-            while st != _U0:
-                bounds[2 * (first + ns)] = base + np.int64(trailing_zeros(st))
-                st &= st - _U1
-                ns += 1
-            while en != _U0:
-                bounds[2 * (first + ne) + 1] = base + np.int64(trailing_zeros(en))
-                en &= en - _U1
-                ne += 1
-        if carry != _U0:  # X is a multiple of 64 and the row ends in foreground
-            bounds[2 * (first + ne) + 1] = X
-        cur_prefix[nw] = ns
-        k = first + ns
-        row_first[y] = first
-        row_count[y] = ns
-        for i in range(first, k):
-            cnt = 0
-            f = 0
-            if y > 0:
-                lo = max(bounds[2 * i] - diag, 0)
-                hi = min(bounds[2 * i + 1] - 1 + diag, X - 1)
+            while tr != _U0:
+                col = base + np.int64(trailing_zeros(tr))
+                tr &= tr - _U1
+                bounds[2 * first + nt] = col
+                nt += 1
+                if nt & 1:
+                    s = col
+                    continue
+                # Run [s, col) is complete: label it from the previous row's runs that meet
+                # columns [s - diag, col - 1 + diag] (the first row's "previous row" is all
+                # background: none).
+                lo = max(s - diag, 0)
+                hi = min(col - 1 + diag, X - 1)
                 at_lo = np.int64((prev[lo >> 6] >> np.uint64(lo & 63)) & _U1)
                 r_lo = _rank(prev_starts, prev_prefix, lo)
                 # the run covering ``lo`` (if any) plus every run starting in (lo, hi]
                 cnt = at_lo + _rank(prev_starts, prev_prefix, hi) - r_lo
                 f = b0 + r_lo - at_lo
-            if cnt == 0:
-                li = nlab
-                parent[nlab] = nlab
-                nlab += 1
-            else:
-                # Unite with the first two touching runs unconditionally (the second is the
-                # first again when only one touches: a no-op), branch-free by min/max; the
-                # smaller root wins, as in _union.  Rarely, more runs touch.
-                ra = runlab[f]
-                while parent[ra] != ra:
-                    ra = parent[ra]
-                rb = runlab[f + (cnt >= 2)]
-                while parent[rb] != rb:
-                    rb = parent[rb]
-                li = min(ra, rb)
-                parent[max(ra, rb)] = li
-                for c in range(2, cnt):
-                    rb = runlab[f + c]
+                if cnt == 0:
+                    li = nlab
+                    parent[nlab] = nlab
+                    nlab += 1
+                else:
+                    # Unite with the first two touching runs unconditionally (the second is
+                    # the first again when only one touches: a no-op), branch-free by
+                    # min/max; the smaller root wins, as in _union.  Rarely, more touch.
+                    ra = runlab[f]
+                    while parent[ra] != ra:
+                        ra = parent[ra]
+                    rb = runlab[f + (cnt >= 2)]
                     while parent[rb] != rb:
                         rb = parent[rb]
-                    lo_root = min(li, rb)
-                    parent[max(li, rb)] = lo_root
-                    li = lo_root
-            runlab[i] = li
+                    li = min(ra, rb)
+                    parent[max(ra, rb)] = li
+                    for c in range(2, cnt):
+                        rb = runlab[f + c]
+                        while parent[rb] != rb:
+                            rb = parent[rb]
+                        lo_root = min(li, rb)
+                        parent[max(li, rb)] = lo_root
+                        li = lo_root
+                runlab[first + (nt >> 1) - 1] = li
+        ns = nt >> 1
+        k = first + ns
+        row_first[y] = first
+        row_count[y] = ns
         b0 = first
         cur, prev = prev, cur
         cur_starts, prev_starts = prev_starts, cur_starts
