@@ -222,50 +222,72 @@ def png_unfilter_bytes(raw, height, rowbytes, bpp, out):
     ``out`` is a flat uint8 array of ``height * rowbytes`` bytes.  Used for grey and
     palette label maps; :func:`png_unfilter` is the faster RGB path.  Returns False on a
     bad filter type or short buffers.
+
+    The first row's "row above" is a row of zeros, as the PNG spec has it.  With one byte
+    per pixel the Sub, Average and Paeth filters carry the left byte in a register, not
+    through memory (a store then a load on every byte's dependency chain), and Paeth
+    takes the left byte outright where the two bytes above are equal (flat label maps:
+    the predictor is then ``left`` whatever it is, with no arithmetic on the chain).
     """
     if height < 0 or rowbytes < 0 or bpp < 1 or bpp > 8 \
             or raw.shape[0] < height * (rowbytes + 1) or out.shape[0] < height * rowbytes:
         return False
-    n = np.uint64(rowbytes)
-    d = np.uint64(min(bpp, rowbytes))
+    n = rowbytes
+    d = min(bpp, rowbytes)
+    zero = np.zeros(n, np.uint8)
     for y in range(height):
-        yu = np.uint64(y)
-        src = yu * (n + _1) + _1
-        cur = yu * n
-        prv = cur - n if y > 0 else _0
-        f = raw[src - _1]
-        if y == 0:  # the row above is all zeros: Up is None, Paeth is Sub
-            if f == 2:
-                f = 0
-            elif f == 4:
-                f = 1
+        src = y * (n + 1) + 1
+        f = raw[src - 1]
+        r = raw[src : src + n]
+        o = out[y * n : (y + 1) * n]
+        p = out[(y - 1) * n : y * n] if y > 0 else zero
         if f == 0:
-            for i in range(n):
-                out[cur + i] = raw[src + i]
+            o[:] = r
         elif f == 1:
-            for i in range(d):
-                out[cur + i] = raw[src + i]
-            for i in range(d, n):
-                out[cur + i] = raw[src + i] + out[cur + i - d]
+            if d == 1:
+                left = np.int32(0)
+                for i in range(n):
+                    left = (np.int32(r[i]) + left) & 0xFF
+                    o[i] = np.uint8(left)
+            else:
+                o[:d] = r[:d]
+                for i in range(d, n):
+                    o[i] = np.uint8((np.int32(r[i]) + np.int32(o[i - d])) & 0xFF)
         elif f == 2:
             for i in range(n):
-                out[cur + i] = raw[src + i] + out[prv + i]
+                o[i] = np.uint8((np.int32(r[i]) + np.int32(p[i])) & 0xFF)
         elif f == 3:
-            for i in range(n):
-                left = np.int32(out[cur + i - d]) if i >= d else np.int32(0)
-                up = np.int32(out[prv + i]) if y > 0 else np.int32(0)
-                out[cur + i] = np.uint8((np.int32(raw[src + i]) + ((left + up) >> 1)) & 0xFF)
+            if d == 1:
+                left = np.int32(0)
+                for i in range(n):
+                    left = (np.int32(r[i]) + ((left + np.int32(p[i])) >> 1)) & 0xFF
+                    o[i] = np.uint8(left)
+            else:
+                for i in range(n):
+                    lf = np.int32(o[i - d]) if i >= d else np.int32(0)
+                    o[i] = np.uint8((np.int32(r[i]) + ((lf + np.int32(p[i])) >> 1)) & 0xFF)
         elif f == 4:
-            for i in range(n):
-                up = np.int32(out[prv + i])
-                if i >= d:
-                    left = np.int32(out[cur + i - d])
-                    upleft = np.int32(out[prv + i - d])
-                else:
-                    left = np.int32(0)
-                    upleft = np.int32(0)
-                out[cur + i] = np.uint8((np.int32(raw[src + i]) + _paeth(left, up, upleft))
-                                        & 0xFF)
+            if d == 1:
+                left = np.int32(0)
+                upleft = np.int32(0)
+                for i in range(n):
+                    up = np.int32(p[i])
+                    if up == upleft:  # |b - c| = 0 wins: the predictor is ``left``
+                        left = (np.int32(r[i]) + left) & 0xFF
+                    else:
+                        left = (np.int32(r[i]) + _paeth(left, up, upleft)) & 0xFF
+                    o[i] = np.uint8(left)
+                    upleft = up
+            else:
+                for i in range(n):
+                    up = np.int32(p[i])
+                    if i >= d:
+                        lf = np.int32(o[i - d])
+                        ul = np.int32(p[i - d])
+                    else:
+                        lf = np.int32(0)
+                        ul = np.int32(0)
+                    o[i] = np.uint8((np.int32(r[i]) + _paeth(lf, up, ul)) & 0xFF)
         else:
             return False
     return True
