@@ -46,10 +46,11 @@ def _check_min_area(min_area) -> int:
 
 
 def _table(classes, counts, areas, ignore: np.ndarray) -> dict[int, tuple[int, int]]:
-    keep = (classes != 0) & ~np.isin(classes, ignore)
+    skip = {0, *ignore.tolist()}
     return {
-        int(c): (int(n), int(a))
-        for c, n, a in zip(classes[keep], counts[keep], areas[keep], strict=True)
+        c: (n, a)
+        for c, n, a in zip(classes.tolist(), counts.tolist(), areas.tolist(), strict=True)
+        if c not in skip
     }
 
 
@@ -67,11 +68,8 @@ def _semantic(mask: np.ndarray, connectivity: int, min_area: int, ignore: np.nda
     runs = _label_runs(mask, connectivity, False, mask.dtype.type(0), False, keep_scratch=True)
     if runs.n == 0:
         return {}
-    area, value = ccl.component_areas_and_values(
-        runs.bounds, runs.values, runs.runlab, runs.final, runs.row_first, runs.row_count, runs.n
-    )
-    area, value = area[1:], value[1:].astype(np.int64)
-    return _table(*_group(value, area >= min_area, area), ignore)
+    return _table(*ccl.class_table(runs.bounds, runs.values, runs.runlab, runs.final,
+                                   runs.row_first, runs.row_count, runs.n, min_area), ignore)
 
 
 def _pixel_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -128,12 +128,11 @@ def _background_value(background, dtype: np.dtype):
 
 
 def _strips(rows: int, parallel: bool) -> np.ndarray:
-    if parallel:
-        import numba
+    if not parallel:
+        return np.array([0, rows], np.int64)
+    import numba
 
-        nstrips = max(1, min(rows, 4 * numba.get_num_threads()))
-    else:
-        nstrips = 1
+    nstrips = max(1, min(rows, 4 * numba.get_num_threads()))
     return np.linspace(0, rows, nstrips + 1).astype(np.int64)
 
 

@@ -153,6 +153,12 @@ def _byte_run_end(words, j, pattern):
         if d != _U0:
             return j + np.int64(trailing_zeros(d) >> _U3)
         wi += 1
+        # long runs (a mask's background): 32 bytes per test
+        while wi + 4 <= nw:
+            if ((words[wi] ^ pattern) | (words[wi + 1] ^ pattern) | (words[wi + 2] ^ pattern)
+                    | (words[wi + 3] ^ pattern)) != _U0:
+                break
+            wi += 4
         while wi < nw:
             d = words[wi] ^ pattern
             if d != _U0:
@@ -707,6 +713,27 @@ def remap_labels(labels, table, out):
     """``out[i] = table[labels[i]]`` over flat arrays (values of ``labels`` index ``table``)."""
     for i in range(labels.shape[0]):
         out[i] = table[labels[i]]
+
+
+@kernel
+def class_table(bounds, values, runlab, final, row_first, row_count, n, min_area):
+    """Per pixel value of a multilabel pass: its components of at least ``min_area``
+    pixels and its pixel count, as ``(classes, counts, areas)`` sorted by class."""
+    area, value = component_areas_and_values(bounds, values, runlab, final, row_first,
+                                             row_count, n)
+    order = np.argsort(value[1:]) + 1  # component 0 is the background
+    classes = np.empty(n, values.dtype)
+    counts = np.zeros(n, np.int64)
+    areas = np.zeros(n, np.int64)
+    m = -1
+    for j in range(n):
+        c = order[j]
+        if m < 0 or classes[m] != value[c]:
+            m += 1
+            classes[m] = value[c]
+        counts[m] += area[c] >= min_area
+        areas[m] += area[c]
+    return classes[: m + 1], counts[: m + 1], areas[: m + 1]
 
 
 @kernel
