@@ -292,3 +292,20 @@ def test_console_script(masks):
     assert sorted(done.stdout.splitlines()) == JSONL_8.splitlines()
     assert "maskkit count: warning: bad.png: not a readable PNG" in done.stderr
     assert "3 images counted, 4 rows, 1 skipped" in done.stderr
+
+
+@pytest.mark.parametrize("name", ["a.png", "a,b.png", 'a"b".png', "a\nb.png", "a\rb.png",
+                                  " lead.png", "", "é,ü.png", "a;b\tc.png"])
+def test_csv_rows_are_what_the_csv_module_writes(name):
+    import csv
+    import io
+
+    from maskkit.cli.count import _encode_rows
+
+    rows = [(1, 2, 30), (255, 0, 4)]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows((name, c, n, a) for c, n, a in rows)
+    assert _encode_rows(name, rows, "csv") == buf.getvalue().encode("utf-8", "surrogateescape")
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow((name, "", 0, 0))
+    assert _encode_rows(name, [], "csv") == buf.getvalue().encode()

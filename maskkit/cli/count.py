@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
+import os
 import re
 import sys
 
@@ -253,10 +253,12 @@ def _encode_rows(image: str, rows, fmt: str) -> bytes:
             for c, n, a in rows
         )
     else:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerows((image, "" if c is None else c, n, a) for c, n, a in rows)
-        text = buf.getvalue()
+        # what csv.writer(lineterminator="\n") writes, without a writer per image: the one
+        # text field is quoted when it holds the delimiter, the quote or the line end
+        field = image
+        if "," in field or '"' in field or "\n" in field:
+            field = '"' + field.replace('"', '""') + '"'
+        text = "".join(f"{field},{'' if c is None else c},{n},{a}\n" for c, n, a in rows)
     # surrogateescape: file names that are not valid UTF-8 come back unchanged on --resume
     return text.encode("utf-8", "surrogateescape")
 
@@ -419,7 +421,7 @@ def run(args: argparse.Namespace) -> int:
         worker = functools.partial(count_dataset_image, datasets=dict(_DATASETS))
     local_pool = batch["engine"] == "local" and args.workers != 1
     if local_pool and len(todo) > 1 and args.kind in ("semantic", "instance"):
-        _warm_up(worker)
+        _warm_up(worker, todo[0])
 
     counted = rows = skipped = 0
     errors_file = None
@@ -482,9 +484,15 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_SKIPPED if skipped else 0
 
 
-def _warm_up(worker) -> None:
-    """Compile (or load) the counting kernels once in the parent before the pool forks, so
-    the workers inherit them instead of each compiling its own."""
+#: The first input warms the reader's kernels in the parent only when it is this small.
+_WARM_UP_MAX_BYTES = 8 << 20
+
+
+def _warm_up(worker, first) -> None:
+    """Compile (or load) the kernels once in the parent before the pool forks, so the
+    workers inherit them instead of each loading its own (tens of ms per worker): the
+    counting kernels on a tiny mask, and the reader's by counting the first input when
+    it is a small local file (its result is dropped; the pool counts it again)."""
     try:
         import numpy as np
 
@@ -498,6 +506,8 @@ def _warm_up(worker) -> None:
             min_area=kw["min_area"],
             ignore=kw["ignore"],
         )
+        if os.path.getsize(first) <= _WARM_UP_MAX_BYTES:
+            worker(first)
     except Exception:  # the real run reports any problem, naming the file
         pass
 

@@ -267,16 +267,23 @@ def _has_magic(pattern: str) -> bool:
 
 
 def _mask_files_under(directory: Path, suffixes: Iterable[str]) -> list[Path]:
+    suffixes = tuple(suffixes)
     found = []
     for root, dirs, files in os.walk(directory):
         # hidden entries are version-control folders, temporary files of atomic writes and
         # macOS "._name.png" resource forks: never masks
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         base = Path(root)
-        found.extend(
-            base / f for f in files if not f.startswith(".") and _reader_for(Path(f), suffixes)
-        )
-    return sorted(found)
+        parts = base.parts
+        for f in files:
+            lower = f.lower()
+            if not f.startswith(".") and any(
+                lower.endswith(s) and len(lower) > len(s) for s in suffixes
+            ):
+                found.append(((*parts, f), base, f))
+    # the order of sorted Paths (by their parts), without comparing Path objects
+    found.sort(key=lambda entry: entry[0])
+    return [base / f for _, base, f in found]
 
 
 def expand_inputs(
