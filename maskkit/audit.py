@@ -308,17 +308,21 @@ def audit_dataset(coco, *, prices=None, counting: bool | None = None,
     # by fork in the local pool
     job = functools.partial(_audit_image, index)
     by_id = {}
-    skipped = [_skip_record(None, err) for err in index.problems
-               if not any(err is bad for bad in index.bad_images.values())]
+    failed = {}
     for res in run_batch(job, ids, workers=workers, on_error=on_error, desc="images",
                          progress=progress, engine=engine, scheduler=scheduler):
         if res.error is not None:
             if warn:
                 warn(f"skipped image {res.item}: {res.error}")
-            skipped.append(_skip_record(res.item, res.error))
+            failed[res.item] = _skip_record(res.item, res.error)
             continue
         by_id[res.item] = res.value
+    # images (and the images skipped) in the dataset's order, whatever order the engine
+    # finished them in: every engine gives the same report
     images = [by_id[i] for i in ids if i in by_id]
+    skipped = [_skip_record(None, err) for err in index.problems
+               if not any(err is bad for bad in index.bad_images.values())]
+    skipped += [failed[i] for i in ids if i in failed]
     for rec in images:
         for kind in ("semantic", "instance"):
             rec[f"cost_{kind}"] = list(table[kind][rec["density"]])
