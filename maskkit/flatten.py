@@ -399,6 +399,8 @@ def convert_coco_dataset(coco, out_dir, *, overlap="last", crowd="class", ignore
         manifest.close()
     order = {k: i for i, k in enumerate(ids)}
     rows.sort(key=lambda r: order[r[0]])
+    # the engine's finishing order is not the dataset's: every engine lists the same way
+    errors.sort(key=lambda e: order.get(e.get("image_id"), -1))
     cats = []
     for cid, cat in sorted(index.categories.items(), key=lambda kv: kv[0]):
         cats.append({"value": cmap[cid] if cmap else cid, "category_id": cid,

@@ -225,11 +225,14 @@ def _sum_stats(jobs, n_cats, workers, progress, on_error="raise", engine="local"
                              engine=engine, scheduler=scheduler):
             if res.error is not None:
                 if skipped is not None:
-                    skipped.append({"image_id": res.item[1][0].get("image_id"),
-                                    "error": str(res.error)})
+                    skipped.append((res.item[0], {"image_id": res.item[1][0].get("image_id"),
+                                                  "error": str(res.error)}))
                 continue
             i, value = res.value
             per_image[i] = value
+        if skipped is not None:  # in the order of the images, whatever finished first
+            skipped.sort(key=lambda entry: entry[0])
+            skipped[:] = [record for _, record in skipped]
     stats = np.zeros((n_cats, 4), dtype=np.float64)
     for s in per_image:
         if s is not None:
