@@ -444,9 +444,10 @@ def label_runs_bits(
     soon as its end is found.  A run ``[s, e)`` touches the previous row's runs that meet
     columns ``[s - diag, e - 1 + diag]``; with the previous row's run starts as bits and
     their running counts per word, the first such run and how many there are come from
-    two popcounts, with no loop over runs that do not touch.  The provisional labels,
-    union-find and layout are :func:`label_runs`' (one strip), so numbering, painting and
-    statistics are shared.  The labelling is written out in the scan loop, not called:
+    two popcounts, with no loop over runs that do not touch.  The provisional labels and
+    layout are :func:`label_runs`' (one strip), so numbering, painting and statistics are
+    shared; the union-find is the same (smaller root wins) without path compression,
+    whose writes cost more here than the short finds they would save.  The labelling is written out in the scan loop, not called:
     a call with array arguments costs reference counts on every run.
     """
     Y = image.shape[1]

@@ -439,8 +439,8 @@ def _walk(x0, y0, x1, slope, down, fh, width, n_pixels, direct, flat, value, p_l
     (``direct``) or appended as a one-pixel run; runs past the buffers' end are counted
     but not written, and the caller grows the buffers and walks the segment again.  The
     pixel code is written out here, not called: even an inlined call with array
-    arguments costs reference-count updates on every pixel.  Callers pass ``down`` and
-    ``direct`` as constants, so each case compiles to its own loop.
+    arguments costs reference-count updates on every pixel.  ``down`` and ``direct`` are
+    compile-time constants at every call, so each case compiles to its own loop.
     """
     fn = float(n_pixels)
     while x0 >= 0.0 and x0 < x1:
@@ -594,24 +594,17 @@ def _outline_runs(xy, ring_offsets, height, width, starts, ends, n, flat=None, v
                 if y1 < 0:
                     x1 -= (y1 - 0.0) / slope
             # Not nearly horizontal, so slope != 0.  Without ``direct`` the segment is
-            # walked again after growing the buffers if its runs did not fit.
-            if direct:  # (the walk specialised for each mode and slope sign)
-                if slope > 0:
-                    n = _walk(x0, y0, x1, slope, True, fh, width, n_pixels, True, flat, value,
-                              p_lo, p_hi, starts, ends, n)
-                else:
-                    n = _walk(x0, y0, x1, slope, False, fh, width, n_pixels, True, flat,
-                              value, p_lo, p_hi, starts, ends, n)
-                continue
+            # walked again after growing the buffers if its runs did not fit.  (``down`` is
+            # passed as a constant: each slope sign compiles to its own loop.)
             n0 = n
             while True:
                 if slope > 0:
-                    n = _walk(x0, y0, x1, slope, True, fh, width, n_pixels, False, flat,
+                    n = _walk(x0, y0, x1, slope, True, fh, width, n_pixels, direct, flat,
                               value, p_lo, p_hi, starts, ends, n0)
                 else:
-                    n = _walk(x0, y0, x1, slope, False, fh, width, n_pixels, False, flat,
+                    n = _walk(x0, y0, x1, slope, False, fh, width, n_pixels, direct, flat,
                               value, p_lo, p_hi, starts, ends, n0)
-                if n <= starts.shape[0]:
+                if direct or n <= starts.shape[0]:
                     break
                 starts, ends = _grow(starts, ends, n0, 2 * n + 16)
     return starts, ends, n

@@ -485,7 +485,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 #: The first input warms the reader's kernels in the parent only when it is this small.
-_WARM_UP_MAX_BYTES = 8 << 20
+_WARM_UP_MAX_BYTES = 1 << 20
 
 
 def _warm_up(worker, first) -> None:

@@ -127,7 +127,12 @@ READERS: dict[str, Callable[[Path], np.ndarray]] = {
 
 
 def _reader_for(path: Path, suffixes: Iterable[str]) -> str | None:
-    name = path.name.lower()
+    return _known_suffix(path.name, suffixes)
+
+
+def _known_suffix(name: str, suffixes: Iterable[str]) -> str | None:
+    """The longest of ``suffixes`` that the file ``name`` ends with (case-insensitive)."""
+    name = name.lower()
     matches = [s for s in suffixes if name.endswith(s) and len(name) > len(s)]
     return max(matches, key=len) if matches else None
 
@@ -275,12 +280,8 @@ def _mask_files_under(directory: Path, suffixes: Iterable[str]) -> list[Path]:
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         base = Path(root)
         parts = base.parts
-        for f in files:
-            lower = f.lower()
-            if not f.startswith(".") and any(
-                lower.endswith(s) and len(lower) > len(s) for s in suffixes
-            ):
-                found.append(((*parts, f), base, f))
+        found.extend(((*parts, f), base, f) for f in files
+                     if not f.startswith(".") and _known_suffix(f, suffixes))
     # the order of sorted Paths (by their parts), without comparing Path objects
     found.sort(key=lambda entry: entry[0])
     return [base / f for _, base, f in found]
