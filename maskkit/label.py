@@ -302,6 +302,12 @@ def label(
     n : int
         The number of components, only if ``return_count``.
 
+    Notes
+    -----
+    The run buffers of the labelling pass (up to 64 MB) are kept per thread for the next
+    call, as are :func:`label_with_stats`' and the semantic counts': repeated calls on
+    large images then skip mapping fresh memory page by page.
+
     Examples
     --------
     >>> import numpy as np
