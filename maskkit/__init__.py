@@ -47,6 +47,8 @@ _API: dict[str, str] = {
     "remove_small": "label",
     "largest_k": "label",
     "count_objects": "count",
+    "count_table": "count",
+    "count_file": "count",
     # panoptic
     "rgb2id": "panoptic",
     "id2rgb": "panoptic",

@@ -79,11 +79,16 @@ class ItemResult:
         What ``func(item)`` returned; ``None`` when it failed.
     error : BaseException or None
         The exception ``func(item)`` raised, ``None`` on success.
+    more : bool
+        True when the next result is already here (it finished in the same task as this
+        one): a caller that writes results can gather them into one write and still
+        write everything that has finished before waiting again.
     """
 
     item: Any
     value: Any
     error: BaseException | None
+    more: bool = False
 
     @property
     def ok(self) -> bool:
@@ -568,8 +573,7 @@ def _run_on_dask(func, items, workers: int, scheduler: str | None, total, desc: 
             if future.status == "finished":
                 seconds, results = future.result()
                 chunker.record(seconds, len(chunk))
-                for item, (value, error) in zip(chunk, results):
-                    yield ItemResult(item, value, error)
+                yield from _chunk_results(chunk, results)
             else:
                 exc = future.exception()
                 if type(exc).__name__ != "KilledWorker":
@@ -597,13 +601,18 @@ def _run_on_dask(func, items, workers: int, scheduler: str | None, total, desc: 
             cluster.close()
 
 
+def _chunk_results(chunk, results) -> Iterator[ItemResult]:
+    last = len(chunk) - 1
+    for i, (item, (value, error)) in enumerate(zip(chunk, results)):
+        yield ItemResult(item, value, error, i < last)
+
+
 def _outcomes(future, chunk, chunker: _Chunker) -> Iterator[ItemResult]:
     exc = future.exception()
     if exc is None:
         seconds, results = future.result()
         chunker.record(seconds, len(chunk))
-        for item, (value, error) in zip(chunk, results):
-            yield ItemResult(item, value, error)
+        yield from _chunk_results(chunk, results)
         return
     if not isinstance(exc, Exception):  # SystemExit and friends are not item errors
         raise exc

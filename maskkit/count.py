@@ -16,7 +16,7 @@ from maskkit._kernels import ccl
 from maskkit.errors import InvalidInputError, MaskkitTypeError
 from maskkit.label import _as_array, _check_connectivity, _label_runs
 
-__all__ = ["ALL_INSTANCES", "count_objects", "count_table"]
+__all__ = ["ALL_INSTANCES", "count_file", "count_objects", "count_table"]
 
 #: The class key under which an instance label image without ``class_map`` is counted.
 ALL_INSTANCES = -1
@@ -243,3 +243,71 @@ def count_objects(
         class_map=class_map,
     )
     return {c: n for c, (n, _) in table.items()}
+
+
+def count_file(
+    path,
+    *,
+    kind: str = "semantic",
+    connectivity: int = 8,
+    min_area: int = 0,
+    ignore=(255,),
+) -> dict[int, tuple[int, int]]:
+    """Objects and pixels per class of a mask file: ``{class: (count, area)}``.
+
+    The same table as ``count_table(read_mask(path), ...)`` (see
+    :func:`maskkit.io.masks.read_mask` for the formats), but an 8-bit grey or palette PNG
+    counted as a semantic mask is counted while it is decoded: each row is labelled as soon
+    as its scanline filter is undone, while it is in the CPU cache, and the decoded image is
+    never stored whole.  Errors are those of ``read_mask``, naming the file.
+
+    Examples
+    --------
+    >>> import numpy as np, pathlib, tempfile
+    >>> from PIL import Image
+    >>> from maskkit.count import count_file
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.png"
+    >>> Image.fromarray(np.array([[1, 1, 0, 2],
+    ...                           [0, 0, 0, 0],
+    ...                           [1, 0, 255, 2]], dtype=np.uint8)).save(path)
+    >>> count_file(path)
+    {1: (2, 3), 2: (2, 2)}
+    """
+    from maskkit.io.masks import read_mask
+
+    if kind == "semantic":
+        min_area = _check_min_area(min_area)
+        ignore = _check_ignore(ignore)
+        diag = 1 if _check_connectivity(connectivity, 2) == 8 else 0
+        counted = _count_label_png(path, diag, min_area)
+        if counted is not None:
+            classes = np.flatnonzero(counted[1])
+            return _table(classes, counted[0][classes], counted[1][classes], ignore)
+    return count_table(read_mask(path), kind=kind, connectivity=connectivity,
+                       min_area=min_area, ignore=ignore)
+
+
+def _count_label_png(path, diag: int, min_area: int):
+    """``(counts, areas)`` per value 0-255 of a local 8-bit grey or palette PNG, or None
+    for any other file (and for one that cannot be read: ``read_mask`` then says why)."""
+    from maskkit._kernels.countpng import count_png_u8
+    from maskkit.errors import MaskkitIOError
+    from maskkit.io import fs, masks, png
+
+    local = fs.local_path(path)
+    if local is None:
+        return None
+    name = str(local)
+    if masks.READERS.get(masks._known_suffix(name, masks.READERS)) is not masks._read_png_mask:
+        return None
+    try:
+        data = png.read_file_bytes(name, source=path)
+    except MaskkitIOError:
+        return None
+    inflated = png.inflate_label_png(path, data)
+    if inflated is None:
+        return None
+    ok, counts, areas = count_png_u8(*inflated, diag, min_area)
+    if not ok:
+        raise MaskkitIOError("not a readable PNG (bad filter bytes)", source=path)
+    return counts, areas

@@ -75,3 +75,53 @@ def test_kernels_stay_in_bounds_on_hostile_input():
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.startswith("ok")
     assert int(proc.stdout.split()[1]) > 100
+
+
+COUNT_PNG_SCRIPT = textwrap.dedent(
+    r"""
+    import os, struct, sys, tempfile, zlib
+    import numpy as np
+    from maskkit.count import count_file
+    from maskkit.errors import MaskkitError
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    rng = np.random.default_rng(2024)
+    folder = tempfile.mkdtemp()
+    path = os.path.join(folder, "m.png")
+    done = 0
+    for it in range(300):
+        h, w = (int(v) for v in rng.integers(1, 70, 2))
+        mask = rng.choice(np.array([0, 1, 2, 255], np.uint8), (h, w))
+        if it % 2:  # runs and repeated rows
+            mask = np.repeat(mask[: max(h // 3, 1)], 3, 0)[:h]
+            mask = np.repeat(mask[:, : max(w // 4, 1)], 4, 1)[:, :w]
+            h, w = mask.shape
+        # random filter bytes (some invalid) on top of the raw rows, so the unfiltered
+        # values are arbitrary bytes: any row content, any run layout
+        rows = np.concatenate([rng.integers(0, 6 if it % 3 == 0 else 5, (h, 1)),
+                               mask], 1).astype(np.uint8)
+        ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+        with open(path, "wb") as fh:
+            fh.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"IDAT", zlib.compress(rows.tobytes())) + chunk(b"IEND", b""))
+        for connectivity in (4, 8):
+            try:
+                count_file(path, connectivity=connectivity)
+                done += 1
+            except MaskkitError:
+                pass
+    print("ok", done)
+    """
+)
+
+
+def test_png_counting_kernel_stays_in_bounds():
+    env = dict(os.environ, MASKKIT_BOUNDSCHECK="1", MASKKIT_NO_CACHE="1")
+    proc = subprocess.run([sys.executable, "-c", COUNT_PNG_SCRIPT], env=env,
+                          capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.startswith("ok")
+    assert int(proc.stdout.split()[1]) > 200

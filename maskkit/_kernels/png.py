@@ -223,11 +223,7 @@ def png_unfilter_bytes(raw, height, rowbytes, bpp, out):
     palette label maps; :func:`png_unfilter` is the faster RGB path.  Returns False on a
     bad filter type or short buffers.
 
-    The first row's "row above" is a row of zeros, as the PNG spec has it.  With one byte
-    per pixel the Sub, Average and Paeth filters carry the left byte in a register, not
-    through memory (a store then a load on every byte's dependency chain), and Paeth
-    takes the left byte outright where the two bytes above are equal (flat label maps:
-    the predictor is then ``left`` whatever it is, with no arithmetic on the chain).
+    The first row's "row above" is a row of zeros, as the PNG spec has it.
     """
     if height < 0 or rowbytes < 0 or bpp < 1 or bpp > 8 \
             or raw.shape[0] < height * (rowbytes + 1) or out.shape[0] < height * rowbytes:
@@ -237,57 +233,72 @@ def png_unfilter_bytes(raw, height, rowbytes, bpp, out):
     zero = np.zeros(n, np.uint8)
     for y in range(height):
         src = y * (n + 1) + 1
-        f = raw[src - 1]
-        r = raw[src : src + n]
-        o = out[y * n : (y + 1) * n]
         p = out[(y - 1) * n : y * n] if y > 0 else zero
-        if f == 0:
-            o[:] = r
-        elif f == 1:
-            if d == 1:
-                left = np.int32(0)
-                for i in range(n):
-                    left = (np.int32(r[i]) + left) & 0xFF
-                    o[i] = np.uint8(left)
-            else:
-                o[:d] = r[:d]
-                for i in range(d, n):
-                    o[i] = np.uint8((np.int32(r[i]) + np.int32(o[i - d])) & 0xFF)
-        elif f == 2:
-            for i in range(n):
-                o[i] = np.uint8((np.int32(r[i]) + np.int32(p[i])) & 0xFF)
-        elif f == 3:
-            if d == 1:
-                left = np.int32(0)
-                for i in range(n):
-                    left = (np.int32(r[i]) + ((left + np.int32(p[i])) >> 1)) & 0xFF
-                    o[i] = np.uint8(left)
-            else:
-                for i in range(n):
-                    lf = np.int32(o[i - d]) if i >= d else np.int32(0)
-                    o[i] = np.uint8((np.int32(r[i]) + ((lf + np.int32(p[i])) >> 1)) & 0xFF)
-        elif f == 4:
-            if d == 1:
-                left = np.int32(0)
-                upleft = np.int32(0)
-                for i in range(n):
-                    up = np.int32(p[i])
-                    if up == upleft:  # |b - c| = 0 wins: the predictor is ``left``
-                        left = (np.int32(r[i]) + left) & 0xFF
-                    else:
-                        left = (np.int32(r[i]) + _paeth(left, up, upleft)) & 0xFF
-                    o[i] = np.uint8(left)
-                    upleft = up
-            else:
-                for i in range(n):
-                    up = np.int32(p[i])
-                    if i >= d:
-                        lf = np.int32(o[i - d])
-                        ul = np.int32(p[i - d])
-                    else:
-                        lf = np.int32(0)
-                        ul = np.int32(0)
-                    o[i] = np.uint8((np.int32(r[i]) + _paeth(lf, up, ul)) & 0xFF)
-        else:
+        if not unfilter_bytes_row(raw[src - 1], raw[src : src + n], p, out[y * n : (y + 1) * n],
+                                  d):
             return False
+    return True
+
+
+@kernel(inline="always")
+def unfilter_bytes_row(f, r, p, o, d):
+    """Undo filter type ``f`` of one row: ``r`` the filtered bytes, ``p`` the row above
+    (unfiltered), ``o`` the output (all of one length), ``d`` the byte distance to the left
+    neighbour (1 to 8).  Returns False for an unknown filter type.
+
+    With one byte per pixel the Sub, Average and Paeth filters carry the left byte in a
+    register, not through memory (a store then a load on every byte's dependency chain),
+    and Paeth takes the left byte outright where the two bytes above are equal (flat label
+    maps: the predictor is then ``left`` whatever it is, with no arithmetic on the chain).
+    """
+    n = o.shape[0]
+    if f == 0:
+        o[:] = r
+    elif f == 1:
+        if d == 1:
+            left = np.int32(0)
+            for i in range(n):
+                left = (np.int32(r[i]) + left) & 0xFF
+                o[i] = np.uint8(left)
+        else:
+            o[:d] = r[:d]
+            for i in range(d, n):
+                o[i] = np.uint8((np.int32(r[i]) + np.int32(o[i - d])) & 0xFF)
+    elif f == 2:
+        for i in range(n):
+            o[i] = np.uint8((np.int32(r[i]) + np.int32(p[i])) & 0xFF)
+    elif f == 3:
+        if d == 1:
+            left = np.int32(0)
+            for i in range(n):
+                left = (np.int32(r[i]) + ((left + np.int32(p[i])) >> 1)) & 0xFF
+                o[i] = np.uint8(left)
+        else:
+            for i in range(n):
+                lf = np.int32(o[i - d]) if i >= d else np.int32(0)
+                o[i] = np.uint8((np.int32(r[i]) + ((lf + np.int32(p[i])) >> 1)) & 0xFF)
+    elif f == 4:
+        if d == 1:
+            left = np.int32(0)
+            upleft = np.int32(0)
+            for i in range(n):
+                up = np.int32(p[i])
+                if up == upleft:  # |b - c| = 0 wins: the predictor is ``left``
+                    left = (np.int32(r[i]) + left) & 0xFF
+                else:
+                    left = (np.int32(r[i]) + _paeth(left, up, upleft)) & 0xFF
+                o[i] = np.uint8(left)
+                upleft = up
+        else:
+            for i in range(n):
+                up = np.int32(p[i])
+                if i >= d:
+                    lf = np.int32(o[i - d])
+                    ul = np.int32(p[i - d])
+                else:
+                    lf = np.int32(0)
+                    ul = np.int32(0)
+                o[i] = np.uint8((np.int32(r[i]) + _paeth(lf, up, ul)) & 0xFF)
+    else:
+        return False
     return True

@@ -151,9 +151,8 @@ def count_image(
     >>> count_image(path, kind="semantic", connectivity=4, min_area=0, ignore=(255,))
     [(1, 2, 2), (2, 1, 1)]
     """
-    from maskkit.count import count_table
+    from maskkit.count import count_file
     from maskkit.errors import ImageTooLargeError, MaskkitError
-    from maskkit.io.masks import read_mask
     from maskkit.tiled import count_tiled, use_tiled
 
     try:
@@ -162,9 +161,8 @@ def count_image(
                 path, kind=kind, connectivity=connectivity, min_area=min_area, ignore=ignore
             )
         else:
-            mask = read_mask(path)
-            table = count_table(
-                mask, kind=kind, connectivity=connectivity, min_area=min_area, ignore=ignore
+            table = count_file(
+                path, kind=kind, connectivity=connectivity, min_area=min_area, ignore=ignore
             )
         return sorted((int(c), int(n), int(a)) for c, (n, a) in table.items())
     except MaskkitError as exc:
@@ -242,6 +240,23 @@ def count_dataset_image(key: str, datasets: dict | None = None) -> list[tuple[in
 
 # --------------------------------------------------------------------------------------
 # rows
+
+
+def _write_rows(sink, pending: list[bytes], output) -> bool:
+    """Write and clear the pending rows; True when the reader of stdout has gone."""
+    from maskkit.errors import MaskkitIOError
+
+    try:
+        sink.write(b"".join(pending))
+    except BrokenPipeError:
+        return True
+    except OSError as exc:
+        raise MaskkitIOError(
+            f"cannot write: {exc.strerror or exc}", source=output or "<stdout>"
+        ) from None
+    finally:
+        pending.clear()
+    return False
 
 
 def _encode_rows(image: str, rows, fmt: str) -> bytes:
@@ -383,7 +398,8 @@ def run(args: argparse.Namespace) -> int:
     if args.kind in ("coco", "panoptic"):
         paths = _dataset_items(args)
     else:
-        paths = expand_inputs(args.paths)
+        # as text: a str goes to a worker process and back far cheaper than a Path
+        paths = [str(path) for path in expand_inputs(args.paths)]
 
     done: set[str] = set()
     keep = None
@@ -425,6 +441,7 @@ def run(args: argparse.Namespace) -> int:
 
     counted = rows = skipped = 0
     errors_file = None
+    pending: list[bytes] = []  # encoded rows not written yet
     try:
         results = run_batch(
             worker,
@@ -450,23 +467,25 @@ def run(args: argparse.Namespace) -> int:
                     }
                     line = json.dumps(record, default=str) + "\n"
                     errors_file.write(line.encode("utf-8", "surrogateescape"))
-                continue
-            try:
-                sink.write(_encode_rows(str(result.item), result.value, fmt))
-            except BrokenPipeError:  # `maskkit count ... | head`: the reader has gone
-                results.close()
-                _silence_stdout()
-                return 0
-            except OSError as exc:
-                raise MaskkitIOError(
-                    f"cannot write: {exc.strerror or exc}", source=output or "<stdout>"
-                ) from None
-            counted += 1
-            rows += max(len(result.value), 1)
+            else:
+                pending.append(_encode_rows(str(result.item), result.value, fmt))
+                counted += 1
+                rows += max(len(result.value), 1)
+            # the rows of images that finished together (in one worker task) go out in
+            # one write; nothing that has finished waits for later work
+            if pending and not result.more:
+                if _write_rows(sink, pending, output):
+                    results.close()  # `maskkit count ... | head`: the reader has gone
+                    _silence_stdout()
+                    return 0
     finally:
-        sink.close()
-        if errors_file is not None:
-            errors_file.close()
+        try:
+            if pending:  # stopped by an error: keep what was counted before it
+                _write_rows(sink, pending, output)
+        finally:
+            sink.close()
+            if errors_file is not None:
+                errors_file.close()
 
     if not args.quiet:
         seconds = time.monotonic() - start

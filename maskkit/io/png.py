@@ -140,7 +140,10 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
             return np.asarray(img)
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"PNG too large to decode safely ({exc})", source=path) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except UnidentifiedImageError:  # its message names a BytesIO object, not the file
+        raise MaskkitIOError("not a readable PNG (no valid PNG signature and header)",
+                             source=path) from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise MaskkitIOError(f"not a readable PNG ({exc})", source=path) from None
 
 
@@ -260,6 +263,20 @@ def inflate_png(path, data: bytes) -> tuple[np.ndarray, int, int, int] | None:
     if depth != 8 or ctype not in (2, 6) or interlace:
         return None
     return _inflate_checked(path, data, _stream_size(header)), height, width, _CHANNELS[ctype]
+
+
+def inflate_label_png(path, data: bytes) -> tuple[np.ndarray, int, int] | None:
+    """Inflate an 8-bit grey or palette non-interlaced PNG (the common label map) to its
+    filtered scanline stream: ``(raw, height, width)`` with ``raw`` holding per row a
+    filter byte and ``width`` bytes, checked as :func:`read_png` checks it; None for any
+    other kind of file (read it with :func:`read_png`)."""
+    header = _png_header(data)
+    if header is None:
+        return None
+    width, height, depth, ctype, interlace = header
+    if depth != 8 or ctype not in (0, 3) or interlace:
+        return None
+    return _inflate_checked(path, data, _stream_size(header)), height, width
 
 
 def _decode_fast(path, data: bytes, header, mode: str) -> np.ndarray | None:
