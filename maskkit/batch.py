@@ -22,6 +22,7 @@ display stay here, so every engine gives the same results.
 from __future__ import annotations
 
 import collections
+import gc
 import itertools
 import os
 import shutil
@@ -49,9 +50,11 @@ _PARENT_POLL = 0.5
 # Items travel to workers in chunks sized by time: a pool task costs the parent ~0.2 ms and
 # a Dask task costs the cluster a few ms, as much as counting one small mask, so fast items
 # go many at a time; slow items go one at a time (an early error is then seen early).
-# Results still come back per item.  (target seconds per task, most items per task)
-_POOL_CHUNKING = (0.05, 512)
-_DASK_CHUNKING = (0.2, 4096)
+# Results still come back per item.  (target seconds per task, most items per task, least
+# seconds per task at the end of a job, where the chunks shrink: a task's round trip, ~0.2 ms
+# on the pool and a few ms on Dask, should stay a small part of it)
+_POOL_CHUNKING = (0.05, 512, 0.002)
+_DASK_CHUNKING = (0.2, 4096, 0.03)
 # Dask: until the time per item is known, one probe chunk of this many items per worker
 # (a first item pays for cold caches; a few more make the first estimate usable, and
 # probes that fill the pipeline would each cost a task)
@@ -286,9 +289,9 @@ class _Chunker:
     finishes within about one small chunk of the others instead of one idling while the
     last big chunk runs elsewhere."""
 
-    def __init__(self, chunking: tuple[float, int], total: int | None, workers: int,
+    def __init__(self, chunking: tuple[float, int, float], total: int | None, workers: int,
                  probe: int = 1):
-        self.target, self.most = chunking
+        self.target, self.most, self.least = chunking
         self.probe = probe
         self.total = total
         self.workers = max(1, workers)
@@ -306,7 +309,10 @@ class _Chunker:
             size = max(1, min(self.most, int(self.target / max(self.per_item, 1e-7))))
         if self.total is not None:
             left = self.total - self.issued
-            size = min(size, max(1, -(-left // (2 * self.workers))))
+            guided = -(-left // (2 * self.workers))
+            if self.per_item is not None:
+                guided = max(guided, int(self.least / max(self.per_item, 1e-7)))
+            size = min(size, max(1, guided))
         return size
 
     def take(self, source) -> list:
@@ -349,9 +355,18 @@ class _Pool:
         self.processes: list = []
 
     def submit(self, item):
-        future = self.executor.submit(_call_in_worker, item)
-        if not self.processes:  # fork pools start every worker on the first submit
-            self.processes = list(getattr(self.executor, "_processes", {}).values())
+        if self.processes:
+            return self.executor.submit(_call_in_worker, item)
+        # fork pools start every worker on the first submit.  The objects the workers
+        # inherit are frozen first: the workers' garbage collector then never walks them
+        # (nor writes to their pages, which would copy every page of the parent's heap
+        # into each worker), however many objects the calling program holds
+        gc.freeze()
+        try:
+            future = self.executor.submit(_call_in_worker, item)
+        finally:
+            gc.unfreeze()
+        self.processes = list(getattr(self.executor, "_processes", {}).values())
         return future
 
     def death_cause(self) -> str:
@@ -492,12 +507,14 @@ def _import_distributed():
     return distributed
 
 
-def _apply_chunk(func, chunk) -> tuple[float, list]:
-    """Run ``func`` on each item of ``chunk`` in a worker: ``(seconds, [(value, error)...])``."""
+def _apply_chunk(func, chunk) -> tuple[float, list | bytes]:
+    """Run ``func`` on each item of ``chunk`` in a worker: ``(seconds, [(value, error)...])``,
+    the list pickled when ``chunk`` came pickled (from Dask)."""
     import pickle
 
     start = time.perf_counter()
-    if isinstance(chunk, bytes):  # pickled by the client (see _run_on_dask)
+    pickled = isinstance(chunk, bytes)
+    if pickled:  # pickled by the client (see _run_on_dask)
         chunk = pickle.loads(chunk)
     out = []
     for item in chunk:
@@ -509,7 +526,12 @@ def _apply_chunk(func, chunk) -> tuple[float, list]:
             except Exception:
                 exc = MaskkitError(f"{type(exc).__name__}: {exc}")
             out.append((None, exc))
-    return time.perf_counter() - start, out
+    seconds = time.perf_counter() - start
+    if pickled:
+        # the results go back as one pickle too: Dask serialises a list element by
+        # element, a frame per bytes object, which costs more than the work on small items
+        return seconds, pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+    return seconds, out
 
 
 def _dask_client(distributed, workers: int, scheduler: str | None):
@@ -572,6 +594,7 @@ def _run_on_dask(func, items, workers: int, scheduler: str | None, total, desc: 
             chunk, strikes = futures.pop(future)
             if future.status == "finished":
                 seconds, results = future.result()
+                results = pickle.loads(results)
                 chunker.record(seconds, len(chunk))
                 yield from _chunk_results(chunk, results)
             else:

@@ -210,7 +210,7 @@ def test_echo_clears_the_live_bar(monkeypatch, capsys):
 
 
 def test_chunk_sizes_follow_the_measured_time_per_item():
-    chunker = batch._Chunker((0.2, 4096), total=100_000, workers=2, probe=8)
+    chunker = batch._Chunker((0.2, 4096, 0.0), total=100_000, workers=2, probe=8)
     source = iter(range(100_000))
     assert len(chunker.take(source)) == 8  # probe: nothing measured yet
     chunker.record(0.008, 8)  # 1 ms per item, cold start included
@@ -221,7 +221,7 @@ def test_chunk_sizes_follow_the_measured_time_per_item():
 
 
 def test_chunks_shrink_at_the_end_of_a_known_total():
-    chunker = batch._Chunker((0.2, 4096), total=1000, workers=2)
+    chunker = batch._Chunker((0.2, 4096, 0.0), total=1000, workers=2)
     chunker.record(0.001, 1000)  # 1 µs per item: the target alone would take it all
     sizes = []
     source = iter(range(1000))
@@ -230,3 +230,17 @@ def test_chunks_shrink_at_the_end_of_a_known_total():
     assert sum(sizes) == 1000
     assert sizes[0] <= 1000 // (2 * batch._CHUNKS_PER_WORKER)  # a few chunks per worker
     assert sizes == sorted(sizes, reverse=True) and sizes[-1] == 1  # guided tail
+
+
+def test_tail_chunks_keep_a_least_duration():
+    # 0.1 ms per item and at least 30 ms per task: no task of fewer than 300 items until
+    # fewer than 300 are left, however far the guided tail would shrink them
+    chunker = batch._Chunker((0.2, 4096, 0.03), total=10_000, workers=2)
+    chunker.record(0.1, 1000)
+    sizes = []
+    source = iter(range(10_000))
+    while chunk := chunker.take(source):
+        sizes.append(len(chunk))
+    assert sum(sizes) == 10_000
+    assert all(size >= 300 for size in sizes[:-1])
+    assert sizes == sorted(sizes, reverse=True)

@@ -292,3 +292,18 @@ def test_custom_suffixes(tree):
 
 def test_module_exports():
     assert set(masks.__all__) == {"READERS", "expand_inputs", "read_mask"}
+
+
+def test_expand_inputs_as_text_is_str_of_the_paths(tmp_path, monkeypatch):
+    from maskkit.io.masks import expand_inputs
+
+    for name in ["a-b/x.png", "a/x.png", "a/y/z.PNG", ".h/q.png", "b.npy", "c.tif", "n.txt"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).touch()
+    monkeypatch.chdir(tmp_path)
+    for args in (["."], [str(tmp_path)], ["./a/"], ["*"], ["**/*.png"], ["n.txt", "a"],
+                 [f"{tmp_path}//a"]):
+        paths = expand_inputs(args)
+        assert expand_inputs(args, as_text=True) == [str(p) for p in paths]
+    assert expand_inputs(["."], as_text=True) == ["a/x.png", "a/y/z.PNG", "a-b/x.png",
+                                                  "b.npy", "c.tif"]

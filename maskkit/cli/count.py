@@ -259,6 +259,12 @@ def _write_rows(sink, pending: list[bytes], output) -> bool:
     return False
 
 
+def _count_encoded(count, fmt: str, item) -> tuple[bytes, int]:
+    """``count(item)``'s rows as output lines, and how many lines."""
+    rows = count(item)
+    return _encode_rows(str(item), rows, fmt), max(len(rows), 1)
+
+
 def _encode_rows(image: str, rows, fmt: str) -> bytes:
     if not rows:
         rows = [(None, 0, 0)]  # the "done, nothing counted" marker
@@ -399,7 +405,7 @@ def run(args: argparse.Namespace) -> int:
         paths = _dataset_items(args)
     else:
         # as text: a str goes to a worker process and back far cheaper than a Path
-        paths = [str(path) for path in expand_inputs(args.paths)]
+        paths = expand_inputs(args.paths, as_text=True)
 
     done: set[str] = set()
     keep = None
@@ -438,6 +444,8 @@ def run(args: argparse.Namespace) -> int:
     local_pool = batch["engine"] == "local" and args.workers != 1
     if local_pool and len(todo) > 1 and args.kind in ("semantic", "instance"):
         _warm_up(worker, todo[0])
+    # the rows are made in the workers too: the parent only writes them
+    worker = functools.partial(_count_encoded, worker, fmt)
 
     counted = rows = skipped = 0
     errors_file = None
@@ -468,9 +476,10 @@ def run(args: argparse.Namespace) -> int:
                     line = json.dumps(record, default=str) + "\n"
                     errors_file.write(line.encode("utf-8", "surrogateescape"))
             else:
-                pending.append(_encode_rows(str(result.item), result.value, fmt))
+                encoded, n_rows = result.value
+                pending.append(encoded)
                 counted += 1
-                rows += max(len(result.value), 1)
+                rows += n_rows
             # the rows of images that finished together (in one worker task) go out in
             # one write; nothing that has finished waits for later work
             if pending and not result.more:

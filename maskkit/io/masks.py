@@ -271,7 +271,7 @@ def _has_magic(pattern: str) -> bool:
     return any(c in pattern for c in "*?[")
 
 
-def _mask_files_under(directory: Path, suffixes: Iterable[str]) -> list[Path]:
+def _mask_files_under(directory: Path, suffixes: Iterable[str], as_text: bool = False) -> list:
     suffixes = tuple(suffixes)
     found = []
     for root, dirs, files in os.walk(directory):
@@ -280,16 +280,23 @@ def _mask_files_under(directory: Path, suffixes: Iterable[str]) -> list[Path]:
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         base = Path(root)
         parts = base.parts
-        found.extend(((*parts, f), base, f) for f in files
+        # str(base / name) for any plain name, without making a Path per file
+        prefix = str(base / "x")[:-1]
+        found.extend(((*parts, f), prefix, f) for f in files
                      if not f.startswith(".") and _known_suffix(f, suffixes))
     # the order of sorted Paths (by their parts), without comparing Path objects
     found.sort(key=lambda entry: entry[0])
-    return [base / f for _, base, f in found]
+    if as_text:
+        return [prefix + f for _, prefix, f in found]
+    return [Path(prefix + f) for _, prefix, f in found]
 
 
 def expand_inputs(
-    paths: Iterable[str | os.PathLike], *, suffixes: Iterable[str] | None = None
-) -> list[Path]:
+    paths: Iterable[str | os.PathLike],
+    *,
+    suffixes: Iterable[str] | None = None,
+    as_text: bool = False,
+) -> list:
     """Expand files, directories and glob patterns into the list of mask files to read.
 
     Parameters
@@ -301,10 +308,13 @@ def expand_inputs(
         ``[...]``, and ``**`` for any depth; matching files with a known suffix, sorted).
     suffixes : iterable of str, optional
         The known suffixes; the keys of :data:`READERS` by default.
+    as_text : bool, default False
+        Return every path as ``str(path)`` (cheaper for long lists, and what travels to
+        worker processes fastest).
 
     Returns
     -------
-    list of pathlib.Path (or str for fsspec URLs)
+    list of pathlib.Path (or str for fsspec URLs, and for every path with ``as_text``)
         In the order given, each file once.  Paths stay as given (relative stays relative);
         a URL (``s3://bucket/masks/``, ``memory://...``) is expanded with fsspec and its
         files come back as URL strings.
@@ -339,21 +349,21 @@ def expand_inputs(
             continue
         path = Path(text)
         if path.is_dir():
-            files = _mask_files_under(path, known)
+            files = _mask_files_under(path, known, as_text)
             if not files:
                 raise MaskkitIOError(
                     f"directory holds no mask files ({', '.join(sorted(known))})", source=text
                 )
         elif path.exists():
-            files = [path]
+            files = [str(path) if as_text else path]
         elif _has_magic(text):
             matches = sorted(glob.glob(text, recursive=True))
             files = []
             for match in map(Path, matches):
                 if match.is_dir():
-                    files.extend(_mask_files_under(match, known))
+                    files.extend(_mask_files_under(match, known, as_text))
                 elif _reader_for(match, known):
-                    files.append(match)
+                    files.append(str(match) if as_text else match)
             if not files:
                 what = f"{len(matches)} paths but no mask file" if matches else "nothing"
                 raise MaskkitIOError(
