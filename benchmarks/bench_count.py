@@ -131,6 +131,6 @@ def test_count_cli_workers(benchmark, impl, pngs, tmp_path, workers):
     folder, _ = pngs
     benchmark.group = GROUP_WORKERS
     impl("maskkit" if workers == 2 else "1_worker")
-    benchmark.pedantic(_count_cli, args=(folder, tmp_path / "c.csv", workers), rounds=5,
+    benchmark.pedantic(_count_cli, args=(folder, tmp_path / "c.csv", workers), rounds=9,
                        iterations=1, warmup_rounds=1)
     benchmark.extra_info["images_per_s"] = round(N_IMAGES / benchmark.stats.stats.median, 1)

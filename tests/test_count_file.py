@@ -65,6 +65,36 @@ def test_count_file_equals_count_table_of_the_decoded_mask(
     assert list(got) == sorted(got)
 
 
+@st.composite
+def wide_label_pngs(draw):
+    """Wide rows of long runs, so that most filtered rows have few non-zero bytes and take
+    the kernel's run-edit paths (Up, Sub, Paeth) rather than its byte path."""
+    h = draw(st.integers(2, 24))
+    w = draw(st.integers(64, 300))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    mask = np.zeros((h, w), np.uint8)
+    for _ in range(int(rng.integers(1, 8))):
+        y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
+        y1, x1 = y0 + int(rng.integers(1, h + 1)), x0 + int(rng.integers(1, w // 2))
+        # slanted edges: each row's span moves a little, as object outlines do
+        for y in range(y0, min(y1, h)):
+            shift = (y - y0) * int(rng.integers(-2, 3))
+            mask[y, max(x0 + shift, 0):max(x1 + shift, 0)] = rng.choice([1, 2, 3, 255])
+    filters = draw(st.lists(st.sampled_from([0, 1, 2, 2, 2, 3, 4, 4]), min_size=h,
+                            max_size=h))
+    return mask, _label_png(mask, filters, draw(st.booleans()))
+
+
+@given(case=wide_label_pngs(), connectivity=st.sampled_from([4, 8]))
+def test_wide_masks_of_long_runs(tmp_path_factory, case, connectivity):
+    mask, data = case
+    path = tmp_path_factory.mktemp("cfw") / "m.png"
+    path.write_bytes(data)
+    expected = count_table(mask, connectivity=connectivity)
+    assert count_file(path, connectivity=connectivity) == expected
+    assert expected == naive_count_semantic(mask, connectivity, 0, (255,))
+
+
 def test_many_components_grow_the_label_buffers(tmp_path):
     # a checkerboard: every pixel of value 1 is its own 4-connected component (and all
     # join 8-connected), far more provisional labels than the kernel starts with
