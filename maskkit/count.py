@@ -257,9 +257,11 @@ def count_file(
 
     The same table as ``count_table(read_mask(path), ...)`` (see
     :func:`maskkit.io.masks.read_mask` for the formats), but an 8-bit grey or palette PNG
-    counted as a semantic mask is counted while it is decoded: each row is labelled as soon
-    as its scanline filter is undone, while it is in the CPU cache, and the decoded image is
-    never stored whole.  Errors are those of ``read_mask``, naming the file.
+    counted as a semantic mask with connectivity 4 or 8 is counted from its filtered rows,
+    without decoding the image: each row is kept as a list of runs, derived from the row
+    above's by the few non-zero bytes a label map's filtered row holds
+    (:mod:`maskkit._kernels.countpng`), so counting costs about as much as reading.
+    Errors are those of ``read_mask``, naming the file.
 
     Examples
     --------
@@ -275,11 +277,10 @@ def count_file(
     """
     from maskkit.io.masks import read_mask
 
-    if kind == "semantic":
+    if kind == "semantic" and connectivity in (4, 8) and not isinstance(connectivity, bool):
         min_area = _check_min_area(min_area)
         ignore = _check_ignore(ignore)
-        diag = 1 if _check_connectivity(connectivity, 2) == 8 else 0
-        counted = _count_label_png(path, diag, min_area)
+        counted = _count_label_png(path, 1 if connectivity == 8 else 0, min_area)
         if counted is not None:
             classes = np.flatnonzero(counted[1])
             return _table(classes, counted[0][classes], counted[1][classes], ignore)

@@ -118,6 +118,11 @@ def test_other_files_and_kinds_go_through_read_mask(tmp_path):
     Image.fromarray(mask).save(png16)  # 16-bit grey: not the 8-bit path
     assert count_file(png16) == count_table(mask)
     assert count_file(npy, kind="instance") == count_table(mask, kind="instance")
+    volume = np.zeros((3, 4, 5), np.uint8)
+    volume[0, 0, 0] = volume[1, 1, 1] = volume[2, 3, 4] = 1
+    np.save(npy, volume)  # a 3-D .npy takes 3-D connectivities
+    assert count_file(npy, connectivity=26) == {1: (2, 3)}
+    assert count_file(npy, connectivity=6) == {1: (3, 3)}
     png8 = tmp_path / "m8.png"
     png8.write_bytes(_label_png((mask % 7).astype(np.uint8), [0, 1, 2]))
     assert count_file(png8, kind="instance") == count_table(mask % 7, kind="instance")

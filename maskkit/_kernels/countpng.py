@@ -49,8 +49,12 @@ def _load_u64(typingctx, arr, i):
     def codegen(context, builder, signature, args):
         arrty = signature.args[0]
         ary = context.make_array(arrty)(context, builder, args[0])
+        check = context.enable_boundscheck  # MASKKIT_BOUNDSCHECK: both ends are checked
+        last = builder.add(args[1], ir.Constant(args[1].type, 7))
+        cgutils.get_item_pointer(context, builder, arrty, ary, [last], wraparound=False,
+                                 boundscheck=check)
         ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [args[1]],
-                                       wraparound=False)
+                                       wraparound=False, boundscheck=check)
         wide = builder.bitcast(ptr, ir.IntType(64).as_pointer())
         return builder.load(wide, align=1)
 
@@ -67,12 +71,10 @@ def count_png_u8(raw, height, width, diag, min_area):
     the value's pixel count; ``ok`` is False for an unknown filter type or a short
     stream.
 
-    Rows are kept as run lists (start, value), not as bytes.  A label map's filtered rows
-    are nearly all zero bytes, and the row then follows from the row above by a few
-    edits: an Up row is the row above changed at its non-zero bytes, a Sub row changes
-    value exactly at its non-zero bytes.  Those rows cost a scan for non-zero words and
-    work per edit; other rows (None, Average, Paeth, or many edits) are unfiltered as
-    bytes against the row above painted from its runs, then cut into runs.
+    Rows are kept as run lists (start, value), not as bytes; see the module docstring.
+    Up, Sub and Paeth rows with at most ``width // 16`` non-zero bytes, and None rows of
+    zeros, are derived from the row above's runs; the others are unfiltered as bytes
+    against the row above painted from its runs, then cut into runs.
     """
     counts = np.zeros(256, np.int64)
     areas = np.zeros(256, np.int64)
