@@ -1,5 +1,7 @@
 """Batch throughput: ``maskkit count`` over 20000 small PNGs, on the local process pool
-(1 and 2 workers) and on a 2-worker Dask ``LocalCluster``, on the same cores.
+(1 and 2 workers) and on a 2-worker Dask ``LocalCluster``, on the same cores.  The jobs
+(and the cluster) run in a fresh spawned interpreter, as from a shell
+(``_cli_server.py`` says why not in the pytest process).
 
 Run::
 
@@ -17,12 +19,9 @@ The PNGs are generated once per session with a fixed seed.
 from __future__ import annotations
 
 import io
-import logging
 
 import numpy as np
 import pytest
-
-from maskkit.cli import main
 
 N_IMAGES = 20_000
 SIZE = 32
@@ -52,9 +51,8 @@ def pngs(tmp_path_factory):
     return folder
 
 
-def _count(folder, out, *extra) -> None:
-    code = main(["count", str(folder), "--kind", "semantic", "-o", str(out), "--quiet",
-                 *map(str, extra)])
+def _count(server, folder, out, *extra) -> None:
+    code = server.run(["count", folder, "--kind", "semantic", "-o", out, "--quiet", *extra])
     assert code == 0
 
 
@@ -74,36 +72,32 @@ def _measure(benchmark, impl, group, run, out, name="maskkit") -> float:
     return median
 
 
-def test_count_pool_1_worker(benchmark, impl, pngs, tmp_path):
+def test_count_pool_1_worker(benchmark, impl, pngs, tmp_path, cli_server):
+    out = tmp_path / "c.csv"
     median = _measure(benchmark, impl, GROUP_1,
-                      lambda: _count(pngs, tmp_path / "c.csv", "--workers", 1), tmp_path / "c.csv")
+                      lambda: _count(cli_server, pngs, out, "--workers", 1), out)
     _MEDIANS["pool1"] = median
 
 
-def test_count_pool_2_workers(benchmark, impl, pngs, tmp_path):
+def test_count_pool_2_workers(benchmark, impl, pngs, tmp_path, cli_server):
+    out = tmp_path / "c.csv"
     median = _measure(benchmark, impl, GROUP_2,
-                      lambda: _count(pngs, tmp_path / "c.csv", "--workers", 2), tmp_path / "c.csv")
+                      lambda: _count(cli_server, pngs, out, "--workers", 2), out)
     _MEDIANS["pool2"] = median
     if "pool1" in _MEDIANS:
         benchmark.extra_info["speedup_vs_1_worker"] = round(_MEDIANS["pool1"] / median, 2)
 
 
-def test_count_dask_local_cluster_2_workers(benchmark, impl, pngs, tmp_path):
-    distributed = pytest.importorskip("distributed")
-    import time
-
-    t0 = time.perf_counter()
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=":0",
-                                       silence_logs=logging.ERROR)
-    startup = time.perf_counter() - t0
+def test_count_dask_local_cluster_2_workers(benchmark, impl, pngs, tmp_path, cli_server):
+    pytest.importorskip("distributed")
+    address, startup = cli_server.start_cluster(2)
+    out = tmp_path / "c.csv"
     try:
         median = _measure(benchmark, impl, GROUP_2,
-                          lambda: _count(pngs, tmp_path / "c.csv", "--scheduler",
-                                         cluster.scheduler_address), tmp_path / "c.csv",
+                          lambda: _count(cli_server, pngs, out, "--scheduler", address), out,
                           name="dask")
     finally:
-        cluster.close()
+        cli_server.close_cluster()
     benchmark.extra_info["cluster_startup_s"] = round(startup, 2)
     if "pool2" in _MEDIANS:
         overhead = median / _MEDIANS["pool2"] - 1

@@ -50,3 +50,14 @@ def impl(benchmark):
         benchmark.extra_info["impl"] = name
 
     return set_impl
+
+
+@pytest.fixture(scope="module")
+def cli_server():
+    """CLI jobs in a fresh spawned interpreter (see ``_cli_server``)."""
+    from _cli_server import CliServer
+
+    server = CliServer()
+    yield server
+    server.stop()
+
