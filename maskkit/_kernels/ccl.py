@@ -224,6 +224,25 @@ def _union(parent, a, b):
     return rb
 
 
+@kernel(inline="always")
+def _touching(k, b1, s, e, v, label, binary, bounds, values, runlab, parent):
+    """Unite ``label`` (-1: none yet) with the labels of the runs ``k:b1`` of a neighbour
+    row that meet columns ``(s, e)`` (and hold ``v`` unless ``binary``); return the united
+    label (still -1 if none) and the first run that a run further right can still meet."""
+    while k < b1 and bounds[2 * k + 1] <= s:
+        k += 1
+    j = k
+    while j < b1 and bounds[2 * j] < e:
+        if binary or values[j] == v:
+            other = runlab[j]
+            if label < 0:
+                label = other
+            elif other != label:
+                label = _union(parent, label, other)
+        j += 1
+    return label, k
+
+
 @kernel
 def _merge_rows(a0, a1, b0, b1, diag, binary, bounds, values, runlab, parent):
     """Join runs ``a0:a1`` of one row with the overlapping runs ``b0:b1`` of another.
@@ -233,21 +252,10 @@ def _merge_rows(a0, a1, b0, b1, diag, binary, bounds, values, runlab, parent):
     """
     k = b0
     for i in range(a0, a1):
-        s = bounds[2 * i] - diag
-        e = bounds[2 * i + 1] + diag
-        while k < b1 and bounds[2 * k + 1] <= s:
-            k += 1
-        kk = k
-        li = runlab[i]
-        while kk < b1 and bounds[2 * kk] < e:
-            if binary or values[kk] == values[i]:
-                lk = runlab[kk]
-                if li < 0:
-                    li = lk
-                elif lk != li:
-                    li = _union(parent, li, lk)
-            kk += 1
-        runlab[i] = li
+        # a binary pass has one unused value, not one per run
+        runlab[i], k = _touching(k, b1, bounds[2 * i] - diag, bounds[2 * i + 1] + diag,
+                                 values[0 if binary else i], runlab[i], binary, bounds,
+                                 values, runlab, parent)
 
 
 @kernel
@@ -255,20 +263,9 @@ def _label_row_2d(a0, a1, b0, b1, diag, binary, bounds, values, runlab, parent, 
     """2-D fast path: label runs ``a0:a1`` from the previous row's runs ``b0:b1`` alone."""
     k = b0
     for i in range(a0, a1):
-        s = bounds[2 * i] - diag
-        e = bounds[2 * i + 1] + diag
-        while k < b1 and bounds[2 * k + 1] <= s:
-            k += 1
-        kk = k
-        li = -1
-        while kk < b1 and bounds[2 * kk] < e:
-            if binary or values[kk] == values[i]:
-                lk = runlab[kk]
-                if li < 0:
-                    li = lk
-                elif lk != li:
-                    li = _union(parent, li, lk)
-            kk += 1
+        li, k = _touching(k, b1, bounds[2 * i] - diag, bounds[2 * i + 1] + diag,
+                          values[0 if binary else i], -1, binary, bounds, values, runlab,
+                          parent)
         if li < 0:
             li = nlab
             parent[nlab] = nlab

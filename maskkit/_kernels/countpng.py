@@ -32,7 +32,7 @@ from numba.core.extending import intrinsic
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from maskkit._jit import kernel
-from maskkit._kernels.ccl import _ONES, _byte_run_end, _union
+from maskkit._kernels.ccl import _ONES, _byte_run_end, _touching
 from maskkit._kernels.png import _paeth, unfilter_bytes_row
 
 _0 = np.uint64(0)
@@ -330,20 +330,8 @@ def _label_runs(cs, cv, cm, a0, b0, b1, diag, bounds, values, runlab, parent, ar
             continue
         start = cs[r]
         e = cs[r + 1]
-        s = start - diag
-        t = e + diag
-        while k < b1 and bounds[2 * k + 1] <= s:
-            k += 1
-        label = -1
-        j = k
-        while j < b1 and bounds[2 * j] < t:
-            if values[j] == v:
-                other = runlab[j]
-                if label < 0:
-                    label = other
-                elif other != label:
-                    label = _union(parent, label, other)
-            j += 1
+        label, k = _touching(k, b1, start - diag, e + diag, v, -1, False, bounds, values,
+                             runlab, parent)
         if label < 0:
             label = nlab
             parent[nlab] = nlab
