@@ -12,7 +12,7 @@ An image with no counted class still gets one row, with an empty class (CSV) or
 ``"class": null`` (JSON Lines) and ``count`` and ``area`` 0, so that ``--resume`` knows it
 was done.  Rows are written as images finish: the rows of the images that finished
 together (one worker task; one image with ``--workers 1``) in one write, then flushed, so a
-killed run keeps everything it counted and never half an image's rows.
+killed run keeps everything it counted.
 
 ``--resume`` reads the existing output, drops a last line cut short by a kill, recounts
 the last image in the file (its rows may be incomplete if the kill fell between two of
