@@ -1,13 +1,15 @@
-"""Private Numba kernel that undoes PNG scanline filters (the part of decoding after zlib).
+"""Private Numba kernels that undo PNG scanline filters (the part of decoding after zlib).
 
-Typed arrays in, arrays out, no validation: :func:`maskkit.io.png.read_png_rgb_fast`
-checks the header and the stream length first.  The kernel still refuses a short stream
-or an unknown filter byte instead of reading out of bounds.
+Typed arrays in, arrays out, no validation: :mod:`maskkit.io.png` checks the header and
+the stream length first.  The kernels still refuse a short stream or an unknown filter
+byte instead of reading out of bounds.
 
-Speed notes (the kernel runs once per PNG in :func:`maskkit.pq_compute`): everything is
-one function with flat indices, because per-row slices or calls with array arguments cost
-Numba reference counting on every row; the left neighbour of Sub, Average and Paeth stays
-in registers instead of being read back from the row just written; and Paeth takes a
+Speed notes.  :func:`png_unfilter` (RGB, once per PNG in :func:`maskkit.pq_compute`) is
+one function with flat indices.  :func:`png_unfilter_bytes` (grey and palette label maps)
+works row by row through :func:`unfilter_bytes_row`, inlined; that row function is shared
+with the PNG counting kernel (:mod:`maskkit._kernels.countpng`), and was measured as fast
+as the flat version.  In both, the left neighbour of Sub, Average and Paeth stays in
+registers instead of being read back from the row just written, and Paeth takes a
 shortcut when the row above is flat (``b == c`` makes the predictor pick ``a``), which is
 most pixels of a label map and removes the long dependency chain of the full predictor.
 """
