@@ -5,9 +5,9 @@ Every batch command (``coco2sem``, ``count``, ``panoptic``, ``pq`` ...) goes thr
 
 * a bounded number of tasks in flight, so millions of items are never all submitted;
 * ``on_error="raise"`` (first error cancels the rest) or ``"skip"`` (errors are yielded);
-* a worker process that dies (segfault, OOM kill) is reported on stderr and the items it
-  may have been running are retried, one at a time, in a fresh pool; an item that kills a
-  worker again becomes a :class:`WorkerDiedError` result instead of being dropped;
+* a worker process that dies (segfault, OOM kill) is reported on stderr, replaced, and the
+  items it was running are retried one at a time; an item that kills a worker again
+  becomes a :class:`WorkerDiedError` result instead of being dropped;
 * progress on stderr: a live bar on a terminal, a plain line every few seconds otherwise.
 
 The engine is chosen here, not by the commands.  ``engine="local"`` (the default):
@@ -38,30 +38,34 @@ from maskkit.errors import InvalidInputError, MaskkitError
 
 __all__ = ["ItemResult", "WorkerDiedError", "echo", "run_batch"]
 
-#: Tasks kept in flight per worker: enough to keep every worker busy while the parent
+#: Dask tasks kept in flight per worker: enough to keep every worker busy while the client
 #: writes results, few enough that a dead worker leaves only a handful of suspects.
 _INFLIGHT_PER_WORKER = 4
+#: A pool worker gets its next chunk while it runs one, when both pickle to at most this many
+#: bytes (see _can_take).
+_PIPELINE_BYTES = 16384
 #: Seconds between two plain progress lines when stderr is not a terminal.
 _PLAIN_INTERVAL = 5.0
 #: Seconds between two redraws of the live bar.
 _LIVE_INTERVAL = 0.1
 #: Seconds between two checks, in a worker, that its parent is still alive.
 _PARENT_POLL = 0.5
-# Items travel to workers in chunks sized by time: a pool task costs the parent ~0.2 ms and
+# Items travel to workers in chunks sized by time: a pool task costs the parent little and
 # a Dask task costs the cluster a few ms, as much as counting one small mask, so fast items
 # go many at a time; slow items go one at a time (an early error is then seen early).
 # Results still come back per item.  (target seconds per task, most items per task, least
-# seconds per task at the end of a job, where the chunks shrink: a task's round trip, ~0.2 ms
-# on the pool and a few ms on Dask, should stay a small part of it)
-_POOL_CHUNKING = (0.05, 512, 0.002)
-_DASK_CHUNKING = (0.2, 4096, 0.03)
+# seconds per task at the end of a job, where the chunks shrink: a task's round trip should
+# stay a small part of it; tasks per worker the items are cut into at least, so that the last
+# ones do not leave workers idle.)  Dask tasks cost more, so they are fewer and longer:
+# on 20000 small PNGs, half as many tasks took the client and scheduler's process from
+# ~200 to ~160 ms of CPU and the job from ~740 to ~705 ms.
+_POOL_CHUNKING = (0.05, 512, 0.002, 4)
+_DASK_CHUNKING = (0.4, 8192, 0.05, 2)
 # Dask: until the time per item is known, one probe chunk of this many items per worker
 # (a first item pays for cold caches; a few more make the first estimate usable, and
 # probes that fill the pipeline would each cost a task)
 _DASK_PROBE = 8
-#: Tasks per worker the item list is cut into at least, so that the last ones do not leave
-#: workers idle.
-_CHUNKS_PER_WORKER = 4
+
 
 ENGINES = ("local", "dask")
 
@@ -256,17 +260,33 @@ def _run_in_process(func, items) -> Iterator[ItemResult]:
             yield ItemResult(item, value, None)
 
 
-_WORKER_FUNC: Callable[[Any], Any] | None = None
+def _worker_main(conn, func, parent: int, others) -> None:
+    """A pool worker: answer each chunk that arrives on ``conn`` with its results, until the
+    parent closes its end (the job is done) or goes away."""
+    import pickle
 
-
-def _init_worker(func, parent: int) -> None:
-    global _WORKER_FUNC
-    _WORKER_FUNC = func
+    for other in others:  # the parent's ends of the other workers' pipes: not ours to hold
+        other.close()
     # Ctrl-C is the parent's business: it stops the run and terminates the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A parent killed outright (SIGKILL, OOM) cannot stop its workers, which would then
-    # wait for work forever, holding memory and the terminal: they watch it themselves.
+    # A parent killed outright (SIGKILL, OOM) cannot stop its workers; one busy with a long
+    # item would hold memory and the terminal until it tried to reply: it watches instead.
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    while True:
+        try:
+            chunk = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent closed the pipe: the job is over
+        reply = _apply_chunk(func, chunk)
+        try:
+            data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # a value that cannot travel back fails its chunk
+            data = pickle.dumps(MaskkitError(f"a result cannot be sent back from a worker "
+                                             f"process ({type(exc).__name__}: {exc})"))
+        try:
+            conn.send_bytes(data)
+        except OSError:
+            return  # the parent is gone
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -274,10 +294,6 @@ def _exit_with_parent(parent: int) -> None:
         if os.getppid() != parent:
             os._exit(1)
         time.sleep(_PARENT_POLL)
-
-
-def _call_in_worker(chunk):
-    return _apply_chunk(_WORKER_FUNC, chunk)
 
 
 class _Chunker:
@@ -289,15 +305,15 @@ class _Chunker:
     finishes within about one small chunk of the others instead of one idling while the
     last big chunk runs elsewhere."""
 
-    def __init__(self, chunking: tuple[float, int, float], total: int | None, workers: int,
-                 probe: int = 1):
-        self.target, self.most, self.least = chunking
+    def __init__(self, chunking: tuple[float, int, float, int], total: int | None,
+                 workers: int, probe: int = 1):
+        self.target, self.most, self.least, per_worker = chunking
         self.probe = probe
         self.total = total
         self.workers = max(1, workers)
         self.issued = 0
         if total is not None:
-            self.most = max(1, min(self.most, total // (self.workers * _CHUNKS_PER_WORKER)))
+            self.most = max(1, min(self.most, total // (self.workers * per_worker)))
         self.per_item: float | None = None
         self._seconds = 0.0  # decayed sums of the measured chunks, item-weighted
         self._items = 0.0
@@ -343,158 +359,193 @@ def _mp_context():
     return multiprocessing.get_context()
 
 
-class _Pool:
-    """A ProcessPoolExecutor plus what we need to know when one of its workers dies."""
+class _Worker:
+    """One worker process, the parent's end of its pipe, and the tasks sent to it that have
+    not been answered (oldest first, each ``(chunk, strikes, small)``)."""
 
-    def __init__(self, func, workers: int, context):
-        from concurrent.futures import ProcessPoolExecutor
+    __slots__ = ("conn", "process", "tasks")
 
-        self.executor = ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(func, os.getpid())
-        )
-        self.processes: list = []
-
-    def submit(self, item):
-        if self.processes:
-            return self.executor.submit(_call_in_worker, item)
-        # fork pools start every worker on the first submit.  The objects the workers
-        # inherit are frozen first: the workers' garbage collector then never walks them
-        # (nor writes to their pages, which would copy every page of the parent's heap
-        # into each worker), however many objects the calling program holds
-        gc.freeze()
-        try:
-            future = self.executor.submit(_call_in_worker, item)
-        finally:
-            gc.unfreeze()
-        self.processes = list(getattr(self.executor, "_processes", {}).values())
-        return future
+    def __init__(self, process, conn):
+        self.process = process
+        self.conn = conn
+        self.tasks: collections.deque = collections.deque()
 
     def death_cause(self) -> str:
-        """Describe how the dead worker(s) ended; call after ``shutdown``."""
-        causes = []
-        for proc in self.processes:
-            code = proc.exitcode
-            if code is None or code == 0 or code == -signal.SIGTERM:
-                continue  # still alive, or one we terminated ourselves
-            if code < 0:
-                try:
-                    causes.append(f"was killed by {signal.Signals(-code).name}")
-                except ValueError:
-                    causes.append(f"was killed by signal {-code}")
-            else:
-                causes.append(f"exited with code {code}")
-        return " and ".join(sorted(set(causes))) or "died"
+        """How the (dead) process ended."""
+        self.process.join(timeout=5)
+        code = self.process.exitcode
+        if code is None:
+            self.process.kill()  # it closed its pipe but lives on: not a worker any more
+            return "stopped answering"
+        if code < 0:
+            try:
+                return f"was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"was killed by signal {-code}"
+        return f"exited with code {code}"
 
-    def shutdown(self, wait: bool = True) -> None:
-        self.executor.shutdown(wait=wait)
 
-    def kill(self) -> None:
-        """Stop at once: cancel pending tasks and terminate running workers."""
-        self.executor.shutdown(wait=False, cancel_futures=True)
-        for proc in self.processes:
-            if proc.exitcode is None:
-                proc.terminate()
-        for proc in self.processes:
-            proc.join(timeout=5)
+class _Pool:
+    """Worker processes that each take chunks over their own pipe.
+
+    The parent's only thread sends chunks and waits for replies on the pipes: no executor
+    threads or shared queues, whose work would take CPU from the workers on a machine that
+    has one core per worker.  A worker that dies is known by its pipe ending, and so are
+    the chunks it was running."""
+
+    def __init__(self, func, context):
+        self.func = func
+        self.context = context
+        self.workers: list[_Worker] = []
+
+    def start(self, count: int) -> None:
+        # The objects the workers inherit are frozen first: the workers' garbage collector
+        # then never walks them (nor writes to their pages, which would copy every page of
+        # the parent's heap into each worker), however many objects the caller holds.
+        gc.freeze()
+        try:
+            forked = self.context.get_start_method() == "fork"
+            for _ in range(count):
+                ours, theirs = self.context.Pipe()
+                # a forked worker inherits the parent's ends of every pipe, its own included;
+                # it closes them, so that it sees the end of its pipe when the parent goes
+                others = [w.conn for w in self.workers] + [ours] if forked else []
+                process = self.context.Process(
+                    target=_worker_main,
+                    args=(theirs, self.func, os.getpid(), others),
+                    name="maskkit-worker",
+                )
+                process.start()
+                theirs.close()
+                self.workers.append(_Worker(process, ours))
+        finally:
+            gc.unfreeze()
+
+    def send(self, worker: _Worker, chunk: list, strikes: int) -> None:
+        import pickle
+
+        data = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+        worker.tasks.append((chunk, strikes, len(data) <= _PIPELINE_BYTES))
+        worker.conn.send_bytes(data)
+
+    def remove(self, worker: _Worker) -> None:
+        self.workers.remove(worker)
+        worker.conn.close()
+
+    def close(self, kill: bool) -> None:
+        """End the workers: ``kill`` terminates them (the job stops early); otherwise every
+        result is in, and closing the pipes lets them exit by themselves, unwaited."""
+        for worker in self.workers:
+            worker.conn.close()
+            if kill and worker.process.exitcode is None:
+                worker.process.terminate()
+        if kill:
+            for worker in self.workers:
+                worker.process.join(timeout=5)
+        self.workers = []
+
+
+def _can_take(worker: _Worker) -> bool:
+    # One task runs while the next waits in the pipe, so a worker never waits for the
+    # parent.  The one waiting must be small: a worker blocked sending a large reply while
+    # the parent is blocked sending it a large chunk would wait for each other forever.
+    if not worker.tasks:
+        return True
+    return len(worker.tasks) == 1 and worker.tasks[0][2]
 
 
 def _run_in_pool(func, items, workers: int, desc: str, chunker: _Chunker):
-    from concurrent.futures import FIRST_COMPLETED, wait
-    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing.connection import wait
 
     source = iter(items)
-    context = _mp_context()
-    max_inflight = _INFLIGHT_PER_WORKER * workers
-    inflight: dict = {}  # future -> (chunk of items, strikes)
-    # Items that were in flight when a worker died ("strike" 1).  They run one at a time,
-    # alone in the pool, so a second death names the culprit instead of its neighbours.
+    unsent: collections.deque = collections.deque()  # (chunk, strikes) to send again
+    # Items that were in flight when a worker died ("strike" 1).  They go one per task to
+    # an idle worker, so a second death names the culprit instead of its neighbours.
     suspects: collections.deque = collections.deque()
-    unsent: collections.deque = collections.deque()  # taken from ``source``, not yet sent
     exhausted = False
-    pool: _Pool | None = None
-    fruitless_restarts = 0  # pools that broke before running anything
+    pool = _Pool(func, _mp_context())
+    idle_deaths = 0  # deaths in a row of workers that had nothing to run
+
+    def next_task(worker):
+        nonlocal exhausted
+        if unsent:
+            return unsent.popleft()
+        if suspects:
+            return None if worker.tasks else ([suspects[0][0]], suspects.popleft()[1])
+        if exhausted:
+            return None
+        chunk = chunker.take(source)
+        if not chunk:
+            exhausted = True
+            return None
+        return chunk, 0
+
+    def bury(worker):
+        """A worker died: report it, start another, and retry (or give up on) its tasks."""
+        nonlocal idle_deaths
+        cause = worker.death_cause()
+        pool.remove(worker)
+        idle_deaths = 0 if worker.tasks else idle_deaths + 1
+        if idle_deaths > 3:
+            raise WorkerDiedError(f"worker processes keep dying (the last one {cause})")
+        retry = []
+        for chunk, strikes, _ in worker.tasks:
+            if strikes:
+                item = chunk[0]
+                echo(f"maskkit: warning: {item}: a worker process {cause} again; giving up")
+                yield ItemResult(item, None, WorkerDiedError(
+                    f"a worker process died twice while processing this item (it {cause}): "
+                    f"a crash in native code or the out-of-memory killer", source=item))
+            else:
+                retry.extend((item, 1) for item in chunk)
+        if retry:
+            echo(f"maskkit: warning: a worker process {cause} with {len(retry)} {desc} in "
+                 "flight; retrying them one at a time in a fresh worker")
+            suspects.extend(retry)
+        pool.start(1)
+
     finished = False
     try:
+        pool.start(workers)
         while True:
-            if pool is None:
-                pool = _Pool(func, workers, context)
-            broken = False
-            try:
-                if suspects:
-                    if not inflight:
-                        item, strikes = suspects[0]
-                        inflight[pool.submit([item])] = ([item], strikes)
-                        suspects.popleft()
-                else:
-                    while len(inflight) < max_inflight:
-                        if not unsent:
-                            if exhausted:
-                                break
-                            chunk = chunker.take(source)
-                            if not chunk:
-                                exhausted = True
-                                break
-                            unsent.append(chunk)
-                        inflight[pool.submit(unsent[0])] = (unsent[0], 0)
-                        unsent.popleft()
-            except BrokenProcessPool:
-                broken = True
-            if not inflight and not broken:
-                break
-            if not broken:
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    if isinstance(future.exception(), BrokenProcessPool):
-                        broken = True
+            dead = []
+            for worker in pool.workers:
+                while _can_take(worker):
+                    task = next_task(worker)
+                    if task is None:
                         break
-                    chunk, _ = inflight.pop(future)
-                    yield from _outcomes(future, chunk, chunker)
-            if broken:
-                # Let the executor settle every future, then sort the ones still in flight
-                # into results (finished before the death) and suspects.
-                pool.shutdown()
-                victims = []
-                for future, (chunk, strikes) in list(inflight.items()):
-                    if future.cancelled() or isinstance(future.exception(), BrokenProcessPool):
-                        victims.extend((item, strikes) for item in chunk)
-                    else:
-                        yield from _outcomes(future, chunk, chunker)
-                inflight.clear()
-                cause = pool.death_cause()
-                pool = None
-                fruitless_restarts = 0 if victims else fruitless_restarts + 1
-                if fruitless_restarts > 3:
-                    raise WorkerDiedError(
-                        f"worker processes keep dying at start-up (the last one {cause})"
-                    )
-                repeat = [item for item, strikes in victims if strikes >= 1]
-                retry = [(item, strikes + 1) for item, strikes in victims if strikes < 1]
-                for item in repeat:
-                    echo(f"maskkit: warning: {item}: a worker process {cause} again; giving up")
-                    yield ItemResult(
-                        item,
-                        None,
-                        WorkerDiedError(
-                            f"a worker process died twice while processing this item (it "
-                            f"{cause}): a crash in native code or the out-of-memory killer",
-                            source=item,
-                        ),
-                    )
-                if retry:
-                    echo(
-                        f"maskkit: warning: a worker process {cause} with {len(retry)} "
-                        f"{desc} in flight; retrying them one at a time in a fresh pool"
-                    )
-                    suspects.extend(retry)
+                    try:
+                        pool.send(worker, *task)
+                    except OSError:  # its pipe is closed: it died while idle
+                        worker.tasks.pop()
+                        unsent.appendleft(task)
+                        dead.append(worker)
+                        break
+            for worker in dead:
+                yield from bury(worker)
+            if dead:
+                continue
+            busy = {w.conn: w for w in pool.workers if w.tasks}
+            if not busy:
+                break
+            for conn in wait(list(busy)):
+                worker = busy[conn]
+                try:
+                    reply = conn.recv()
+                except (EOFError, OSError):
+                    yield from bury(worker)
+                    continue
+                chunk, _, _ = worker.tasks.popleft()
+                if isinstance(reply, BaseException):  # the chunk failed as a whole
+                    for item in chunk:
+                        yield ItemResult(item, None, reply)
+                    continue
+                seconds, results = reply
+                chunker.record(seconds, len(chunk))
+                yield from _chunk_results(chunk, results)
         finished = True
     finally:
-        if pool is not None:
-            if finished:
-                # every result is in: the workers exit on their own, and the executor's
-                # thread reaps them, while the caller goes on (~5 ms of a short job)
-                pool.shutdown(wait=False)
-            else:
-                pool.kill()
+        pool.close(kill=not finished)
 
 
 def _import_distributed():

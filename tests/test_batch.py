@@ -146,7 +146,7 @@ def test_a_worker_that_dies_once_is_reported_and_its_items_retried(tmp_path, cap
     assert _values(results) == [(i, i * i) for i in range(20)]  # nothing lost
     err = capsys.readouterr().err
     assert "a worker process exited with code 7" in err
-    assert "retrying them one at a time in a fresh pool" in err
+    assert "retrying them one at a time in a fresh worker" in err
 
 
 def test_an_item_that_kills_a_worker_twice_becomes_an_error(capsys):
@@ -210,7 +210,7 @@ def test_echo_clears_the_live_bar(monkeypatch, capsys):
 
 
 def test_chunk_sizes_follow_the_measured_time_per_item():
-    chunker = batch._Chunker((0.2, 4096, 0.0), total=100_000, workers=2, probe=8)
+    chunker = batch._Chunker((0.2, 4096, 0.0, 4), total=100_000, workers=2, probe=8)
     source = iter(range(100_000))
     assert len(chunker.take(source)) == 8  # probe: nothing measured yet
     chunker.record(0.008, 8)  # 1 ms per item, cold start included
@@ -221,21 +221,21 @@ def test_chunk_sizes_follow_the_measured_time_per_item():
 
 
 def test_chunks_shrink_at_the_end_of_a_known_total():
-    chunker = batch._Chunker((0.2, 4096, 0.0), total=1000, workers=2)
+    chunker = batch._Chunker((0.2, 4096, 0.0, 4), total=1000, workers=2)
     chunker.record(0.001, 1000)  # 1 µs per item: the target alone would take it all
     sizes = []
     source = iter(range(1000))
     while chunk := chunker.take(source):
         sizes.append(len(chunk))
     assert sum(sizes) == 1000
-    assert sizes[0] <= 1000 // (2 * batch._CHUNKS_PER_WORKER)  # a few chunks per worker
+    assert sizes[0] <= 1000 // (2 * 4)  # at least 4 chunks per worker
     assert sizes == sorted(sizes, reverse=True) and sizes[-1] == 1  # guided tail
 
 
 def test_tail_chunks_keep_a_least_duration():
     # 0.1 ms per item and at least 30 ms per task: no task of fewer than 300 items until
     # fewer than 300 are left, however far the guided tail would shrink them
-    chunker = batch._Chunker((0.2, 4096, 0.03), total=10_000, workers=2)
+    chunker = batch._Chunker((0.2, 4096, 0.03, 4), total=10_000, workers=2)
     chunker.record(0.1, 1000)
     sizes = []
     source = iter(range(10_000))
