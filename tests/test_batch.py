@@ -48,6 +48,30 @@ def sleepy(x: int) -> int:
     return x
 
 
+def unpicklable(x: int):
+    if x == 3:
+        return lambda: x  # a result that cannot travel back from a worker
+    return x * x
+
+
+def kill_a_sibling(x: int, *, marker: str) -> int:
+    """On item 0, SIGKILL every other worker of the pool, once (idle or busy)."""
+    if x == 0 and not os.path.exists(marker):
+        Path(marker).touch()
+        me, parent = os.getpid(), os.getppid()
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) != me:
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                if ppid == parent:
+                    os.kill(int(entry), signal.SIGKILL)
+        time.sleep(0.2)
+    return x * x
+
+
 def _values(results):
     return sorted((r.item, r.value) for r in results)
 
@@ -168,6 +192,34 @@ def test_a_killer_item_is_raised_under_on_error_raise():
     func = functools.partial(always_sigkill, victim=3)
     with pytest.raises(WorkerDiedError, match=r"^3: a worker process died twice"):
         list(run_batch(func, range(8), workers=2, progress=False))
+
+
+def test_a_result_that_cannot_travel_back_fails_its_items_not_the_run():
+    results = list(run_batch(unpicklable, range(8), workers=2, on_error="skip",
+                             progress=False))
+    assert len(results) == 8
+    bad = [r for r in results if not r.ok]
+    assert 3 in [r.item for r in bad]
+    assert all("cannot be sent back" in str(r.error) for r in bad)
+    assert {r.item for r in results if r.ok} | {r.item for r in bad} == set(range(8))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="finds its siblings in /proc")
+def test_a_worker_killed_from_outside_is_replaced_and_nothing_is_lost(tmp_path, capsys):
+    func = functools.partial(kill_a_sibling, marker=str(tmp_path / "killed"))
+    results = list(run_batch(func, range(200), workers=2, on_error="raise", progress=False))
+    assert (tmp_path / "killed").exists()
+    assert _values(results) == [(i, i * i) for i in range(200)]
+    assert "a worker process was killed by SIGKILL" in capsys.readouterr().err
+
+
+def test_large_chunks_in_both_directions_do_not_deadlock():
+    # each item is a ~100 kB string: chunks and replies far larger than a pipe's buffer
+    items = [str(i) * (100_000 // len(str(i))) for i in range(1, 60)]
+    start = time.monotonic()
+    results = list(run_batch(str.upper, items, workers=2, progress=False))
+    assert sorted(r.value for r in results) == sorted(items)
+    assert time.monotonic() - start < 30
 
 
 # --- progress ---------------------------------------------------------------------------
