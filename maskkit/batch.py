@@ -502,6 +502,8 @@ def _run_in_pool(func, items, workers: int, desc: str, chunker: _Chunker):
             echo(f"maskkit: warning: a worker process {cause} with {len(retry)} {desc} in "
                  "flight; retrying them one at a time in a fresh worker")
             suspects.extend(retry)
+        elif not worker.tasks:
+            echo(f"maskkit: warning: a worker process {cause} while idle; starting another")
         pool.start(1)
 
     finished = False

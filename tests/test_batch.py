@@ -69,6 +69,7 @@ def kill_a_sibling(x: int, *, marker: str) -> int:
                 if ppid == parent:
                     os.kill(int(entry), signal.SIGKILL)
         time.sleep(0.2)
+    time.sleep(0.002)  # work is left for the parent to notice the death with
     return x * x
 
 
