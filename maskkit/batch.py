@@ -506,23 +506,25 @@ def _run_in_pool(func, items, workers: int, desc: str, chunker: _Chunker):
             echo(f"maskkit: warning: a worker process {cause} while idle; starting another")
         pool.start(1)
 
+    def feed(worker) -> bool:
+        """Send ``worker`` what it can take now; False if it turns out to be dead."""
+        while _can_take(worker):
+            task = next_task(worker)
+            if task is None:
+                break
+            try:
+                pool.send(worker, *task)
+            except OSError:  # its pipe is closed: it died while idle
+                worker.tasks.pop()
+                unsent.appendleft(task)
+                return False
+        return True
+
     finished = False
     try:
         pool.start(workers)
         while True:
-            dead = []
-            for worker in pool.workers:
-                while _can_take(worker):
-                    task = next_task(worker)
-                    if task is None:
-                        break
-                    try:
-                        pool.send(worker, *task)
-                    except OSError:  # its pipe is closed: it died while idle
-                        worker.tasks.pop()
-                        unsent.appendleft(task)
-                        dead.append(worker)
-                        break
+            dead = [worker for worker in pool.workers if not feed(worker)]
             for worker in dead:
                 yield from bury(worker)
             if dead:
@@ -538,13 +540,18 @@ def _run_in_pool(func, items, workers: int, desc: str, chunker: _Chunker):
                     yield from bury(worker)
                     continue
                 chunk, _, _ = worker.tasks.popleft()
+                if not isinstance(reply, BaseException):
+                    chunker.record(reply[0], len(chunk))
+                # the worker's next chunk goes out before the caller gets these results
+                # (writing them takes time the worker would otherwise idle)
+                alive = feed(worker)
                 if isinstance(reply, BaseException):  # the chunk failed as a whole
                     for item in chunk:
                         yield ItemResult(item, None, reply)
-                    continue
-                seconds, results = reply
-                chunker.record(seconds, len(chunk))
-                yield from _chunk_results(chunk, results)
+                else:
+                    yield from _chunk_results(chunk, reply[1])
+                if not alive:
+                    yield from bury(worker)
         finished = True
     finally:
         pool.close(kill=not finished)
