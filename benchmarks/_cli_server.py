@@ -6,7 +6,8 @@ copies the page tables of all of it (~15 ms per worker per job on the benchmark 
 10 % of a 2-worker job), and a Dask scheduler in that process pauses in garbage
 collections that walk all of pytest's objects: costs of the harness that no user pays.
 The server is spawned, so it inherits none of that; a command costs a pipe round trip
-(< 1 ms) on top of the job.
+(< 1 ms) on top of the job.  The Dask benchmark starts a second server to host its
+``LocalCluster``, so that the cluster's scheduler runs beside the jobs, not inside them.
 """
 
 from __future__ import annotations
