@@ -469,6 +469,8 @@ def _run_in_pool(func, items, workers: int, desc: str, chunker: _Chunker):
     def next_task(worker):
         nonlocal exhausted
         if unsent:
+            if unsent[0][1] and worker.tasks:
+                return None  # a suspect runs on an idle worker only (see below)
             return unsent.popleft()
         if suspects:
             return None if worker.tasks else ([suspects[0][0]], suspects.popleft()[1])
@@ -690,19 +692,6 @@ def _chunk_results(chunk, results) -> Iterator[ItemResult]:
     last = len(chunk) - 1
     for i, (item, (value, error)) in enumerate(zip(chunk, results)):
         yield ItemResult(item, value, error, i < last)
-
-
-def _outcomes(future, chunk, chunker: _Chunker) -> Iterator[ItemResult]:
-    exc = future.exception()
-    if exc is None:
-        seconds, results = future.result()
-        chunker.record(seconds, len(chunk))
-        yield from _chunk_results(chunk, results)
-        return
-    if not isinstance(exc, Exception):  # SystemExit and friends are not item errors
-        raise exc
-    for item in chunk:  # the chunk failed as a whole (e.g. a result that cannot be pickled)
-        yield ItemResult(item, None, exc)
 
 
 # --------------------------------------------------------------------------------------

@@ -202,6 +202,18 @@ def _popcount(typingctx, x):
     return sig, codegen
 
 
+def span_pointer(context, builder, arrty, ary, i, n: int):
+    """Codegen helper for intrinsics that touch ``arr[i:i + n]`` of a 1-D array at once:
+    the pointer to ``arr[i]``, with both ends bounds-checked under ``MASKKIT_BOUNDSCHECK``
+    (Numba's own checks see one element per access)."""
+    check = context.enable_boundscheck
+    last = builder.add(i, ir.Constant(i.type, n - 1))
+    cgutils.get_item_pointer(context, builder, arrty, ary, [last], wraparound=False,
+                             boundscheck=check)
+    return cgutils.get_item_pointer(context, builder, arrty, ary, [i], wraparound=False,
+                                    boundscheck=check)
+
+
 @intrinsic
 def _fill8(typingctx, arr, i, v):
     """Write ``v`` to ``arr[i:i + 8]`` (a 1-D integer array) as one vector store; the caller
@@ -214,12 +226,7 @@ def _fill8(typingctx, arr, i, v):
     def codegen(context, builder, signature, args):
         arrty, _, vty = signature.args
         ary = context.make_array(arrty)(context, builder, args[0])
-        check = context.enable_boundscheck  # MASKKIT_BOUNDSCHECK: both ends are checked
-        last = builder.add(args[1], ir.Constant(args[1].type, _CHUNK - 1))
-        cgutils.get_item_pointer(context, builder, arrty, ary, [last], wraparound=False,
-                                 boundscheck=check)
-        ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [args[1]],
-                                       wraparound=False, boundscheck=check)
+        ptr = span_pointer(context, builder, arrty, ary, args[1], _CHUNK)
         elem = context.get_value_type(arrty.dtype)
         value = context.cast(builder, args[2], vty, arrty.dtype)
         vec_t = ir.VectorType(elem, _CHUNK)

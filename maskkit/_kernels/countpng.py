@@ -27,12 +27,11 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils
 from numba.core.extending import intrinsic
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from maskkit._jit import kernel
-from maskkit._kernels.ccl import _ONES, _byte_run_end, _touching
+from maskkit._kernels.ccl import _ONES, _byte_run_end, _touching, span_pointer
 from maskkit._kernels.png import _paeth, unfilter_bytes_row
 
 _0 = np.uint64(0)
@@ -49,12 +48,7 @@ def _load_u64(typingctx, arr, i):
     def codegen(context, builder, signature, args):
         arrty = signature.args[0]
         ary = context.make_array(arrty)(context, builder, args[0])
-        check = context.enable_boundscheck  # MASKKIT_BOUNDSCHECK: both ends are checked
-        last = builder.add(args[1], ir.Constant(args[1].type, 7))
-        cgutils.get_item_pointer(context, builder, arrty, ary, [last], wraparound=False,
-                                 boundscheck=check)
-        ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [args[1]],
-                                       wraparound=False, boundscheck=check)
+        ptr = span_pointer(context, builder, arrty, ary, args[1], 8)
         wide = builder.bitcast(ptr, ir.IntType(64).as_pointer())
         return builder.load(wide, align=1)
 
