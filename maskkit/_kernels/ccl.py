@@ -271,6 +271,11 @@ def _union(parent, a, b):
     return rb
 
 
+#: "no label yet", typed: a literal -1 would make Numba compile a second specialisation
+#: of every helper the label reaches
+_NO_LABEL = np.int64(-1)
+
+
 @kernel(inline="always")
 def _touching(k, b1, s, e, v, label, binary, bounds, values, runlab, parent):
     """Unite ``label`` (-1: none yet) with the labels of the runs ``k:b1`` of a neighbour
@@ -312,8 +317,8 @@ def _label_row_2d(a0, a1, b0, b1, diag, binary, bounds, values, runlab, parent, 
     for i in range(a0, a1):
         iu = np.uint64(i)
         li, k = _touching(k, b1, bounds[_U2 * iu] - diag, bounds[_U2 * iu + _U1] + diag,
-                          values[_U0 if binary else iu], -1, binary, bounds, values,
-                          runlab, parent)
+                          values[_U0 if binary else iu], _NO_LABEL, binary, bounds,
+                          values, runlab, parent)
         if li < 0:
             li = nlab
             parent[np.uint64(nlab)] = nlab

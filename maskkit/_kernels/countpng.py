@@ -31,7 +31,7 @@ from numba.core.extending import intrinsic
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from maskkit._jit import kernel
-from maskkit._kernels.ccl import _ONES, _byte_run_end, _touching, span_pointer
+from maskkit._kernels.ccl import _NO_LABEL, _ONES, _byte_run_end, _touching, span_pointer
 from maskkit._kernels.png import _paeth, unfilter_bytes_row
 
 _0 = np.uint64(0)
@@ -89,7 +89,9 @@ def count_png_u8(raw, height, width, diag, min_area):
     ps[0] = 0  # row -1: all zeros, as the PNG spec has it
     pv[0] = 0
     ps[1] = n
-    pm = 1
+    # typed counters, not literals: a literal argument makes Numba compile a second
+    # specialisation of every helper it is passed to
+    pm = np.int64(1)
     edits = np.empty(n, np.int64)
     # labelled foreground runs of the current row from index half * n on, of the row
     # above in the other half
@@ -100,9 +102,9 @@ def count_png_u8(raw, height, width, diag, min_area):
     parent = np.empty(cap, np.int64)
     area = np.empty(cap, np.int64)
     value = np.empty(cap, np.uint8)
-    nlab = 0
-    b0 = 0
-    b1 = 0
+    nlab = np.int64(0)
+    b0 = np.int64(0)
+    b1 = np.int64(0)
     half = 1
     sparse = n // 16  # more edits than this: unfilter the row as bytes
     for y in range(height):
@@ -203,9 +205,9 @@ def _emit(cs, cv, cm, start, v):
 def _edit_runs(ps, pv, pm, raw, src, edits, ne, n, cs, cv):
     """Runs of an Up row: the row above's runs ``(ps, pv)``, the byte at each edit column
     ``x`` raised by ``raw[src + x]``."""
-    cm = 0
+    cm = np.int64(0)
     j = 0  # the run above that holds column ``pos``
-    pos = 0
+    pos = np.int64(0)
     for k in range(ne + 1):
         stop = edits[k] if k < ne else n
         while pos < stop:  # columns pos:stop are the row above's
@@ -228,12 +230,12 @@ def _paeth_runs(ps, pv, pm, raw, src, edits, ne, n, cs, cv):
     value there (``up == upleft``), the predictor is the left pixel: the value goes on.
     So the value can only change at the edits and where the row above changes value, and
     the predictor is worked out at those columns alone."""
-    cm = 0
+    cm = np.int64(0)
     left = np.int32(0)
     j = 0  # the run above that holds column x
     ei = 0  # next edit
     bj = 1  # next change of value in the row above: column ps[bj]
-    x = 0  # column 0 is always worked out (its upleft is 0)
+    x = np.int64(0)  # column 0 is always worked out (its upleft is 0)
     while x < n:
         while ps[j + 1] <= x:
             j += 1
@@ -324,8 +326,8 @@ def _label_runs(cs, cv, cm, a0, b0, b1, diag, bounds, values, runlab, parent, ar
             continue
         start = cs[r]
         e = cs[r + 1]
-        label, k = _touching(k, b1, start - diag, e + diag, v, -1, False, bounds, values,
-                             runlab, parent)
+        label, k = _touching(k, b1, start - diag, e + diag, v, _NO_LABEL, False, bounds,
+                             values, runlab, parent)
         if label < 0:
             label = nlab
             parent[nlab] = nlab
@@ -344,5 +346,7 @@ def _label_runs(cs, cv, cm, a0, b0, b1, diag, bounds, values, runlab, parent, ar
 @kernel
 def _grown(a, cap):
     b = np.empty(cap, a.dtype)
-    b[: a.shape[0]] = a
+    # an element loop: a slice assignment compiles Numba's shape-mismatch message code
+    for i in range(a.shape[0]):
+        b[i] = a[i]
     return b

@@ -178,6 +178,11 @@ def inflate_raw(src, out):
     offsets = np.zeros(16, np.int64)
     syms = np.zeros(288, np.uint16)
     fixed_loaded = False
+    # _build_code's arguments as typed values, not literals: with literals Numba would
+    # compile one specialisation of it per call site
+    at_lit, n_lit, n_dist, n_clen = np.int64(0), np.int64(288), np.int64(32), np.int64(19)
+    lit_bits, dist_bits, clen_bits = np.int64(LIT_BITS), np.int64(DIST_BITS), np.int64(CLEN_BITS)
+    yes, no = np.bool_(True), np.bool_(False)
 
     final = False
     while not final:
@@ -225,9 +230,9 @@ def inflate_raw(src, out):
                     lens[i] = 8 if i < 144 else (9 if i < 256 else (7 if i < 280 else 8))
                 for i in range(32):
                     lens[288 + i] = 5
-                _build_code(lens, 0, 288, LIT_ENTRIES, lit_table, LIT_BITS, True,
+                _build_code(lens, at_lit, n_lit, LIT_ENTRIES, lit_table, lit_bits, yes,
                             counts, offsets, syms)
-                _build_code(lens, 288, 32, DIST_ENTRIES, dist_table, DIST_BITS, True,
+                _build_code(lens, n_lit, n_dist, DIST_ENTRIES, dist_table, dist_bits, yes,
                             counts, offsets, syms)
                 fixed_loaded = True
         else:
@@ -252,7 +257,7 @@ def inflate_raw(src, out):
                 lens[CLEN_ORDER[i]] = bitbuf & _7
                 bitbuf >>= _3
                 bitcnt -= _3
-            if _build_code(lens, 0, 19, CLEN_ENTRIES, clen_table, CLEN_BITS, False,
+            if _build_code(lens, at_lit, n_clen, CLEN_ENTRIES, clen_table, clen_bits, no,
                            counts, offsets, syms) != 0:
                 return _result(op, pos, bitcnt, BAD_CODE_LENGTHS)
             # the code lengths of both alphabets form one sequence; a repeat may cross
@@ -306,10 +311,10 @@ def inflate_raw(src, out):
                 lens[k] = 0
             for k in range(hdist, _32):
                 lens[np.uint64(288) + k] = 0
-            if _build_code(lens, 0, 288, LIT_ENTRIES, lit_table, LIT_BITS, True,
+            if _build_code(lens, at_lit, n_lit, LIT_ENTRIES, lit_table, lit_bits, yes,
                            counts, offsets, syms) != 0:
                 return _result(op, pos, bitcnt, BAD_CODE_LENGTHS)
-            if _build_code(lens, 288, 32, DIST_ENTRIES, dist_table, DIST_BITS, True,
+            if _build_code(lens, n_lit, n_dist, DIST_ENTRIES, dist_table, dist_bits, yes,
                            counts, offsets, syms) != 0:
                 return _result(op, pos, bitcnt, BAD_CODE_LENGTHS)
 

@@ -254,8 +254,11 @@ def unfilter_bytes_row(f, r, p, o, d):
     maps: the predictor is then ``left`` whatever it is, with no arithmetic on the chain).
     """
     n = o.shape[0]
+    # element loops, not slice copies: a slice copy compiles Numba's shape-mismatch
+    # message code (over a second of a first run) into every kernel that inlines this
     if f == 0:
-        o[:] = r
+        for i in range(n):
+            o[i] = r[i]
     elif f == 1:
         if d == 1:
             left = np.int32(0)
@@ -263,7 +266,8 @@ def unfilter_bytes_row(f, r, p, o, d):
                 left = (np.int32(r[i]) + left) & 0xFF
                 o[i] = np.uint8(left)
         else:
-            o[:d] = r[:d]
+            for i in range(d):
+                o[i] = r[i]
             for i in range(d, n):
                 o[i] = np.uint8((np.int32(r[i]) + np.int32(o[i - d])) & 0xFF)
     elif f == 2:
