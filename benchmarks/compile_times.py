@@ -1,0 +1,63 @@
+"""Where a command's first-run time goes: seconds spent compiling each maskkit kernel.
+
+Runs one ``maskkit`` command in this process with an empty kernel cache and prints a
+Markdown table of every kernel Numba compiled (its own compile time, nested kernels
+excluded, and the time including them), largest first.
+
+    python benchmarks/compile_times.py count one.png --kind semantic
+    python benchmarks/compile_times.py coco2sem data/sample_coco/instances.json -o /tmp/o
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+
+os.environ["MASKKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="maskkit-compile-")
+os.environ.setdefault("MASKKIT_QUIET_COMPILE", "1")
+
+from numba.core import event  # noqa: E402
+
+
+class _Timer(event.Listener):
+    def __init__(self):
+        self.stack: list[list] = []
+        self.rows: dict[str, list[float]] = {}
+
+    def on_start(self, ev):
+        self.stack.append([ev.data["dispatcher"], time.perf_counter(), 0.0])
+
+    def on_end(self, ev):
+        disp, t0, nested = self.stack.pop()
+        total = time.perf_counter() - t0
+        name = f"{disp.py_func.__module__}.{disp.py_func.__qualname__}"
+        row = self.rows.setdefault(name, [0.0, 0.0, 0])
+        row[0] += total - nested
+        row[1] += total
+        row[2] += 1
+        if self.stack:
+            self.stack[-1][2] += total
+
+
+def main(argv: list[str]) -> int:
+    timer = _Timer()
+    event.register("numba:compile", timer)
+    from maskkit.cli import main as cli_main
+
+    t0 = time.perf_counter()
+    rc = cli_main(argv)
+    wall = time.perf_counter() - t0
+    own_total = sum(r[0] for r in timer.rows.values())
+    print(f"\n`maskkit {' '.join(argv)}`: {wall:.2f} s wall, {own_total:.2f} s compiling "
+          f"{len(timer.rows)} kernels\n")
+    print("| kernel | compiles | own s | incl. nested s |")
+    print("|---|---:|---:|---:|")
+    for name, (own, incl, n) in sorted(timer.rows.items(), key=lambda kv: -kv[1][0]):
+        print(f"| `{name.removeprefix('maskkit._kernels.')}` | {n} | {own:.2f} | {incl:.2f} |")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
