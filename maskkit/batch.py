@@ -25,7 +25,6 @@ import collections
 import gc
 import itertools
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -36,7 +35,7 @@ from typing import Any
 
 from maskkit.errors import InvalidInputError, MaskkitError
 
-__all__ = ["ItemResult", "WorkerDiedError", "echo", "run_batch"]
+__all__ = ["BatchRun", "ItemResult", "WorkerDiedError", "echo", "run_batch"]
 
 #: Dask tasks kept in flight per worker: enough to keep every worker busy while the client
 #: writes results, few enough that a dead worker leaves only a handful of suspects.
@@ -151,10 +150,11 @@ def run_batch(
         Default: a ``LocalCluster`` of ``workers`` single-threaded processes on
         127.0.0.1, closed at the end of the run.
 
-    Yields
-    ------
-    ItemResult
-        One per item, in completion order (not input order).
+    Returns
+    -------
+    BatchRun
+        An iterator of :class:`ItemResult`, one per item, in completion order (not input
+        order); its ``rate`` is the items per second the progress display shows.
 
     Raises
     ------
@@ -196,7 +196,7 @@ def run_batch(
         runner = _run_in_process(func, items)
     else:
         runner = _run_in_pool(func, items, workers, desc, _Chunker(_POOL_CHUNKING, total, workers))
-    return _drive(runner, on_error, _Progress(total, desc, enabled=progress is not False))
+    return BatchRun(runner, on_error, _Progress(total, desc, enabled=progress is not False))
 
 
 def echo(message: str) -> None:
@@ -219,22 +219,51 @@ def echo(message: str) -> None:
 # policy: errors and progress, the same for every engine
 
 
-def _drive(engine: Iterator[ItemResult], on_error: str, reporter: _Progress):
-    done = errors = 0
-    reporter.begin()
-    try:
-        for result in engine:
-            if result.error is not None:
-                _name_item(result.error, result.item)
-                if on_error == "raise":
-                    raise result.error
-                errors += 1
-            done += 1
-            reporter.update(done, errors)
-            yield result
-    finally:
-        engine.close()  # cancels outstanding work when the caller stops early or we raise
-        reporter.close()
+class BatchRun:
+    """The results of :func:`run_batch`, as they complete; the error policy and the
+    progress display are applied here, the same way for every engine.
+
+    ``rate`` is items per second measured from the first finished item on, the figure
+    the progress display shows: the first item pays for start-up (worker processes,
+    compiling kernels on a cold cache), which says nothing about the rest of the run.
+    """
+
+    def __init__(self, engine: Iterator[ItemResult], on_error: str, reporter: _Progress):
+        self._results = self._drive(engine, on_error, reporter)
+        self._reporter = reporter
+
+    def __iter__(self) -> BatchRun:
+        return self
+
+    def __next__(self) -> ItemResult:
+        return next(self._results)
+
+    def close(self) -> None:
+        """Stop the run: cancel outstanding work and close the progress display."""
+        self._results.close()
+
+    @property
+    def rate(self) -> float | None:
+        """Items per second after the first finished item (None until two have)."""
+        return self._reporter.rate()
+
+    @staticmethod
+    def _drive(engine: Iterator[ItemResult], on_error: str, reporter: _Progress):
+        done = errors = 0
+        reporter.begin()
+        try:
+            for result in engine:
+                if result.error is not None:
+                    _name_item(result.error, result.item)
+                    if on_error == "raise":
+                        raise result.error
+                    errors += 1
+                done += 1
+                reporter.update(done, errors)
+                yield result
+        finally:
+            engine.close()  # cancels outstanding work when the caller stops early or we raise
+            reporter.close()
 
 
 def _name_item(exc: BaseException, item: Any) -> None:
@@ -260,10 +289,13 @@ def _run_in_process(func, items) -> Iterator[ItemResult]:
             yield ItemResult(item, value, None)
 
 
-def _worker_main(conn, func, parent: int, others) -> None:
+def _worker_main(conn, func, parent: int, others, quiet_compile: bool = False) -> None:
     """A pool worker: answer each chunk that arrives on ``conn`` with its results, until the
     parent closes its end (the job is done) or goes away."""
     import pickle
+
+    if quiet_compile:  # every worker compiles on a cold cache; one of them says so
+        os.environ["MASKKIT_QUIET_COMPILE"] = "1"
 
     for other in others:  # the parent's ends of the other workers' pipes: not ours to hold
         other.close()
@@ -412,7 +444,7 @@ class _Pool:
                 others = [w.conn for w in self.workers] + [ours] if forked else []
                 process = self.context.Process(
                     target=_worker_main,
-                    args=(theirs, self.func, os.getpid(), others),
+                    args=(theirs, self.func, os.getpid(), others, bool(self.workers)),
                     name="maskkit-worker",
                 )
                 process.start()
@@ -707,14 +739,16 @@ def _isatty(stream) -> bool:
         return False
 
 
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 class _Progress:
+    """Progress of one run on stderr, drawn by tqdm.
+
+    On a terminal: a live tqdm bar.  Otherwise: a plain line every ``_PLAIN_INTERVAL``
+    seconds and one final line, so logs get no carriage returns and nothing stale.  The
+    rate, and the ETA from it, count only the items finished after the first one (see
+    :class:`BatchRun`); before two have finished the display shows no rate and no ETA
+    rather than a made-up one.
+    """
+
     def __init__(self, total: int | None, desc: str, *, enabled: bool):
         self.stream = sys.stderr
         self.total = total
@@ -722,64 +756,84 @@ class _Progress:
         self.enabled = enabled
         self.live = enabled and _isatty(self.stream)
         self.start = self.last = time.monotonic()
+        self.first: tuple[float, int] | None = None  # (time, items) of the first result
         self.done = self.errors = 0
-        self.drawn = False
+        self.bar = None
 
     def begin(self) -> None:
         self.start = self.last = time.monotonic()
         _ACTIVE.append(self)
 
-    def _status(self, *, percent: bool = True) -> str:
-        elapsed = max(time.monotonic() - self.start, 1e-9)
-        rate = self.done / elapsed
-        if self.total:
-            head = f"{self.done}/{self.total} {self.desc}"
-            if percent:
-                head += f" ({100.0 * self.done / self.total:.0f}%)"
-        else:
-            head = f"{self.done} {self.desc}"
-        parts = [head, f"{rate:.1f} {self.desc}/s"]
-        if self.total and rate > 0:
-            parts.append(f"ETA {_duration((self.total - self.done) / rate)}")
-        if self.errors:
-            parts.append(f"{self.errors} error{'s' if self.errors > 1 else ''}")
-        return ", ".join(parts)
+    def rate(self, now: float | None = None) -> float | None:
+        if self.first is None or self.done <= self.first[1]:
+            return None
+        seconds = (time.monotonic() if now is None else now) - self.first[0]
+        return (self.done - self.first[1]) / seconds if seconds > 0 else None
 
-    def _draw(self) -> None:
-        line = self._status(percent=False)  # the bar shows it
-        if self.total:
-            width = 16
-            filled = int(width * self.done / self.total)
-            line = f"[{'#' * filled}{'.' * (width - filled)}] {line}"
-        columns = shutil.get_terminal_size((80, 24)).columns
-        self.stream.write("\r" + line[: max(columns - 1, 10)] + "\x1b[K")
-        self.stream.flush()
-        self.drawn = True
+    def _postfix(self) -> str | None:
+        if not self.errors:
+            return None
+        return f"{self.errors} error{'s' if self.errors > 1 else ''}"
+
+    def _plain(self, now: float) -> str:
+        from tqdm import tqdm
+
+        fmt = "{n_fmt}/{total_fmt}{unit} ({percentage:.0f}%) [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+        if not self.total:
+            fmt = "{n_fmt}{unit} [{elapsed}, {rate_fmt}{postfix}]"
+        return "maskkit: " + tqdm.format_meter(
+            self.done, self.total, now - self.start, unit=f" {self.desc}", rate=self.rate(now) or 0,
+            postfix=self._postfix(), bar_format=fmt)
+
+    def _open_bar(self) -> None:
+        from tqdm import tqdm
+
+        progress = self
+
+        class _Bar(tqdm):
+            @property
+            def format_dict(self):
+                d = super().format_dict
+                d["rate"] = progress.rate() or 0  # 0: tqdm shows "?", not its own guess
+                return d
+
+        self.bar = _Bar(total=self.total, unit=f" {self.desc}", file=self.stream,
+                        mininterval=_LIVE_INTERVAL, dynamic_ncols=True, leave=True,
+                        smoothing=0, unit_scale=False)
+        # elapsed time counts from the start of the run (tqdm's clock is time.time)
+        self.bar.start_t -= time.monotonic() - self.start
 
     def update(self, done: int, errors: int) -> None:
+        now = time.monotonic()
+        if self.first is None:
+            self.first = (now, done)
+        step = done - self.done
         self.done, self.errors = done, errors
         if not self.enabled:
             return
-        now = time.monotonic()
         if self.live:
-            if now - self.last >= _LIVE_INTERVAL or done == self.total:
-                self.last = now
-                self._draw()
+            if self.bar is None:
+                self._open_bar()
+            postfix = self._postfix()
+            if postfix is not None:
+                self.bar.set_postfix_str(postfix, refresh=False)
+            self.bar.update(step)
         elif now - self.last >= _PLAIN_INTERVAL:
             self.last = now
-            print(f"maskkit: {self._status()}", file=self.stream, flush=True)
+            print(self._plain(now), file=self.stream, flush=True)
 
     def message(self, text: str) -> None:
-        if self.live and self.drawn:
-            self.stream.write("\r\x1b[K")
-        print(text, file=self.stream, flush=True)
-        if self.live and self.drawn:
-            self._draw()
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
 
     def close(self) -> None:
         if self in _ACTIVE:
             _ACTIVE.remove(self)
-        if self.live and self.drawn:
-            self._draw()
-            self.stream.write("\n")
-            self.stream.flush()
+        if self.bar is not None:
+            self.bar.refresh()
+            self.bar.close()
+            self.bar = None
+        elif self.enabled and not self.live and self.done:
+            print(self._plain(time.monotonic()), file=self.stream, flush=True)

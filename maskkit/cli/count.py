@@ -499,15 +499,17 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.quiet:
         seconds = time.monotonic() - start
-        rate = counted / seconds if seconds > 0 else 0.0
+        # the progress display's rate: measured after the first image, which pays for
+        # start-up and, on a cold cache, for compiling the kernels
+        rate = results.rate
         parts = [f"{counted} images counted", f"{rows} rows", f"{skipped} skipped"]
         if already:
             parts.append(f"{already} already done")
         where = "" if output is None else f" -> {output}"
         note = f"; errors listed in {errors_path}" if skipped and errors_path else ""
         print(
-            f"maskkit count: {', '.join(parts)}{where} in {seconds:.2f} s "
-            f"({rate:.1f} images/s){note}",
+            f"maskkit count: {', '.join(parts)}{where} in {seconds:.2f} s"
+            + (f" ({rate:.1f} images/s)" if rate else "") + note,
             file=sys.stderr,
         )
     return EXIT_SKIPPED if skipped else 0
