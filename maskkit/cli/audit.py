@@ -52,7 +52,7 @@ def add_parser(sub) -> None:
                    help="audit a random sample of N images (costs also scaled to the whole "
                         "dataset)")
     p.add_argument("--seed", type=int, default=0, help="seed of --sample (default: 0)")
-    add_batch_options(p, workers_default=1, on_error_help=(
+    add_batch_options(p, on_error_help=(
         "on a bad image (e.g. a corrupt polygon or RLE): stop with exit status 1 (raise, "
         "default) or leave it out of the figures, list it in the report and exit with "
         "status 3"))
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     index = load_coco(args.instances, strict=args.on_error == "raise")
     report = audit_dataset(index, prices=prices, counting=args.counting, surface=args.surface,
                            budget=args.budget, sample=args.sample, seed=args.seed,
-                           progress=args.workers > 1 or batch["engine"] == "dask",
+                           progress=True,
                            on_error=args.on_error,
                            warn=lambda line: echo(f"maskkit audit: warning: {line}"),
                            **batch)

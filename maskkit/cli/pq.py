@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
     p.add_argument("pred", metavar="PRED.json", help="predicted panoptic JSON")
     p.add_argument("--gt-folder", metavar="DIR", help="default: GT without .json")
     p.add_argument("--pred-folder", metavar="DIR", help="default: PRED without .json")
-    add_batch_options(p, workers_default=1, on_error_help=(
+    add_batch_options(p, on_error_help=(
         "on an image that cannot be evaluated: stop with exit status 1 (raise, default) or "
         "leave it out of the sums, list it (in OUT.json.errors.jsonl with --json) and exit "
         "with status 3"))
