@@ -89,6 +89,7 @@ def test_audit_on_error_skip_lists_bad_images_and_exits_3(tmp_path, capsys):
     assert "skipped                     2 bad images" in capsys.readouterr().out
 
 
+# every batch command defaults to all cores (--workers None -> os.cpu_count())
 def test_audit_batch_options_keep_their_defaults():
     import argparse
 
@@ -97,6 +98,6 @@ def test_audit_batch_options_keep_their_defaults():
     parser = argparse.ArgumentParser()
     cli_audit.add_parser(parser.add_subparsers())
     args = parser.parse_args(["audit", "x.json"])
-    assert (args.workers, args.engine, args.scheduler, args.on_error) == (1, None, None,
+    assert (args.workers, args.engine, args.scheduler, args.on_error) == (None, None, None,
                                                                         "raise")
     assert args.sample is None and args.seed == 0

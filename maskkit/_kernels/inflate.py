@@ -457,9 +457,12 @@ def inflate_raw(src, out):
     return _result(op, pos, bitcnt, OK)
 
 
-@kernel(inline="always")
+@kernel
 def _result(op, pos, bitcnt, status):
-    """The kernel's return triple; whole bytes still in the bit buffer are not used."""
+    """The kernel's return triple; whole bytes still in the bit buffer are not used.
+
+    A plain call, not Numba-inlined: it has 28 call sites, and Numba types an inlined
+    function again at each of them (seconds of a first run); LLVM inlines it anyway."""
     return np.int64(op), np.int64(pos - (bitcnt >> _3)), np.int64(status)
 
 

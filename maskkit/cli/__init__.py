@@ -19,7 +19,9 @@ _COMMANDS = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``maskkit`` parser; with ``only``, just that subcommand is registered (a command
+    then starts without importing what the other commands' options need)."""
     parser = argparse.ArgumentParser(
         prog="maskkit",
         description="Convert and count segmentation masks, fast.",
@@ -27,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"maskkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMANDS:
+        if only is not None and name != only:
+            continue
         try:
             module = importlib.import_module(f"maskkit.cli.{name}")
         except ModuleNotFoundError as exc:  # a subcommand not written yet
@@ -37,11 +41,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_of(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` names (its first word), when it is one of ours."""
+    for word in argv:
+        if word.startswith("-"):
+            return None  # an option before the command: --help, --version
+        return word if word in _COMMANDS else None
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the process exit code."""
     from maskkit.errors import MaskkitError
 
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(only=_command_of(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
