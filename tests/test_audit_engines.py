@@ -67,7 +67,7 @@ def test_audit_on_error_skip_lists_bad_images_and_exits_3(tmp_path, capsys):
     inst = _make_coco(tmp_path)
     clean = audit_dataset(inst)
     _break(inst)
-    assert main(["audit", str(inst), "--json"]) == 1
+    assert main(["audit", str(inst), "--json", "--workers", "1"]) == 1  # first error: image 3
     err = capsys.readouterr().err
     assert "odd number of coordinates" in err and "image 3, annotation" in err
     assert main(["audit", str(inst), "--json", "--workers", "2", "--on-error", "skip"]) == 3
