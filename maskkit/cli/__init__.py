@@ -15,7 +15,7 @@ import importlib
 import sys
 
 from maskkit import __version__
-from maskkit.cli._output import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, Parser
+from maskkit.cli._output import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, Parser, UsageError
 
 # subcommand modules, in the order they are listed by --help
 _COMMANDS = [
@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `maskkit panoptic check | head`: stop quietly, as cat does
         silence_stdout()
         return 0
+    except UsageError as exc:
+        print(f"maskkit {command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (MaskkitError, OSError) as exc:
         # OSError: a bad output path (a file where a folder should be, /proc, ENOSPC...);
         # the user gets one line naming the file, as for any bad input

@@ -24,12 +24,18 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from maskkit.errors import InvalidInputError
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 #: Exit status of a run that skipped some inputs (``--on-error skip``), listed.
 EXIT_SKIPPED = 3
 EXIT_INTERRUPTED = 130
+
+
+class UsageError(InvalidInputError):
+    """Options that do not go together (exit status 2, as for argparse's own errors)."""
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
