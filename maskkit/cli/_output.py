@@ -166,6 +166,15 @@ def output_pair(output: str) -> tuple[Path, Path]:
     return out, out.with_suffix("")
 
 
+@contextlib.contextmanager
+def output_dataset(output: str, *, bookkeeping=()) -> Iterator[tuple[Path, Path]]:
+    """:func:`output_pair`, both checked and locked (:func:`output_file` on the JSON,
+    :func:`output_folder` on the PNG folder) while the block writes them."""
+    out_json, png_dir = output_pair(output)
+    with output_file(out_json), output_folder(png_dir, bookkeeping=bookkeeping):
+        yield out_json, png_dir
+
+
 # ------------------------------------------------------------------------------ help
 
 
