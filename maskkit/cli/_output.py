@@ -76,10 +76,11 @@ def check_output_path(path, *, folder: bool = False):
     >>> import os, tempfile
     >>> d = tempfile.mkdtemp()
     >>> _ = open(os.path.join(d, "afile"), "w")
-    >>> check_output_path(os.path.join(d, "afile", "x.csv"))
-    Traceback (most recent call last):
-    ...
-    maskkit.errors.MaskkitIOError: ...afile/x.csv: cannot write: ...afile is a file, not a folder
+    >>> try:
+    ...     check_output_path(os.path.join(d, "afile", "x.csv"))
+    ... except OSError as exc:
+    ...     print(str(exc).replace(d, "D"))
+    D/afile/x.csv: cannot write: D/afile is a file, not a folder
     """
     from maskkit.errors import InvalidInputError, MaskkitIOError
     from maskkit.io import fs

@@ -443,12 +443,13 @@ class OutputLock:
     Examples
     --------
     >>> import os, tempfile
-    >>> out = os.path.join(tempfile.mkdtemp(), "c.csv")
-    >>> with OutputLock(out):
-    ...     OutputLock(out).acquire()
-    Traceback (most recent call last):
-    ...
-    maskkit.errors.MaskkitIOError: ...c.csv: another maskkit run is writing it (lock ...c.csv.lock); wait for it to finish or choose another output
+    >>> d = tempfile.mkdtemp()
+    >>> with OutputLock(os.path.join(d, "c.csv")):
+    ...     try:
+    ...         OutputLock(os.path.join(d, "c.csv")).acquire()
+    ...     except OSError as exc:
+    ...         print(str(exc).replace(d, "D"))
+    D/c.csv: another maskkit run is writing it (lock D/.c.csv.lock); wait for it to finish or choose another output
     """
 
     def __init__(self, path, *, folder: bool = False):
