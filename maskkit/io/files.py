@@ -91,3 +91,24 @@ def read_json(path: str | os.PathLike) -> Any:
         raise MaskkitIOError(f"unreadable JSON value: {exc}", source=path) from None
     except OSError as exc:
         raise MaskkitIOError(f"cannot read file: {exc.strerror or exc}", source=path) from None
+
+
+def read_class_names(path: str | os.PathLike) -> dict[int, str]:
+    """A VOC-style ``class_names.txt``: one name per line, the line's index (from 0) being
+    the class value; blank lines keep their index but get no name.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "class_names.txt")
+    >>> _ = open(p, "w").write("background\\naeroplane\\n\\nbird\\n")
+    >>> read_class_names(p)
+    {0: 'background', 1: 'aeroplane', 3: 'bird'}
+    """
+    from maskkit.io import fs
+
+    try:
+        text = fs.read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MaskkitIOError(f"not a UTF-8 text file ({exc.reason})", source=path) from None
+    return {i: line.strip() for i, line in enumerate(text.splitlines()) if line.strip()}
