@@ -175,6 +175,11 @@ def count_image(
             )
         return sorted((int(c), int(n), int(a)) for c, (n, a) in table.items())
     except MaskkitError as exc:
+        if "for a 3-D image" in exc.reason:  # the user gave no 3-D connectivity: say why
+            raise MaskkitError(
+                "is a 3-D mask; maskkit count counts 2-D masks (--connectivity 4 or 8): "
+                "count a volume with maskkit.count_objects(volume, connectivity=6, 18 or 26)",
+                source=path) from None
         raise exc.with_context(source=path) from None
     except MemoryError:
         raise ImageTooLargeError("out of memory while counting", source=path) from None
@@ -459,6 +464,8 @@ def _run(args: argparse.Namespace, output, fmt: str) -> int:
 
     if args.kind in ("coco", "panoptic"):
         paths = _dataset_items(args)
+        if not paths:
+            warn("count", f"{' '.join(args.paths)} lists no images; nothing to count")
     else:
         # as text: a str goes to a worker process and back far cheaper than a Path
         paths = expand_inputs(args.paths, as_text=True)

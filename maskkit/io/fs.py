@@ -264,12 +264,22 @@ TEMP_EXTRA = len("..xxxxxxxx.tmp")
 #: Temporary files of atomic writes (``tempfile.mkstemp`` names: 8 of ``[a-z0-9_]``).
 _STALE_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(\.tif)?$")
 
-_umask: int | None = None
+def _read_umask() -> int:
+    # /proc/self/status shows it without changing it; os.umask can only read it by setting
+    # it, which races with other threads creating files
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    value = os.umask(0o022)
+    os.umask(value)
+    return value
 
 
 def file_mode() -> int:
     """The permission bits a plain ``open(path, "w")`` gives a new file: ``0o666`` less the
-    process umask (``0o644`` under umask 022).
+    process umask (``0o644`` under umask 022), read afresh each call.
 
     Atomic writes create their temporary file with ``0o600``; they set this mode before
     the rename so the team can read the outputs as they could any other file.
@@ -279,20 +289,7 @@ def file_mode() -> int:
     >>> oct(file_mode() & 0o600)
     '0o600'
     """
-    global _umask
-    if _umask is None:
-        value = None
-        with contextlib.suppress(OSError, ValueError):
-            with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
-                for line in fh:
-                    if line.startswith("Umask:"):
-                        value = int(line.split()[1], 8)
-                        break
-        if value is None:  # no /proc: read it the only other way there is
-            value = os.umask(0o022)
-            os.umask(value)
-        _umask = value
-    return 0o666 & ~_umask
+    return 0o666 & ~_read_umask()
 
 
 def check_output_name(rel: str, *, source=None, obj=None) -> str:
