@@ -10,7 +10,7 @@ row, ``{"image": "a.png", "class": 1, "count": 3, "area": 120}``.  ``--kind inst
 has no classes (the pixel values are object ids): its one row per image has class ``-1``
 and counts the distinct ids.  ``--kind`` defaults to ``semantic``.  The format follows
 the suffix of ``-o`` (``.jsonl``/``.ndjson``/``.json``: JSON Lines, else CSV); a
-``--format`` that contradicts the suffix is refused.
+``--format`` that contradicts a ``.csv`` or JSON Lines suffix is refused.
 
 An image with no counted class still gets one row, with an empty class (CSV) or
 ``"class": null`` (JSON Lines) and ``count`` and ``area`` 0, so that ``--resume`` knows it
@@ -429,7 +429,7 @@ def _output_format(args) -> tuple:
         output = Path(output)
     suffix = None if output is None else fs.suffix(str(output)).lower()
     implied = ("jsonl" if suffix in _JSONL_SUFFIXES
-               else "csv" if suffix in (".csv", ".tsv", ".txt") else None)
+               else "csv" if suffix == ".csv" else None)
     if args.format is not None and implied is not None and args.format != implied:
         raise UsageError(f"--format {args.format} contradicts the suffix of -o {output} "
                          f"({implied}); drop --format or rename the file")
