@@ -84,7 +84,7 @@ def add_parser(sub) -> None:
     q.set_defaults(func=run_merge)
 
     q = ps.add_parser("from-coco", help="COCO instances (+ stuff) -> panoptic")
-    q.add_argument("instances", metavar="INSTANCES.json")
+    q.add_argument("instances", metavar="INSTANCES.json", help="COCO instances file")
     q.add_argument("--stuff", metavar="STUFF.json", help="COCO-stuff annotations")
     q.add_argument("--categories", metavar="CATS.json",
                    help="panoptic categories with isthing (default: the instance "
@@ -100,7 +100,8 @@ def add_parser(sub) -> None:
     q.set_defaults(func=run_from_coco)
 
     q = ps.add_parser("to-semantic", help="panoptic -> semantic label PNGs")
-    q.add_argument("panoptic", metavar="PANOPTIC.json")
+    q.add_argument("panoptic", metavar="PANOPTIC.json",
+                   help="COCO panoptic JSON (its PNGs in --png-folder)")
     q.add_argument("--png-folder", metavar="DIR", help="default: PANOPTIC without .json")
     q.add_argument("-o", "--output", required=True, metavar="OUTDIR",
                    help="output folder: one PNG per image, the sub-folders of file_name kept, "
@@ -115,7 +116,8 @@ def add_parser(sub) -> None:
     q.set_defaults(func=run_to_semantic)
 
     q = ps.add_parser("to-coco", help="panoptic -> COCO instances with compressed RLE")
-    q.add_argument("panoptic", metavar="PANOPTIC.json")
+    q.add_argument("panoptic", metavar="PANOPTIC.json",
+                   help="COCO panoptic JSON (its PNGs in --png-folder)")
     q.add_argument("--png-folder", metavar="DIR", help="default: PANOPTIC without .json")
     q.add_argument("-o", "--output", required=True, metavar="OUT.json",
                    help="COCO instances JSON to write")
@@ -140,7 +142,8 @@ def add_parser(sub) -> None:
     q = ps.add_parser("check", help="validate a panoptic dataset; list every fault",
                       description="Validate a panoptic dataset: every fault on stdout, one "
                                   "per line; exit status 1 when there is any.")
-    q.add_argument("panoptic", metavar="PANOPTIC.json")
+    q.add_argument("panoptic", metavar="PANOPTIC.json",
+                   help="COCO panoptic JSON (its PNGs in --png-folder)")
     q.add_argument("--png-folder", metavar="DIR", help="default: PANOPTIC without .json")
     q.add_argument("--categories", metavar="CATS.json",
                    help="categories to check against (default: the panoptic JSON's)")
