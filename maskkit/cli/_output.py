@@ -188,7 +188,7 @@ class HelpFormatter(argparse.HelpFormatter):
             return text
         if action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
             return text
-        if isinstance(action, (argparse._StoreConstAction, argparse._StoreTrueAction)):
+        if action.nargs == 0:  # a flag (store_true, store_const): nothing to show
             return text
         return f"{text} (default: %(default)s)" if text else "default: %(default)s"
 
