@@ -303,7 +303,20 @@ RESERVED = {
 def check_output_names(index: CocoIndex, ids) -> None:
     """Refuse, before anything is written, images whose PNGs would overwrite each other
     (``x.jpg`` and ``x.png``; ``a.jpg`` beside ``a.png/b.jpg``) or the job's own files;
-    the message names both images."""
+    the message names both images.
+
+    Examples
+    --------
+    >>> from maskkit.io.coco import load_coco
+    >>> idx = load_coco({"images": [{"id": 1, "file_name": "x.jpg", "height": 2, "width": 2},
+    ...                             {"id": 2, "file_name": "x.png", "height": 2, "width": 2}],
+    ...                  "categories": [], "annotations": []})
+    >>> try:
+    ...     check_output_names(idx, [1, 2])
+    ... except ValueError as exc:
+    ...     print(exc)
+    image 1 (file_name 'x.jpg') and image 2 (file_name 'x.png') would both be written to x.png; rename one of them (nothing was written)
+    """
     from maskkit.io import fs
 
     def entries():

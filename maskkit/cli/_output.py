@@ -50,12 +50,32 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def say(command: str, text: str) -> None:
-    """A summary or note on stderr: ``maskkit <command>: <text>``."""
+    """A summary or note on stderr: ``maskkit <command>: <text>``.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     say("count", plural(1, "image") + " counted")
+    >>> print(err.getvalue(), end="")
+    maskkit count: 1 image counted
+    """
     print(f"maskkit {command}: {text}", file=sys.stderr, flush=True)
 
 
 def warn(command: str, text: str) -> None:
-    """A warning on stderr: ``maskkit <command>: warning: <text>``."""
+    """A warning on stderr: ``maskkit <command>: warning: <text>``.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     warn("coco2sem", "d.json lists no images")
+    >>> print(err.getvalue(), end="")
+    maskkit coco2sem: warning: d.json lists no images
+    """
     say(command, f"warning: {text}")
 
 
@@ -113,7 +133,18 @@ def check_output_path(path, *, folder: bool = False):
 @contextlib.contextmanager
 def output_file(path) -> Iterator:
     """Check ``path`` (:func:`check_output_path`) and hold its lock while the block writes
-    it.  ``None`` or ``"-"`` (stdout) is yielded as ``None`` and not locked."""
+    it.  ``None`` or ``"-"`` (stdout) is yielded as ``None`` and not locked.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> with output_file(os.path.join(d, "new", "c.csv")) as out:
+    ...     sorted(os.listdir(out.parent))  # the lock, while the block runs
+    ['.c.csv.lock']
+    >>> os.listdir(os.path.join(d, "new"))
+    []
+    """
     from maskkit.io import fs
 
     if path is None or path == "-":
@@ -131,6 +162,19 @@ def output_folder(path, *, bookkeeping=()) -> Iterator:
 
     When the block fails and the folder did not exist before, a folder holding nothing
     but ``bookkeeping`` files (e.g. a resume manifest) is removed again.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> out = os.path.join(tempfile.mkdtemp(), "sem")
+    >>> try:
+    ...     with output_folder(out, bookkeeping={".m.jsonl"}) as folder:
+    ...         _ = open(os.path.join(folder, ".m.jsonl"), "w").write("{}")
+    ...         raise ValueError("a bad annotation")
+    ... except ValueError:
+    ...     pass
+    >>> os.path.exists(out)
+    False
     """
     from maskkit.io import fs
 

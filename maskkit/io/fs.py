@@ -548,7 +548,16 @@ def clean_stale_temps(folder, *, name: str | None = None, recursive: bool = True
 def remove_if_only(folder, names) -> bool:
     """Remove ``folder`` when it holds nothing but files from ``names`` (a job's own
     bookkeeping, e.g. a manifest after a run that failed before writing anything).
-    Returns True when the folder was removed."""
+    Returns True when the folder was removed.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> _ = open(os.path.join(d, ".m.jsonl"), "w")
+    >>> remove_if_only(d, {".m.jsonl"}), os.path.exists(d)
+    (True, False)
+    """
     local = local_path(folder)
     if local is None or not local.is_dir():
         return False
