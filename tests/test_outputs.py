@@ -411,9 +411,12 @@ def test_panoptic_merge_honours_the_ignore_value(tmp_path, capsys):
     segs = json.loads((tmp_path / "m.json").read_text())["annotations"][0]["segments_info"]
     assert [s["category_id"] for s in segs] == [2]
     assert main(["panoptic", "check", str(tmp_path / "m.json")]) == 0
-    assert main([*base, "-o", str(tmp_path / "n.json"), "--ignore-value", "-1"]) == 0
-    segs = json.loads((tmp_path / "n.json").read_text())["annotations"][0]["segments_info"]
-    assert [s["category_id"] for s in segs] == [2, 255]  # as asked: 255 is a category
+    capsys.readouterr()
+    # with no ignore value, 255 would be a segment of a category the file does not have
+    assert main([*base, "-o", str(tmp_path / "n.json"), "--ignore-value", "-1"]) == 1
+    line = one_line_error(capsys.readouterr().err, "panoptic merge")
+    assert "1.png: image 1: semantic value(s) [255] are not in the categories file" in line
+    assert "--ignore-value 255" in line
 
 
 def test_labels2coco_portable_file_names_and_named_instances(tmp_path, capsys):

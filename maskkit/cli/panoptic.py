@@ -305,7 +305,7 @@ def _semantic_from_stuff(anns, h, w, source):
     return np.ascontiguousarray(flat.reshape(w, h).T)
 
 
-def _merge_one(job, *, things, params, png_dir, ignore_value=None):
+def _merge_one(job, *, things, params, png_dir, ignore_value=None, known=None):
     from maskkit.io.png import read_png
     from maskkit.panoptic import merge_panoptic, write_panoptic_png
 
@@ -330,6 +330,15 @@ def _merge_one(job, *, things, params, png_dir, ignore_value=None):
             raise exc.with_context(source=str(sem_source if isinstance(sem_source, str)
                                                else name), obj=f"image {image_id}") from None
         raise
+    unknown = sorted({s["category_id"] for s in segs} - known) if known is not None else []
+    if unknown:  # the dataset would name a category the categories file does not have
+        from maskkit.errors import UnknownCategoryError
+
+        where = str(sem_source if isinstance(sem_source, str) else sem_source[3])
+        raise UnknownCategoryError(
+            f"semantic value(s) {unknown[:5]} are not in the categories file; if "
+            f"{unknown[0]} means VOID pass --ignore-value {unknown[0]}, else add the "
+            "category", source=where, obj=f"image {image_id}")
     for s in segs:
         s.pop("instance_index", None)
     write_panoptic_png(png_dir / name, ids)
@@ -397,8 +406,10 @@ def run_merge(args: argparse.Namespace) -> int:
                                {**params, "things": sorted(things), "ignore_value": ignore},
                                png_dir, name_of=operator.itemgetter(1),
                                image_id_of=operator.itemgetter(0))
+        known = frozenset(int(c["id"]) for c in cats)
         anns, errors = _batch(functools.partial(_merge_one, things=things, params=params,
-                                                png_dir=png_dir, ignore_value=ignore),
+                                                png_dir=png_dir, ignore_value=ignore,
+                                                known=known),
                               jobs, args, f"{out_json}.errors.jsonl", resumable)
         return _finish_dataset("merge", out_json, png_dir, images, anns, cats, errors)
 
