@@ -257,6 +257,27 @@ def test_outputs_get_the_mode_open_would_give(tmp_path, umask022, capsys):
     assert stat.S_IMODE((tmp_path / "p.json").stat().st_mode) == 0o600
 
 
+def test_geotiff_gets_the_mode_open_would_give(tmp_path, umask022, capsys):
+    rasterio = pytest.importorskip("rasterio")
+    from rasterio.transform import Affine
+
+    with rasterio.open(tmp_path / "ref.tif", "w", driver="GTiff", height=8, width=8, count=1,
+                       dtype="uint8", crs="EPSG:32631",
+                       transform=Affine(1.0, 0.0, 500000.0, 0.0, -1.0, 5000008.0)) as ds:
+        ds.write(np.zeros((1, 8, 8), np.uint8))
+    square = [[500001, 5000001], [500005, 5000001], [500005, 5000005], [500001, 5000005],
+              [500001, 5000001]]
+    (tmp_path / "v.geojson").write_text(json.dumps({
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "EPSG:32631"}},
+        "features": [{"type": "Feature", "properties": {},
+                      "geometry": {"type": "Polygon", "coordinates": [square]}}]}))
+    out = tmp_path / "labels.tif"
+    assert main(["rasterize", str(tmp_path / "v.geojson"), "--like", str(tmp_path / "ref.tif"),
+                 "-o", str(out), "--quiet"]) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
 # ------------------------------------------------- tracebacks where one line is promised
 
 
@@ -266,7 +287,12 @@ def _bad_output_commands(tmp_path: Path, bad: str):
     write_label_png(tmp_path / "m.png", np.array([[1, 0], [0, 2]], np.uint8))
     vec = tmp_path / "v.geojson"
     vec.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    pan = panoptic(tmp_path, ["p.png"])
     return [
+        ("panoptic to-semantic", ["panoptic", "to-semantic", str(pan), "-o", bad, *W1]),
+        ("panoptic to-coco", ["panoptic", "to-coco", str(pan), "-o", bad + ".json"]),
+        ("pq", ["pq", str(pan), str(pan), "--json", bad + ".json"]),
+        ("audit", ["audit", str(src), "--render", bad]),
         ("coco2sem", ["coco2sem", str(src), "-o", bad, *W1]),
         ("count", ["count", str(tmp_path / "m.png"), "-o", bad + ".csv", *W1]),
         ("labels2coco", ["labels2coco", str(tmp_path / "m.png"), "-o", bad + ".json",
