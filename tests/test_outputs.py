@@ -584,6 +584,9 @@ def test_help_describes_and_shows_defaults(capsys):
         assert option in text
     assert "(default: 0.5)" in text and "(default: 4096)" in text
     assert "-o OUT.json, --output OUT.json panoptic JSON to write" in text
+    assert "base name of file_name" in text
+    assert "sub-folders of file_name kept" in help_of("panoptic", "to-semantic")
+    assert "sub-folders kept" in help_of("coco2sem")
     assert "--ignore-value V" in text and "(default: 255)" in text
     assert "``" not in help_of("bench", "overlap")
     for cmd in ("coco2sem", "count", "pq", "audit", "render", "rasterize", "labels2coco"):

@@ -69,7 +69,9 @@ def add_parser(sub) -> None:
                    help="COCO JSON whose 'images' list the images (default: the semantic "
                         "JSON's images, or PNG names that are image ids)")
     q.add_argument("-o", "--output", required=True, metavar="OUT.json",
-                   help="panoptic JSON to write; the PNGs go into the folder OUT/")
+                   help="panoptic JSON to write; the PNGs go into the folder OUT/, named "
+                        "after the base name of file_name (two images on one name are "
+                        "refused)")
     q.add_argument("--overlap-threshold", type=float, default=0.5, metavar="F",
                    help="drop an instance when more than this fraction of it is already "
                         "taken by higher-scored ones")
@@ -91,7 +93,9 @@ def add_parser(sub) -> None:
                         "categories, as things unless they carry isthing, and the stuff "
                         "categories as stuff; a warning says so)")
     q.add_argument("-o", "--output", required=True, metavar="OUT.json",
-                   help="panoptic JSON to write; the PNGs go into the folder OUT/")
+                   help="panoptic JSON to write; the PNGs go into the folder OUT/, named "
+                        "after the base name of file_name (two images on one name are "
+                        "refused)")
     q.add_argument("--overlap", choices=["last", "area", "score", "void"], default="last",
                    help="who owns pixels claimed by several instances (default: last)")
     q.add_argument("--crowd", choices=["class", "ignore", "skip"], default="class",
@@ -133,7 +137,9 @@ def add_parser(sub) -> None:
     q.add_argument("--categories", required=True, metavar="CATS.json",
                    help="panoptic categories (list, or a dict with 'categories'; isthing)")
     q.add_argument("-o", "--output", required=True, metavar="OUT.json",
-                   help="panoptic JSON to write; the PNGs go into the folder OUT/")
+                   help="panoptic JSON to write; the PNGs go into the folder OUT/, named "
+                        "after the base name of file_name (two images on one name are "
+                        "refused)")
     q.add_argument("--void", type=int, default=0, metavar="CAT",
                    help="category value meaning VOID (default: 0)")
     common(q)
