@@ -50,7 +50,8 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def say(command: str, text: str) -> None:
-    """A summary or note on stderr: ``maskkit <command>: <text>``.
+    """A summary or note on stderr: ``maskkit <command>: <text>`` (through
+    :func:`maskkit.batch.echo` when a batch may be showing progress).
 
     Examples
     --------
@@ -61,7 +62,12 @@ def say(command: str, text: str) -> None:
     >>> print(err.getvalue(), end="")
     maskkit count: 1 image counted
     """
-    print(f"maskkit {command}: {text}", file=sys.stderr, flush=True)
+    line = f"maskkit {command}: {text}"
+    batch = sys.modules.get("maskkit.batch")
+    if batch is not None:  # a live progress bar may be on stderr: print above it
+        batch.echo(line)
+    else:
+        print(line, file=sys.stderr, flush=True)
 
 
 def warn(command: str, text: str) -> None:

@@ -86,9 +86,10 @@ def add_parser(sub) -> None:
         choices=["semantic", "instance", "coco", "panoptic"],
         default="semantic",
         help="semantic (default): pixel values are classes, objects are connected "
-        "components; instance: pixel values are object ids, counted under class -1; coco: PATH is a COCO instances JSON, "
-        "non-crowd annotations are counted per image and category; panoptic: PATH is a "
-        "COCO panoptic JSON (PNGs in --png-folder), segments are counted per category",
+        "components; instance: pixel values are object ids, counted under class -1; "
+        "coco: PATH is a COCO instances JSON, non-crowd annotations are counted per image "
+        "and category; panoptic: PATH is a COCO panoptic JSON (PNGs in --png-folder), "
+        "segments are counted per category",
     )
     p.add_argument(
         "--png-folder",
