@@ -19,7 +19,6 @@ import functools
 import multiprocessing
 
 import pytest
-
 from bench_count import N_IMAGES, pngs  # noqa: F401  (the same 2000 masks)
 
 GROUP = f"pool: count {N_IMAGES} PNGs 640×480, 2 workers"

@@ -743,7 +743,8 @@ class _Progress:
     """Progress of one run on stderr, drawn by tqdm.
 
     On a terminal: a live tqdm bar.  Otherwise: a plain line every ``_PLAIN_INTERVAL``
-    seconds and one final line, so logs get no carriage returns and nothing stale.  The
+    seconds and, when any was printed, one final line, so logs get no carriage returns
+    and nothing stale (a run shorter than the interval prints none).  The
     rate, and the ETA from it, count only the items finished after the first one (see
     :class:`BatchRun`); before two have finished the display shows no rate and no ETA
     rather than a made-up one.
@@ -759,6 +760,7 @@ class _Progress:
         self.first: tuple[float, int] | None = None  # (time, items) of the first result
         self.done = self.errors = 0
         self.bar = None
+        self.printed = False  # a plain progress line was printed
 
     def begin(self) -> None:
         self.start = self.last = time.monotonic()
@@ -818,8 +820,9 @@ class _Progress:
             if postfix is not None:
                 self.bar.set_postfix_str(postfix, refresh=False)
             self.bar.update(step)
-        elif now - self.last >= _PLAIN_INTERVAL:
+        elif now - self.last >= _PLAIN_INTERVAL and done != self.total:
             self.last = now
+            self.printed = True
             print(self._plain(now), file=self.stream, flush=True)
 
     def message(self, text: str) -> None:
@@ -835,5 +838,5 @@ class _Progress:
             self.bar.refresh()
             self.bar.close()
             self.bar = None
-        elif self.enabled and not self.live and self.done:
+        elif self.printed:  # the last plain line is stale: one final line
             print(self._plain(time.monotonic()), file=self.stream, flush=True)

@@ -259,7 +259,8 @@ def output_name(info, *, source=None) -> str:
     """The PNG path (relative to the output folder) for an image record.
 
     The last suffix of ``file_name`` becomes ``.png`` (``a.b.c.jpg`` -> ``a.b.c.png``);
-    sub-folders are kept; absolute names and ``..`` are refused.
+    sub-folders are kept; absolute names, ``..``, NUL characters and names too long for the
+    file system are refused.
 
     Examples
     --------
@@ -271,6 +272,8 @@ def output_name(info, *, source=None) -> str:
     """
     from pathlib import PurePosixPath
 
+    from maskkit.io import fs
+
     if not info.file_name:
         return f"{info.id}.png"
     p = PurePosixPath(info.file_name.replace("\\", "/"))
@@ -279,7 +282,50 @@ def output_name(info, *, source=None) -> str:
             f"file_name {info.file_name!r} would be written outside the output folder",
             source=source, obj=f"image {info.id}",
         )
-    return str(p.with_suffix(".png") if p.suffix else p.with_name(p.name + ".png"))
+    rel = str(p.with_suffix(".png") if p.suffix else p.with_name(p.name + ".png"))
+    try:  # NUL, a name too long for the file system: one line naming the image
+        return fs.check_output_name(rel)
+    except InvalidInputError as exc:
+        raise InvalidAnnotationError(f"file_name {info.file_name!r}: {exc.reason}",
+                                     source=source, obj=f"image {info.id}") from None
+
+
+#: The job's own files in the output folder: no image may be written over them.
+RESERVED = {
+    "categories.json": "the categories file coco2sem writes",
+    "coco2sem_stats.csv": "the statistics file coco2sem writes",
+    "coco2sem_errors.jsonl": "the errors file coco2sem writes",
+    MANIFEST: "coco2sem's resume manifest",
+    ".maskkit.lock": "the output folder's lock",
+}
+
+
+def check_output_names(index: CocoIndex, ids) -> None:
+    """Refuse, before anything is written, images whose PNGs would overwrite each other
+    (``x.jpg`` and ``x.png``; ``a.jpg`` beside ``a.png/b.jpg``) or the job's own files;
+    the message names both images.
+
+    Examples
+    --------
+    >>> from maskkit.io.coco import load_coco
+    >>> idx = load_coco({"images": [{"id": 1, "file_name": "x.jpg", "height": 2, "width": 2},
+    ...                             {"id": 2, "file_name": "x.png", "height": 2, "width": 2}],
+    ...                  "categories": [], "annotations": []})
+    >>> try:
+    ...     check_output_names(idx, [1, 2])
+    ... except ValueError as exc:
+    ...     print(exc)
+    image 1 (file_name 'x.jpg') and image 2 (file_name 'x.png') would both be written to x.png; rename one of them (nothing was written)
+    """
+    from maskkit.io import fs
+
+    def entries():
+        for image_id in ids:
+            info = index.images[image_id]
+            who = f"image {image_id} (file_name {info.file_name!r})"
+            yield output_name(info, source=index.source), who
+
+    fs.check_output_names(entries(), reserved=RESERVED, source=index.source)
 
 
 def convert_image(job: CocoJob, image_id):
@@ -298,7 +344,8 @@ def convert_image(job: CocoJob, image_id):
     rel = output_name(info, source=index.source)
     labels, stats = flatten_image(index, image_id, **job.options)
     data = encode_label_png(labels, palette=job.palette, source=rel)
-    fs.write_bytes(fs.join(job.out_dir, rel), data)
+    # never through a symbolic link that leads out of the output folder
+    fs.write_bytes(fs.inside(job.out_dir, rel), data)
     return image_id, rel, stats, hashlib.sha256(data).hexdigest()
 
 
@@ -365,6 +412,7 @@ def convert_coco_dataset(coco, out_dir, *, overlap="last", crowd="class", ignore
     options = {"overlap": overlap, "crowd": crowd, "ignore_value": ignore_value,
                "category_map": cmap}
     job = CocoJob(index=index, out_dir=out_dir, palette=palette, options=options)
+    check_output_names(index, ids)
     fs.makedirs(out_dir)
     manifest_path = fs.join(out_dir, MANIFEST)
     # what the PNGs depend on, so that a resume with other options is refused

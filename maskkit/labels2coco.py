@@ -34,7 +34,7 @@ from maskkit._kernels import ccl
 from maskkit._kernels import rle as _kr
 from maskkit.errors import InvalidInputError, MaskkitIOError, UnknownCategoryError
 
-__all__ = ["label_image_annotations", "labels_to_coco", "load_class_map"]
+__all__ = ["label_image_annotations", "labels_to_coco", "load_class_map", "relative_names"]
 
 KINDS = ("instance", "semantic")
 SEGMENTATIONS = ("rle", "polygons")
@@ -341,6 +341,8 @@ def labels_to_coco(
     min_area: int = 0,
     ignore: Iterable[int] = (),
     categories=None,
+    root: str | os.PathLike | None = None,
+    category_name: str = "object",
 ) -> dict:
     """COCO instances dataset from label image files (one image record per file).
 
@@ -354,12 +356,17 @@ def labels_to_coco(
         A class map file (see :func:`load_class_map`) or what it returns.  Semantic
         values (or, with an ``instances`` table, instance ids) must have a category.
         Without it, semantic classes become categories named after their value and
-        instances all get category 1 ``"object"``.
+        instances all get category 1, named ``category_name``.
+    root : path, optional
+        ``file_name`` is each path relative to this folder (``/``-separated), so the JSON
+        is portable; default: the deepest folder holding every input.
+    category_name : str
+        The name of the one category of ``kind="instance"`` without ``categories``.
 
     Returns
     -------
     dict
-        ``{"images", "annotations", "categories"}``; ``file_name`` is the path as given.
+        ``{"images", "annotations", "categories"}``.
 
     Examples
     --------
@@ -369,6 +376,8 @@ def labels_to_coco(
     >>> coco = labels_to_coco([path], kind="semantic", connectivity=4)
     >>> [(a["category_id"], a["area"]) for a in coco["annotations"]], coco["categories"]
     ([(1, 2), (1, 1)], [{'id': 1, 'name': '1', 'supercategory': ''}])
+    >>> coco["images"][0]["file_name"]
+    'sem.npy'
     """
     from maskkit.errors import MaskkitError
     from maskkit.io.masks import read_mask
@@ -394,6 +403,8 @@ def labels_to_coco(
     else:
         category_of = None
 
+    paths = list(paths)
+    names = relative_names(paths, root)
     images, annotations = [], []
     seen: set[int] = set()
     for image_id, path in enumerate(paths, start=1):
@@ -404,16 +415,23 @@ def labels_to_coco(
                 simplify=simplify, min_area=min_area, ignore=ignore, image_id=image_id,
                 first_id=len(annotations) + 1, category_of=category_of,
             )
+        except MaskkitIOError as exc:
+            if "colour PNG" in exc.reason:  # the reader's hint is for `count`
+                raise MaskkitIOError(
+                    "is a colour PNG, not a label image; labels2coco reads instance-id or "
+                    "class label images (grey or palette PNG, TIFF, .npy): convert it, or "
+                    "for a panoptic PNG use `maskkit panoptic to-coco`", source=path) from None
+            raise exc.with_context(source=path) from None
         except MaskkitError as exc:
             raise exc.with_context(source=path) from None
         h, w = labels.shape[:2]
-        images.append({"id": image_id, "file_name": str(path), "height": int(h),
+        images.append({"id": image_id, "file_name": names[image_id - 1], "height": int(h),
                        "width": int(w)})
         annotations.extend(anns)
         seen.update(a["category_id"] for a in anns)
     if cats is None:
         if kind == "instance":
-            cats = [{"id": 1, "name": "object", "supercategory": ""}]
+            cats = [{"id": 1, "name": category_name, "supercategory": ""}]
         else:
             cats = [{"id": c, "name": str(c), "supercategory": ""} for c in sorted(seen)]
     else:
@@ -423,6 +441,33 @@ def labels_to_coco(
                 f"category ids {missing[:10]} are used but not in the class map"
             )
     return {"images": images, "annotations": annotations, "categories": cats}
+
+
+def relative_names(paths, root=None) -> list[str]:
+    """Each path relative to ``root`` (default: the deepest folder holding them all),
+    ``/``-separated: portable ``file_name`` values.
+
+    Examples
+    --------
+    >>> relative_names(["/data/m/a.png", "/data/m/sub/b.png"])
+    ['a.png', 'sub/b.png']
+    >>> relative_names(["/data/m/a.png"], root="/data")
+    ['m/a.png']
+    """
+    absolute = [os.path.abspath(p) for p in paths]
+    if not absolute:
+        return []
+    if root is None:
+        base = os.path.commonpath([os.path.dirname(p) for p in absolute])
+    else:
+        base = os.path.abspath(root)
+    out = []
+    for given, p in zip(paths, absolute):
+        rel = os.path.relpath(p, base)
+        if rel == ".." or rel.startswith("../"):
+            raise InvalidInputError(f"{given} is not inside the root folder {root}")
+        out.append(Path(rel).as_posix())
+    return out
 
 
 def write_coco(path, coco: dict) -> None:

@@ -760,7 +760,8 @@ def panoptic_from_2ch(arr, *, void_category: int = 0, categories=None):
 
 
 def merge_panoptic(semantic, instances, *, things, overlap_threshold: float = 0.5,
-                   stuff_area_threshold: int = 4096, score_threshold: float = 0.5):
+                   stuff_area_threshold: int = 4096, score_threshold: float = 0.5,
+                   ignore_value: int | None = None):
     """Combine a semantic map and instance predictions (the panoptic-FPN heuristic).
 
     Instances are taken by descending score (ties keep input order); an instance is
@@ -782,6 +783,10 @@ def merge_panoptic(semantic, instances, *, things, overlap_threshold: float = 0.
         Thing category ids.
     overlap_threshold, stuff_area_threshold, score_threshold
         detectron2's defaults.
+    ignore_value : int, optional
+        A semantic value that is not a category (VOID, e.g. the 255 that
+        :func:`panoptic_to_semantic` and ``coco2sem`` write): its pixels stay unlabeled,
+        like 0.  Default None: only 0 is unlabeled.
 
     Returns
     -------
@@ -870,7 +875,8 @@ def merge_panoptic(semantic, instances, *, things, overlap_threshold: float = 0.
     label_to_id = np.zeros(label_values.size, dtype=np.uint32)
     for li in np.flatnonzero(free).tolist():
         cat = int(label_values[li])
-        if cat == 0 or cat in thing_set or free[li] < stuff_area_threshold:
+        if cat == 0 or cat == ignore_value or cat in thing_set \
+                or free[li] < stuff_area_threshold:
             continue
         label_to_id[li] = next_id
         segments.append({"id": next_id, "category_id": cat, "iscrowd": 0, "isthing": False})
@@ -1008,7 +1014,7 @@ def instances_to_panoptic(annotations, height: int, width: int, *, overlap: str 
 
 def coco_to_panoptic(coco, out_folder=None, *, stuff=None, categories=None,
                      overlap: str = "last", crowd: str = "class",
-                     keep_empty_images: bool = True) -> dict:
+                     keep_empty_images: bool = True, warn=None) -> dict:
     """Convert COCO instances (+ optional stuff annotations) to the COCO panoptic format.
 
     Overlapping instances are resolved by ``overlap`` (see
@@ -1025,11 +1031,18 @@ def coco_to_panoptic(coco, out_folder=None, *, stuff=None, categories=None,
         COCO-stuff document whose annotations become stuff segments.
     categories : list of dict, optional
         Panoptic categories (``id``, ``isthing``, ...); default: the instances' categories
-        marked ``isthing=1`` plus the stuff document's marked ``isthing=0``.
+        (their own ``isthing`` where they have one, else ``isthing=1``) plus the stuff
+        document's marked ``isthing=0``.
     overlap : {"last", "area", "score", "void"}
     crowd : {"class", "ignore", "skip"}
     keep_empty_images : bool
         Also write images without annotations (all VOID). Default True.
+    warn : callable, optional
+        Called with a message when the default categories had to guess ``isthing``.
+
+    PNGs are named after the base name of ``file_name`` (``train/0001.jpg`` ->
+    ``0001.png``); two images that would share a PNG are refused before anything is
+    written.
 
     Returns
     -------
@@ -1063,9 +1076,15 @@ def coco_to_panoptic(coco, out_folder=None, *, stuff=None, categories=None,
         for ann in stuff_doc.get("annotations", []) or []:
             stuff_by_image.setdefault(ann.get("image_id"), []).append(ann)
     if categories is None:
-        cats = [{**c, "isthing": 1} for c in doc.get("categories", []) or []]
+        inst_cats = [c for c in doc.get("categories", []) or [] if isinstance(c, Mapping)]
+        guessed = [c for c in inst_cats if "isthing" not in c]
+        cats = [{**c, "isthing": int(c.get("isthing", 1))} for c in inst_cats]
         if stuff_doc is not None:
             cats += [{**c, "isthing": 0} for c in stuff_doc.get("categories", []) or []]
+        if guessed and warn is not None:
+            warn(f"{src}: {len(guessed)} of {len(inst_cats)} categories have no isthing flag "
+                 "and are taken as things; pass --categories with isthing to say which "
+                 "are stuff")
     else:
         cats = list(categories)
     cat_map = _categories({"categories": cats})
@@ -1075,6 +1094,16 @@ def coco_to_panoptic(coco, out_folder=None, *, stuff=None, categories=None,
             raise InvalidAnnotationError(
                 f"annotations refer to image {img_id}, which is not in 'images'", source=src
             )
+    from maskkit.io import fs
+
+    def png_name(img):
+        return Path(str(img.get("file_name", img.get("id")))).with_suffix(".png").name
+
+    if out_folder is not None:  # two images sharing one PNG: refused before writing
+        fs.check_output_names(
+            ((fs.check_output_name(png_name(img), source=src, obj=f"image {img.get('id')}"),
+              f"image {img.get('id')} (file_name {img.get('file_name')!r})")
+             for img in images if isinstance(img, Mapping)), source=src)
     out_anns = []
     for img in images:
         img_id = img.get("id")
@@ -1088,7 +1117,7 @@ def coco_to_panoptic(coco, out_folder=None, *, stuff=None, categories=None,
                     f"category_id {a.get('category_id')} is not in the categories list",
                     source=src, obj=f"annotation {a.get('id')}",
                 )
-        name = Path(str(img.get("file_name", img_id))).with_suffix(".png").name
+        name = png_name(img)
         ids, segs = instances_to_panoptic(anns, img.get("height"), img.get("width"),
                                           overlap=overlap, crowd=crowd, stuff=sanns,
                                           source=src)

@@ -158,6 +158,7 @@ def pq_average(stats: np.ndarray, categories: list[dict]) -> dict:
     """
     results: dict = {}
     per_class: dict = {}
+    present: list[int] = []
     for name, want in (("All", None), ("Things", True), ("Stuff", False)):
         pq = sq = rq = 0.0
         n = 0
@@ -169,6 +170,8 @@ def pq_average(stats: np.ndarray, categories: list[dict]) -> dict:
                 per_class[int(cat["id"])] = {"pq": 0.0, "sq": 0.0, "rq": 0.0}
                 continue
             n += 1
+            if want is None:
+                present.append(int(cat["id"]))
             denom = tp + 0.5 * fp + 0.5 * fn
             c = {"pq": iou / denom, "sq": iou / tp if tp else 0.0, "rq": tp / denom}
             per_class[int(cat["id"])] = c
@@ -182,6 +185,9 @@ def pq_average(stats: np.ndarray, categories: list[dict]) -> dict:
         if name == "All":
             results["per_class"] = per_class
             per_class = {}
+    # the classes in either ground truth or predictions (the others are 0.0 in per_class,
+    # as panopticapi lists them, but take no part in the averages)
+    results["present_classes"] = sorted(present)
     return results
 
 
@@ -272,7 +278,9 @@ def pq_compute(gt_json, pred_json, gt_folder=None, pred_folder=None, *, workers=
     -------
     dict
         ``"All"``, ``"Things"``, ``"Stuff"``: each ``{"pq", "sq", "rq", "n"}``; and
-        ``"per_class"``: category id -> ``{"pq", "sq", "rq"}``.
+        ``"per_class"``: category id -> ``{"pq", "sq", "rq"}`` (every category, 0.0 for
+        those in neither side, as panopticapi); ``"present_classes"``: the ids of the
+        categories in the ground truth or the predictions (those the averages count).
 
     Examples
     --------

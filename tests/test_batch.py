@@ -242,10 +242,13 @@ def test_plain_progress_lines_when_not_a_terminal(monkeypatch, capsys):
     assert lines[0].startswith("maskkit: 1/3 masks (33%) [") and "<?, ? masks/s" in lines[0]
 
 
-def test_plain_progress_ends_with_one_final_line(capsys):
+def test_plain_progress_ends_with_one_final_line(monkeypatch, capsys):
+    list(run_batch(square, range(3), workers=1, desc="masks"))
+    assert capsys.readouterr().err == ""  # shorter than the interval: nothing to report
+    monkeypatch.setattr(batch, "_PLAIN_INTERVAL", 0.0)
     list(run_batch(square, range(3), workers=1, desc="masks"))
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("maskkit: 3/3 masks (100%)")
+    assert len(lines) == 3 and lines[-1].startswith("maskkit: 3/3 masks (100%)")
 
 
 def _sleepy(x):

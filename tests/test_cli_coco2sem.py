@@ -35,7 +35,7 @@ def test_converts_every_image(tmp_path, capsys):
     inst = write_dataset(tmp_path / "inst.json")
     out = tmp_path / "out"
     assert main(["coco2sem", str(inst), "-o", str(out), "--workers", "1", "--quiet"]) == 0
-    summary = capsys.readouterr().out
+    summary = capsys.readouterr().err
     assert "2 images" in summary and "3 objects" in summary
     a = read_png(out / "a" / "img.one.png")  # several dots kept whole, sub-folder kept
     np.testing.assert_array_equal(a, maskkit.coco_to_semantic(inst, 1))
@@ -93,5 +93,5 @@ def test_console_script_runs_on_the_sample_data(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "maskkit", "coco2sem", str(sample), "-o",
                            str(tmp_path), "--quiet"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert "4 images" in proc.stdout
+    assert "4 images" in proc.stderr
     assert len(list(tmp_path.glob("*.png"))) == 4

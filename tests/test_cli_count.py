@@ -143,7 +143,7 @@ def test_resume_of_a_complete_output_changes_nothing(masks, capsys):
     args = ["a.png", "b.png", "c.png", "--kind", "semantic", "-o", "counts.csv", "--resume"]
     assert count(*args, "--workers", 2, *IGNORE) == 0
     assert Path("counts.csv").read_text() == CSV_8
-    assert "1 images counted, 1 rows, 0 skipped, 2 already done" in capsys.readouterr().err
+    assert "1 image counted, 1 row, 0 skipped, 2 already done" in capsys.readouterr().err
 
 
 def test_resume_with_a_cut_header_or_no_file_starts_over(masks, capsys):
@@ -254,7 +254,7 @@ def test_missing_input_and_bad_pattern(masks, capsys):
 @pytest.mark.parametrize(
     "args",
     [
-        ["a.png"],  # --kind is required
+        ["a.png", "--format", "xml"],
         ["a.png", "--kind", "polygons"],
         ["a.png", "--kind", "semantic", "--connectivity", "6"],
         ["a.png", "--kind", "semantic", "--min-area", "-1"],
@@ -303,9 +303,18 @@ def test_csv_rows_are_what_the_csv_module_writes(name):
     from maskkit.cli.count import _encode_rows
 
     rows = [(1, 2, 30), (255, 0, 4)]
+    # a bare \r is quoted too: csv.writer with lineterminator="\n" leaves it bare, and
+    # csv.reader then splits the row there (--resume could not read it back)
+    quoting = csv.QUOTE_ALL if "\r" in name else csv.QUOTE_MINIMAL
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows((name, c, n, a) for c, n, a in rows)
-    assert _encode_rows(name, rows, "csv") == buf.getvalue().encode("utf-8", "surrogateescape")
+    csv.writer(buf, lineterminator="\n", quoting=quoting).writerows(
+        (name, c, n, a) for c, n, a in rows)
+    want = buf.getvalue().replace(',"1","2","30"', ",1,2,30").replace(',"255","0","4"',
+                                                                       ",255,0,4")
+    assert _encode_rows(name, rows, "csv") == want.encode("utf-8", "surrogateescape")
+    got = list(csv.reader(io.StringIO(_encode_rows(name, rows, "csv").decode(), newline="")))
+    assert [r[0] for r in got] == [name, name]
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow((name, "", 0, 0))
-    assert _encode_rows(name, [], "csv") == buf.getvalue().encode()
+    csv.writer(buf, lineterminator="\n", quoting=quoting).writerow((name, "", 0, 0))
+    want = buf.getvalue().replace(',"","0","0"', ",,0,0")
+    assert _encode_rows(name, [], "csv") == want.encode()

@@ -467,7 +467,7 @@ def test_cli_merge_from_png_folder(tmp_path, capsys):
                  str(tmp_path / "res.json"), "--categories", str(tmp_path / "cats.json"),
                  "-o", str(out), "--stuff-area-threshold", "10", "--workers", "1",
                  "--quiet"]) == 0
-    assert "2 images" in capsys.readouterr().out
+    assert "2 images" in capsys.readouterr().err
     assert maskkit.check_panoptic(out) == []
     doc = json.loads(out.read_text())
     ids = read_panoptic_png(tmp_path / "out" / doc["annotations"][0]["file_name"])

@@ -135,7 +135,7 @@ def test_coco2sem_resume_refuses_other_options(tmp_path, capsys):
                  "--quiet"]) == 0
     assert main(["coco2sem", str(tmp_path / "inst.json"), "-o", str(out), "--workers", "1",
                  "--quiet", "--resume"]) == 0
-    assert "3 already done" in capsys.readouterr().out
+    assert "3 already done" in capsys.readouterr().err
     assert main(["coco2sem", str(tmp_path / "inst.json"), "-o", str(out), "--workers", "1",
                  "--overlap", "void", "--resume"]) == 1
     assert "other options" in capsys.readouterr().err

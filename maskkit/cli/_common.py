@@ -11,8 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-#: Exit status of a run that skipped some inputs (``--on-error skip``).
-EXIT_SKIPPED = 3
+from maskkit.cli._output import EXIT_SKIPPED  # noqa: F401  (re-exported)
 
 
 def positive_int(text: str) -> int:

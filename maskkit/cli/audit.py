@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from maskkit.cli._common import EXIT_SKIPPED, add_batch_options, batch_kwargs
+from maskkit.cli._common import add_batch_options, batch_kwargs
+from maskkit.cli._output import EXIT_SKIPPED, output_folder, plural, say, warn
 
 
 def _yes_no(text: str) -> bool:
@@ -26,12 +27,12 @@ def add_parser(sub) -> None:
             "same-class overlapping and touching pairs, the count error a semantic-only "
             "annotation would cause, a density class per image, an instance-or-semantic "
             "recommendation that follows a stated checklist, and annotation cost ranges "
-            "(default price table, override with --prices). A table by default, --json for "
-            "machines."
+            "(default price table, override with --prices). The report goes to stdout (a "
+            "table by default, --json for machines); warnings and notes to stderr."
         ),
         epilog="Exit status: 0 success, 1 error, 2 usage, 3 some images skipped "
                "(--on-error skip; they are listed on stderr and in the JSON report's "
-               "'skipped').",
+               "'skipped'), 130 interrupted.",
     )
     p.add_argument("instances", metavar="INSTANCES.json", help="COCO instances file")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
@@ -61,12 +62,22 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import os
     import sys
 
     from maskkit.audit import audit_dataset, format_report, load_prices, render_worst
-    from maskkit.batch import echo
+    from maskkit.cli._output import UsageError, check_output_path
+    from maskkit.errors import InvalidInputError
     from maskkit.io.coco import load_coco
 
+    if args.images is not None:
+        if not args.render:
+            raise UsageError("--images goes with --render DIR (the photos to blend under "
+                             "the rendered masks)")
+        if not os.path.isdir(args.images):
+            raise InvalidInputError(f"--images {args.images}: no such folder of photos")
+    if args.render:
+        check_output_path(args.render, folder=True)  # before the audit, not after it
     prices = load_prices(args.prices)
     batch = batch_kwargs(args)
     index = load_coco(args.instances, strict=args.on_error == "raise")
@@ -74,18 +85,21 @@ def run(args: argparse.Namespace) -> int:
                            budget=args.budget, sample=args.sample, seed=args.seed,
                            progress=True,
                            on_error=args.on_error,
-                           warn=lambda line: echo(f"maskkit audit: warning: {line}"),
+                           warn=lambda line: warn("audit", line),
                            **batch)
     if args.json:
         json.dump(report.as_dict(), sys.stdout, indent=1, default=str)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(format_report(report))
+    sys.stdout.flush()
+    if not index.images:
+        warn("audit", f"{args.instances} lists no images; nothing to audit")
     if args.render:
-        written = render_worst(report, index, args.render, images_dir=args.images)
-        print(f"maskkit audit: rendered {len(written)} previews into {args.render}",
-              file=sys.stderr)
+        with output_folder(args.render) as folder:
+            written = render_worst(report, index, folder, images_dir=args.images)
+        say("audit", f"rendered {plural(len(written), 'preview')} into {args.render}")
     if report.skipped:
-        print(f"maskkit audit: {len(report.skipped)} bad images skipped", file=sys.stderr)
+        say("audit", f"{plural(len(report.skipped), 'bad image')} skipped")
         return EXIT_SKIPPED
     return 0

@@ -5,13 +5,21 @@ Sweeps the overlap control of generated scenes (``maskkit.synth``) and writes
 ``pip install 'maskkit[plot]'``) and ``DIR/examples/gap_*.png``; prints the table on stdout.
 With ``--real INSTANCES.json`` (a COCO instances or panoptic JSON) it compares instead, per
 image and class, the real annotations' semantic-derived counts with their true counts and
-writes ``DIR/overlap_real.{csv,md,json}``. Exit status: 0 success, 1 error, 2 usage.
+writes ``DIR/overlap_real.{csv,md,json}``. The table goes to stdout; progress and notes to
+stderr. Exit status: 0 success, 1 error, 2 usage, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from maskkit.cli._output import output_folder, plural, say
+
+
+def _plain(text: str) -> str:
+    """A docstring paragraph as --help text: no reST markup."""
+    return text.replace("``", "")
 
 
 def _positive(text: str) -> int:
@@ -43,10 +51,11 @@ def add_parser(sub) -> None:
     o = bsub.add_parser(
         "overlap",
         help="sweep object overlap and measure semantic-derived counts against the truth",
-        description=__doc__.split("\n\n", 1)[1],
+        description=_plain(__doc__.split("\n\n", 1)[1]),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    o.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    o.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="output folder (created; locked while the run writes)")
     o.add_argument("--objects", type=_positive, default=50, metavar="N",
                    help="objects per scene (default: 50)")
     o.add_argument("--classes", type=_positive, default=3, metavar="K",
@@ -81,7 +90,11 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskkit.batch import echo
+    with output_folder(args.output) as out:
+        return _run(args, out)
+
+
+def _run(args: argparse.Namespace, out) -> int:
     from maskkit.overlap import (
         overlap_benchmark,
         overlap_table,
@@ -93,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.real:
         rows = real_counts(args.real, crowd=args.crowd)
-        written = write_real_report(rows, args.output, source=args.real)
+        written = write_real_report(rows, out, source=args.real)
         sys.stdout.write(real_table(rows, source=args.real))
     else:
         result = overlap_benchmark(
@@ -101,10 +114,11 @@ def run(args: argparse.Namespace) -> int:
             classes=args.classes, size=args.size, shape=args.shape, radius=args.radius,
             group_size=args.group_size, seed=args.seed, workers=args.workers,
             progress=not args.quiet)
-        written = write_overlap_report(result, args.output, warn=echo,
+        written = write_overlap_report(result, out,
+                                       warn=lambda m: print(m, file=sys.stderr),
                                        examples=not args.no_examples)
         sys.stdout.write(overlap_table(result))
-        echo(f"maskkit bench overlap: {len(result.images) // 2} scenes in "
-             f"{result.seconds:.1f} s")
-    echo("maskkit bench overlap: wrote " + ", ".join(str(p) for p in written.values()))
+        say("bench overlap", f"{plural(len(result.images) // 2, 'scene')} in "
+                             f"{result.seconds:.1f} s")
+    say("bench overlap", "wrote " + ", ".join(str(p) for p in written.values()))
     return 0

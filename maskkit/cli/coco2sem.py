@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from maskkit.cli._common import EXIT_SKIPPED, add_batch_options, batch_kwargs
+from maskkit.cli._common import add_batch_options, batch_kwargs
+from maskkit.cli._output import EXIT_SKIPPED, output_folder, plural, say, warn
 
 
 def add_parser(sub) -> None:
@@ -14,14 +14,18 @@ def add_parser(sub) -> None:
         help="flatten COCO instance annotations into semantic label PNGs",
         description=(
             "Flatten the instance annotations of a COCO file into one semantic label PNG per "
-            "image (named after file_name), pixel-exact with pycocotools. Also writes "
-            "categories.json (value -> category) and coco2sem_stats.csv (pixels claimed by "
-            "several objects, per image). INSTANCES.json and OUTDIR may be fsspec URLs "
-            "(s3://, memory://, ...)."
+            "image, named after file_name with its sub-folders kept (train/a.jpg -> "
+            "OUTDIR/train/a.png), pixel-exact with pycocotools. Images whose PNGs would "
+            "overwrite each other (x.jpg and x.png) or coco2sem's own files are refused "
+            "before anything is written. Also writes categories.json (value -> category) "
+            "and coco2sem_stats.csv (pixels claimed by several objects, per image). "
+            "INSTANCES.json and OUTDIR may be fsspec URLs (s3://, memory://, ...). The "
+            "summary goes to stderr."
         ),
     )
     p.add_argument("instances", metavar="INSTANCES.json", help="COCO instances file")
-    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
+                   help="output folder (created; locked while the run writes)")
     p.add_argument("--overlap", choices=["last", "area", "score", "void"], default="last",
                    help="who owns pixels claimed by several objects (default: last, "
                         "the annotation order, as the annToMask loop)")
@@ -39,31 +43,32 @@ def add_parser(sub) -> None:
         on_error_help="on a bad annotation: stop (raise, default) or skip its image, list it "
                       "in coco2sem_errors.jsonl and exit with status 3",
         resume_help="finish an interrupted run: images whose PNG is in OUTDIR with the "
-                    "content recorded in OUTDIR/.coco2sem_manifest.jsonl are not redone",
+                    "content recorded in OUTDIR/.coco2sem_manifest.jsonl are not redone; "
+                    "temporary files the interrupted run left are removed",
     )
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskkit.batch import echo
-    from maskkit.flatten import convert_coco_dataset
+    from maskkit.flatten import MANIFEST, convert_coco_dataset
 
-    summary = convert_coco_dataset(
-        args.instances, args.output, overlap=args.overlap, crowd=args.crowd,
-        ignore_value=args.ignore_value, contiguous=args.contiguous, palette=args.palette,
-        on_error=args.on_error, progress=False if args.quiet else None,
-        warn=lambda m: echo(f"maskkit coco2sem: warning: {m}"), resume=args.resume,
-        **batch_kwargs(args),
-    )
-    print(
-        f"coco2sem: {summary['images']} images, {summary['objects']} objects -> "
+    with output_folder(args.output, bookkeeping={MANIFEST}) as out:
+        summary = convert_coco_dataset(
+            args.instances, out, overlap=args.overlap, crowd=args.crowd,
+            ignore_value=args.ignore_value, contiguous=args.contiguous,
+            palette=args.palette, on_error=args.on_error,
+            progress=False if args.quiet else None,
+            warn=lambda m: warn("coco2sem", m), resume=args.resume, **batch_kwargs(args),
+        )
+    if summary["images"] + summary["skipped"] == 0:
+        warn("coco2sem", f"{args.instances} lists no images; nothing to convert")
+    say("coco2sem",
+        f"{plural(summary['images'], 'image')}, {plural(summary['objects'], 'object')} -> "
         f"{summary['out_dir']} in {summary['seconds']:.2f} s; "
-        f"{summary['contested_pixels']} contested pixels in "
-        f"{summary['images_with_contested_pixels']} images "
+        f"{plural(summary['contested_pixels'], 'contested pixel')} in "
+        f"{plural(summary['images_with_contested_pixels'], 'image')} "
         f"({summary['conflict_pixels']} between different classes); "
         f"{summary['skipped']} skipped"
-        + (f", {summary['resumed']} already done" if summary["resumed"] else ""),
-        file=sys.stdout,
-    )
+        + (f", {summary['resumed']} already done" if summary["resumed"] else ""))
     return EXIT_SKIPPED if summary["skipped"] else 0

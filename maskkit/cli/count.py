@@ -6,7 +6,11 @@ Columns ``image,class,count,area``: ``image`` is the path as given on the comman
 as found under a given directory / by a glob), ``count`` the number of objects of the class
 (connected components for ``--kind semantic``, distinct ids for ``--kind instance``) and
 ``area`` the total pixels of the class.  CSV has a header line; JSON Lines has one object per
-row, ``{"image": "a.png", "class": 1, "count": 3, "area": 120}``.
+row, ``{"image": "a.png", "class": 1, "count": 3, "area": 120}``.  ``--kind instance``
+has no classes (the pixel values are object ids): its one row per image has class ``-1``
+and counts the distinct ids.  ``--kind`` defaults to ``semantic``.  The format follows
+the suffix of ``-o`` (``.jsonl``/``.ndjson``/``.json``: JSON Lines, else CSV); a
+``--format`` that contradicts a ``.csv`` or JSON Lines suffix is refused.
 
 An image with no counted class still gets one row, with an empty class (CSV) or
 ``"class": null`` (JSON Lines) and ``count`` and ``area`` 0, so that ``--resume`` knows it
@@ -23,7 +27,9 @@ With ``--on-error skip`` each unreadable image is reported on stderr, listed in
 ``<output>.errors.jsonl`` (``{"path", "object", "error", "reason"}`` per line; no file when
 writing to stdout) and the exit status is 3.  The errors file lists the failures of the
 latest run only (skipped images are not in the output, so ``--resume`` tries them again).
-Exit status: 0 success, 1 error, 2 usage, 3 some images skipped.
+The output file is locked while a run writes it: a second run on the same ``-o`` fails
+at once.  Rows go to stdout (or ``-o``); progress, warnings and the summary to stderr.
+Exit status: 0 success, 1 error, 2 usage, 3 some images skipped, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import re
 import sys
 
 from maskkit.cli._common import EXIT_SKIPPED, add_batch_options, batch_kwargs
+from maskkit.cli._output import UsageError, output_file, plural, say, warn
 
 COLUMNS = ("image", "class", "count", "area")
 _CSV_HEADER = ",".join(COLUMNS)
@@ -63,8 +70,9 @@ def add_parser(sub) -> None:
             "counted class gets one row with an empty class (CSV) or null (JSON Lines)."
         ),
         epilog=(
+            "--kind instance writes class -1 (the pixel values are ids, not classes). "
             "Exit status: 0 success, 1 error, 2 usage, 3 some images skipped "
-            "(--on-error skip; they are listed in OUTPUT.errors.jsonl)."
+            "(--on-error skip; they are listed in OUTPUT.errors.jsonl), 130 interrupted."
         ),
     )
     p.add_argument(
@@ -76,11 +84,12 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--kind",
         choices=["semantic", "instance", "coco", "panoptic"],
-        required=True,
-        help="semantic: pixel values are classes, objects are connected components; "
-        "instance: pixel values are object ids; coco: PATH is a COCO instances JSON, "
-        "non-crowd annotations are counted per image and category; panoptic: PATH is a "
-        "COCO panoptic JSON (PNGs in --png-folder), segments are counted per category",
+        default="semantic",
+        help="semantic (default): pixel values are classes, objects are connected "
+        "components; instance: pixel values are object ids, counted under class -1; "
+        "coco: PATH is a COCO instances JSON, non-crowd annotations are counted per image "
+        "and category; panoptic: PATH is a COCO panoptic JSON (PNGs in --png-folder), "
+        "segments are counted per category",
     )
     p.add_argument(
         "--png-folder",
@@ -93,8 +102,8 @@ def add_parser(sub) -> None:
         "--connectivity",
         type=int,
         choices=[4, 8],
-        default=8,
-        help="neighbourhood of a connected component (default: 8)",
+        default=None,
+        help="--kind semantic: neighbourhood of a connected component (default: 8)",
     )
     p.add_argument(
         "--min-area",
@@ -123,7 +132,7 @@ def add_parser(sub) -> None:
         "--output",
         metavar="FILE",
         default=None,
-        help="output file (default: stdout)",
+        help="output file, locked while written (default: stdout)",
     )
     add_batch_options(
         p,
@@ -167,6 +176,11 @@ def count_image(
             )
         return sorted((int(c), int(n), int(a)) for c, (n, a) in table.items())
     except MaskkitError as exc:
+        if "for a 3-D image" in exc.reason:  # the user gave no 3-D connectivity: say why
+            raise MaskkitError(
+                "is a 3-D mask; maskkit count counts 2-D masks (--connectivity 4 or 8): "
+                "count a volume with maskkit.count_objects(volume, connectivity=6, 18 or 26)",
+                source=path) from None
         raise exc.with_context(source=path) from None
     except MemoryError:
         raise ImageTooLargeError("out of memory while counting", source=path) from None
@@ -245,16 +259,14 @@ def count_dataset_image(key: str, datasets: dict | None = None) -> list[tuple[in
 
 def _write_rows(sink, pending: list[bytes], output) -> bool:
     """Write and clear the pending rows; True when the reader of stdout has gone."""
-    from maskkit.errors import MaskkitIOError
-
     try:
         sink.write(b"".join(pending))
     except BrokenPipeError:
         return True
     except OSError as exc:
-        raise MaskkitIOError(
-            f"cannot write: {exc.strerror or exc}", source=output or "<stdout>"
-        ) from None
+        from maskkit.io import fs
+
+        raise fs.write_error(exc, output or "<stdout>") from None
     finally:
         pending.clear()
     return False
@@ -278,7 +290,7 @@ def _encode_rows(image: str, rows, fmt: str) -> bytes:
         # what csv.writer(lineterminator="\n") writes, without a writer per image: the one
         # text field is quoted when it holds the delimiter, the quote or the line end
         field = image
-        if "," in field or '"' in field or "\n" in field:
+        if "," in field or '"' in field or "\n" in field or "\r" in field:
             field = '"' + field.replace('"', '""') + '"'
         text = "".join(f"{field},{'' if c is None else c},{n},{a}\n" for c, n, a in rows)
     # surrogateescape: file names that are not valid UTF-8 come back unchanged on --resume
@@ -295,7 +307,8 @@ def _is_int_text(text: str) -> bool:
 
 def _parse_row(raw: bytes, fmt: str) -> str | None:
     """The image of one complete output line, or None when it is not a count row."""
-    text = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
+    text = raw.decode("utf-8", "surrogateescape")
+    text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
     if fmt == "jsonl":
         try:
             obj = json.loads(text)
@@ -317,6 +330,25 @@ def _parse_row(raw: bytes, fmt: str) -> str | None:
     return image if ok and isinstance(image, str) and image else None
 
 
+def _records(fh, fmt: str):
+    """The output's records as ``(first line number, bytes)``: one line each, except a CSV
+    row whose quoted image name holds line ends (it spans lines until its quotes close)."""
+    lineno = 0
+    pending = b""
+    first = 0
+    for raw in fh:
+        lineno += 1
+        if not pending:
+            first = lineno
+        pending += raw
+        if fmt == "csv" and pending.count(b'"') % 2 and raw.endswith(b"\n"):
+            continue  # inside a quoted field: the record goes on
+        yield first, pending
+        pending = b""
+    if pending:
+        yield first, pending
+
+
 def _scan_output(path, fmt: str) -> tuple[set[str], int]:
     """Read an earlier output for --resume: (images done, byte offset to truncate to)."""
     from maskkit.errors import MaskkitIOError
@@ -331,8 +363,11 @@ def _scan_output(path, fmt: str) -> tuple[set[str], int]:
     last_image = None
     header = _CSV_HEADER.encode()
     with fs.open_read(path) as fh:
-        for lineno, raw in enumerate(fh, start=1):
+        for lineno, raw in _records(fh, fmt):
             complete = raw.endswith(b"\n")
+            if b"\0" in raw:  # what two writers at once leave; no file name holds a NUL
+                why = f"line {lineno} holds NUL bytes"
+                raise MaskkitIOError(refuse.format(fmt=fmt, why=why), source=path)
             if fmt == "csv" and lineno == 1:
                 if complete and raw.rstrip(b"\r\n") == header:
                     offset = keep = len(raw)
@@ -380,30 +415,58 @@ class _StdoutSink:
 # the command
 
 
-def run(args: argparse.Namespace) -> int:
-    import functools
-    import time
+_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+
+
+def _output_format(args) -> tuple:
+    """``(output or None, format)``: the format follows the suffix of ``-o``; a
+    ``--format`` that contradicts it is refused."""
     from pathlib import Path
 
-    from maskkit.batch import echo, run_batch
-    from maskkit.errors import InvalidInputError, MaskkitIOError
+    from maskkit.io import fs
+
+    output = None if args.output in (None, "-") else args.output
+    if output is not None and not fs.is_url(output):
+        output = Path(output)
+    suffix = None if output is None else fs.suffix(str(output)).lower()
+    implied = ("jsonl" if suffix in _JSONL_SUFFIXES
+               else "csv" if suffix == ".csv" else None)
+    if args.format is not None and implied is not None and args.format != implied:
+        raise UsageError(f"--format {args.format} contradicts the suffix of -o {output} "
+                         f"({implied}); drop --format or rename the file")
+    return output, args.format or implied or "csv"
+
+
+def run(args: argparse.Namespace) -> int:
+    from maskkit.errors import InvalidInputError
+
+    if args.connectivity is not None and args.kind != "semantic":
+        raise UsageError(f"--connectivity applies to --kind semantic only (connected "
+                         f"components); --kind {args.kind} counts ids, not components")
+    if args.connectivity is None:
+        args.connectivity = 8
+    output, fmt = _output_format(args)
+    if args.resume and output is None:
+        raise InvalidInputError("--resume needs an output file: add -o FILE")
+    with output_file(output) as locked:  # a second writer of -o fails at once
+        return _run(args, locked, fmt)
+
+
+def _run(args: argparse.Namespace, output, fmt: str) -> int:
+    import functools
+    import time
+
+    from maskkit.batch import run_batch
     from maskkit.io import fs
     from maskkit.io.masks import expand_inputs
 
     start = time.monotonic()
-    output = None if args.output in (None, "-") else args.output
-    if output is not None and not fs.is_url(output):
-        output = Path(output)
-    fmt = args.format
-    if fmt is None:
-        suffix = None if output is None else fs.suffix(str(output)).lower()
-        fmt = "jsonl" if suffix in (".jsonl", ".ndjson", ".json") else "csv"
-    if args.resume and output is None:
-        raise InvalidInputError("--resume needs an output file: add -o FILE")
     batch = batch_kwargs(args)
 
     if args.kind in ("coco", "panoptic"):
         paths = _dataset_items(args)
+        if not paths:
+            warn("count", f"{' '.join(args.paths)} lists no images; nothing to count")
     else:
         # as text: a str goes to a worker process and back far cheaper than a Path
         paths = expand_inputs(args.paths, as_text=True)
@@ -429,7 +492,7 @@ def run(args: argparse.Namespace) -> int:
         if fmt == "csv" and not keep:
             sink.write(f"{_CSV_HEADER}\n".encode())
     except OSError as exc:
-        raise MaskkitIOError(f"cannot write: {exc.strerror or exc}", source=output) from None
+        raise fs.write_error(exc, output or "<stdout>") from None
 
     worker = count_dataset_image if args.kind in ("coco", "panoptic") else functools.partial(
         count_image,
@@ -464,7 +527,7 @@ def run(args: argparse.Namespace) -> int:
             if result.error is not None:
                 exc = result.error
                 skipped += 1
-                echo(f"maskkit count: warning: {exc}; skipped")
+                warn("count", f"{exc}; skipped")
                 if errors_path is not None:
                     if errors_file is None:
                         errors_file = fs.AppendLog(errors_path)
@@ -502,16 +565,14 @@ def run(args: argparse.Namespace) -> int:
         # the progress display's rate: measured after the first image, which pays for
         # start-up and, on a cold cache, for compiling the kernels
         rate = results.rate
-        parts = [f"{counted} images counted", f"{rows} rows", f"{skipped} skipped"]
+        parts = [f"{plural(counted, 'image')} counted", plural(rows, "row"),
+                 f"{skipped} skipped"]
         if already:
             parts.append(f"{already} already done")
         where = "" if output is None else f" -> {output}"
         note = f"; errors listed in {errors_path}" if skipped and errors_path else ""
-        print(
-            f"maskkit count: {', '.join(parts)}{where} in {seconds:.2f} s"
-            + (f" ({rate:.1f} images/s)" if rate else "") + note,
-            file=sys.stderr,
-        )
+        say("count", f"{', '.join(parts)}{where} in {seconds:.2f} s"
+                     + (f" ({rate:.1f} images/s)" if rate else "") + note)
     return EXIT_SKIPPED if skipped else 0
 
 

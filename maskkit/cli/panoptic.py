@@ -1,7 +1,12 @@
 """``maskkit panoptic``: merge, convert and check COCO panoptic datasets.
 
 Output datasets follow panopticapi's convention: ``-o OUT.json`` writes the JSON there and
-the PNGs into the folder ``OUT/``.  Every file is written atomically.
+the PNGs into the folder ``OUT/``.  Every file is written atomically; the outputs are
+locked while written.  ``merge``, ``from-coco`` and ``from-2ch`` name each PNG after the
+base name of the image's ``file_name`` and refuse, before writing anything, two images
+that would share one; ``to-semantic`` keeps the sub-folders of the panoptic
+``file_name``.  Results (``check``'s problems) go to stdout; summaries and warnings to
+stderr.
 
 ``merge``, ``to-semantic`` and ``from-2ch`` write one PNG per image and keep a hidden
 manifest beside the PNGs (``.panoptic_<action>_manifest.jsonl``, see
@@ -15,17 +20,19 @@ from __future__ import annotations
 import argparse
 import functools
 import operator
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from maskkit.cli._common import (
+from maskkit.cli._common import add_batch_options, batch_kwargs, error_record, write_errors
+from maskkit.cli._output import (
     EXIT_SKIPPED,
-    add_batch_options,
-    batch_kwargs,
-    error_record,
-    write_errors,
+    output_dataset,
+    output_file,
+    output_folder,
+    plural,
+    say,
+    warn,
 )
 
 
@@ -61,20 +68,34 @@ def add_parser(sub) -> None:
     q.add_argument("--images", metavar="IMAGES.json",
                    help="COCO JSON whose 'images' list the images (default: the semantic "
                         "JSON's images, or PNG names that are image ids)")
-    q.add_argument("-o", "--output", required=True, metavar="OUT.json")
-    q.add_argument("--overlap-threshold", type=float, default=0.5)
-    q.add_argument("--stuff-area-threshold", type=int, default=4096)
-    q.add_argument("--score-threshold", type=float, default=0.5)
+    q.add_argument("-o", "--output", required=True, metavar="OUT.json",
+                   help="panoptic JSON to write; the PNGs go into the folder OUT/, named "
+                        "after the base name of file_name (two images on one name are "
+                        "refused)")
+    q.add_argument("--overlap-threshold", type=float, default=0.5, metavar="F",
+                   help="drop an instance when more than this fraction of it is already "
+                        "taken by higher-scored ones")
+    q.add_argument("--stuff-area-threshold", type=int, default=4096, metavar="PX",
+                   help="drop a stuff region with fewer free pixels than this")
+    q.add_argument("--score-threshold", type=float, default=0.5, metavar="F",
+                   help="drop instances scored below this")
+    q.add_argument("--ignore-value", type=int, default=255, metavar="V",
+                   help="semantic value that is not a category (VOID), as written by "
+                        "'panoptic to-semantic' and 'coco2sem'; -1: none")
     common(q)
     q.set_defaults(func=run_merge)
 
     q = ps.add_parser("from-coco", help="COCO instances (+ stuff) -> panoptic")
-    q.add_argument("instances", metavar="INSTANCES.json")
+    q.add_argument("instances", metavar="INSTANCES.json", help="COCO instances file")
     q.add_argument("--stuff", metavar="STUFF.json", help="COCO-stuff annotations")
     q.add_argument("--categories", metavar="CATS.json",
-                   help="panoptic categories (default: instance categories as things, "
-                        "stuff categories as stuff)")
-    q.add_argument("-o", "--output", required=True, metavar="OUT.json")
+                   help="panoptic categories with isthing (default: the instance "
+                        "categories, as things unless they carry isthing, and the stuff "
+                        "categories as stuff; a warning says so)")
+    q.add_argument("-o", "--output", required=True, metavar="OUT.json",
+                   help="panoptic JSON to write; the PNGs go into the folder OUT/, named "
+                        "after the base name of file_name (two images on one name are "
+                        "refused)")
     q.add_argument("--overlap", choices=["last", "area", "score", "void"], default="last",
                    help="who owns pixels claimed by several instances (default: last)")
     q.add_argument("--crowd", choices=["class", "ignore", "skip"], default="class",
@@ -83,9 +104,12 @@ def add_parser(sub) -> None:
     q.set_defaults(func=run_from_coco)
 
     q = ps.add_parser("to-semantic", help="panoptic -> semantic label PNGs")
-    q.add_argument("panoptic", metavar="PANOPTIC.json")
+    q.add_argument("panoptic", metavar="PANOPTIC.json",
+                   help="COCO panoptic JSON (its PNGs in --png-folder)")
     q.add_argument("--png-folder", metavar="DIR", help="default: PANOPTIC without .json")
-    q.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    q.add_argument("-o", "--output", required=True, metavar="OUTDIR",
+                   help="output folder: one PNG per image, the sub-folders of file_name kept, "
+                        "and categories.json (value -> category)")
     q.add_argument("--things-as", type=int, metavar="ID",
                    help="merge all thing segments into this one class")
     q.add_argument("--unlabeled", type=int, default=255, metavar="V",
@@ -96,9 +120,11 @@ def add_parser(sub) -> None:
     q.set_defaults(func=run_to_semantic)
 
     q = ps.add_parser("to-coco", help="panoptic -> COCO instances with compressed RLE")
-    q.add_argument("panoptic", metavar="PANOPTIC.json")
+    q.add_argument("panoptic", metavar="PANOPTIC.json",
+                   help="COCO panoptic JSON (its PNGs in --png-folder)")
     q.add_argument("--png-folder", metavar="DIR", help="default: PANOPTIC without .json")
-    q.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    q.add_argument("-o", "--output", required=True, metavar="OUT.json",
+                   help="COCO instances JSON to write")
     q.add_argument("--things-only", action="store_true", help="keep thing segments only")
     q.add_argument("--categories", metavar="CATS.json",
                    help="categories with isthing (default: the panoptic JSON's)")
@@ -108,15 +134,22 @@ def add_parser(sub) -> None:
     q.add_argument("source", metavar="SRC_DIR", help="folder of 2-channel PNGs")
     q.add_argument("--images", required=True, metavar="IMAGES.json",
                    help="COCO JSON whose 'images' name the PNGs (<file stem>.png)")
-    q.add_argument("--categories", required=True, metavar="CATS.json")
-    q.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    q.add_argument("--categories", required=True, metavar="CATS.json",
+                   help="panoptic categories (list, or a dict with 'categories'; isthing)")
+    q.add_argument("-o", "--output", required=True, metavar="OUT.json",
+                   help="panoptic JSON to write; the PNGs go into the folder OUT/, named "
+                        "after the base name of file_name (two images on one name are "
+                        "refused)")
     q.add_argument("--void", type=int, default=0, metavar="CAT",
                    help="category value meaning VOID (default: 0)")
     common(q)
     q.set_defaults(func=run_from_2ch)
 
-    q = ps.add_parser("check", help="validate a panoptic dataset; list every fault")
-    q.add_argument("panoptic", metavar="PANOPTIC.json")
+    q = ps.add_parser("check", help="validate a panoptic dataset; list every fault",
+                      description="Validate a panoptic dataset: every fault on stdout, one "
+                                  "per line; exit status 1 when there is any.")
+    q.add_argument("panoptic", metavar="PANOPTIC.json",
+                   help="COCO panoptic JSON (its PNGs in --png-folder)")
     q.add_argument("--png-folder", metavar="DIR", help="default: PANOPTIC without .json")
     q.add_argument("--categories", metavar="CATS.json",
                    help="categories to check against (default: the panoptic JSON's)")
@@ -126,11 +159,20 @@ def add_parser(sub) -> None:
 # ---------------------------------------------------------------------------- helpers
 
 
-def _out_paths(output: str) -> tuple[Path, Path]:
-    out = Path(output)
-    if out.suffix != ".json":
-        out = out.with_name(out.name + ".json")
-    return out, out.with_suffix("")
+def _check_names(jobs, name_of, image_id_of, file_name_of, *, reserved=None,
+                 source=None) -> None:
+    """Refuse, before anything is written, two images whose outputs share a name."""
+    from maskkit.io import fs
+
+    reserved = {".maskkit.lock": "the output folder's lock", **(reserved or {})}
+    fs.check_output_names(
+        ((fs.check_output_name(name_of(j), obj=f"image {image_id_of(j)}"),
+          f"image {image_id_of(j)} (file_name {file_name_of(j)!r})") for j in jobs),
+        reserved=reserved, source=source)
+
+
+def _manifest_name(kind: str) -> str:
+    return f".{kind}_manifest.jsonl"
 
 
 def _load_categories(path):
@@ -163,7 +205,7 @@ class _Resumable:
 
     @property
     def manifest(self) -> Path:
-        return self.out_dir / f".{self.kind}_manifest.jsonl"
+        return self.out_dir / _manifest_name(self.kind)
 
 
 def _batch(func, items, args, errors_path=None,
@@ -176,7 +218,7 @@ def _batch(func, items, args, errors_path=None,
     recorded in its manifest, and with ``--resume`` the images whose file still has the
     recorded content are not redone (their recorded value is returned).
     """
-    from maskkit.batch import echo, run_batch
+    from maskkit.batch import run_batch
 
     items = list(items)
     out: list = [None] * len(items)
@@ -209,8 +251,7 @@ def _batch(func, items, args, errors_path=None,
                              on_error=getattr(args, "on_error", "raise"), desc="images",
                              progress=_progress(args), **batch_kwargs(args)):
             if res.error is not None:
-                echo(f"maskkit panoptic {args.panoptic_command}: warning: {res.error}; "
-                     "skipped")
+                warn(f"panoptic {args.panoptic_command}", f"{res.error}; skipped")
                 records.append(error_record(res.item[1], res.error))
                 continue
             i, value = res.value
@@ -235,10 +276,6 @@ def _write_and_hash(func, out_dir, name_of, job):
 
     value = func(job)
     return value, sha256_file(Path(out_dir) / name_of(job))
-
-
-def _png_basename(job) -> str:
-    return Path(job[0]).name
 
 
 def _done(records) -> int:
@@ -274,7 +311,7 @@ def _semantic_from_stuff(anns, h, w, source):
     return np.ascontiguousarray(flat.reshape(w, h).T)
 
 
-def _merge_one(job, *, things, params, png_dir):
+def _merge_one(job, *, things, params, png_dir, ignore_value=None, known=None):
     from maskkit.io.png import read_png
     from maskkit.panoptic import merge_panoptic, write_panoptic_png
 
@@ -290,7 +327,8 @@ def _merge_one(job, *, things, params, png_dir):
             raise InvalidInputError(f"semantic PNG must be single-channel; got shape "
                                     f"{semantic.shape}", source=sem_source)
     try:
-        ids, segs = merge_panoptic(semantic, insts, things=things, **params)
+        ids, segs = merge_panoptic(semantic, insts, things=things, ignore_value=ignore_value,
+                                   **params)
     except Exception as exc:
         from maskkit.errors import MaskkitError
 
@@ -298,6 +336,15 @@ def _merge_one(job, *, things, params, png_dir):
             raise exc.with_context(source=str(sem_source if isinstance(sem_source, str)
                                                else name), obj=f"image {image_id}") from None
         raise
+    unknown = sorted({s["category_id"] for s in segs} - known) if known is not None else []
+    if unknown:  # the dataset would name a category the categories file does not have
+        from maskkit.errors import UnknownCategoryError
+
+        where = str(sem_source if isinstance(sem_source, str) else sem_source[3])
+        raise UnknownCategoryError(
+            f"semantic value(s) {unknown[:5]} are not in the categories file; if "
+            f"{unknown[0]} means VOID pass --ignore-value {unknown[0]}, else add the "
+            "category", source=where, obj=f"image {image_id}")
     for s in segs:
         s.pop("instance_index", None)
     write_panoptic_png(png_dir / name, ids)
@@ -351,18 +398,26 @@ def run_merge(args: argparse.Namespace) -> int:
                          (int(img["height"]), int(img["width"]),
                           stuff_by_image.get(img["id"], []), str(sem)),
                          by_image.get(img["id"], [])))
-    out_json, png_dir = _out_paths(args.output)
-    png_dir.mkdir(parents=True, exist_ok=True)
+    names = {img["id"]: img["file_name"] for img in images}
+    _check_names(jobs, operator.itemgetter(1), operator.itemgetter(0),
+                 lambda j: names.get(j[0]), reserved={
+                     _manifest_name("panoptic_merge"): "merge's resume manifest"})
+    ignore = None if args.ignore_value < 0 else args.ignore_value
     params = {"overlap_threshold": args.overlap_threshold,
               "stuff_area_threshold": args.stuff_area_threshold,
               "score_threshold": args.score_threshold}
-    resumable = _Resumable("panoptic_merge", {**params, "things": sorted(things)}, png_dir,
-                           name_of=operator.itemgetter(1),
-                           image_id_of=operator.itemgetter(0))
-    anns, errors = _batch(functools.partial(_merge_one, things=things, params=params,
-                                            png_dir=png_dir), jobs, args,
-                          f"{out_json}.errors.jsonl", resumable)
-    return _finish_dataset("merge", out_json, png_dir, images, anns, cats, errors)
+    with output_dataset(args.output,
+                        bookkeeping={_manifest_name("panoptic_merge")}) as (out_json, png_dir):
+        resumable = _Resumable("panoptic_merge",
+                               {**params, "things": sorted(things), "ignore_value": ignore},
+                               png_dir, name_of=operator.itemgetter(1),
+                               image_id_of=operator.itemgetter(0))
+        known = frozenset(int(c["id"]) for c in cats)
+        anns, errors = _batch(functools.partial(_merge_one, things=things, params=params,
+                                                png_dir=png_dir, ignore_value=ignore,
+                                                known=known),
+                              jobs, args, f"{out_json}.errors.jsonl", resumable)
+        return _finish_dataset("merge", out_json, png_dir, images, anns, cats, errors)
 
 
 def _finish_dataset(cmd, out_json, png_dir, images, anns, cats, errors) -> int:
@@ -371,8 +426,9 @@ def _finish_dataset(cmd, out_json, png_dir, images, anns, cats, errors) -> int:
     anns = [a for a in anns if a is not None]
     _write_dataset(out_json, {"images": images, "annotations": anns, "categories": cats})
     n = sum(len(a["segments_info"]) for a in anns)
-    print(f"panoptic {cmd}: {len(anns)} images, {n} segments -> {out_json} + {png_dir}/"
-          + (f"; {len(errors)} skipped" if errors else ""))
+    say(f"panoptic {cmd}", f"{plural(len(anns), 'image')}, {plural(n, 'segment')} -> "
+                           f"{out_json} + {png_dir}/"
+                           + (f"; {len(errors)} skipped" if errors else ""))
     return _done(errors)
 
 
@@ -383,13 +439,16 @@ def run_from_coco(args: argparse.Namespace) -> int:
     from maskkit.panoptic import coco_to_panoptic
 
     cats = _load_categories(args.categories) if args.categories else None
-    out_json, png_dir = _out_paths(args.output)
-    doc = coco_to_panoptic(args.instances, png_dir, stuff=args.stuff, categories=cats,
-                           overlap=args.overlap, crowd=args.crowd)
-    _write_dataset(out_json, doc)
+    with output_dataset(args.output) as (out_json, png_dir):
+        doc = coco_to_panoptic(args.instances, png_dir, stuff=args.stuff, categories=cats,
+                               overlap=args.overlap, crowd=args.crowd,
+                               warn=lambda m: warn("panoptic from-coco", m))
+        _write_dataset(out_json, doc)
+    if not doc["annotations"]:
+        warn("panoptic from-coco", f"{args.instances} lists no images; the dataset is empty")
     n = sum(len(a["segments_info"]) for a in doc["annotations"])
-    print(f"panoptic from-coco: {len(doc['annotations'])} images, {n} segments -> "
-          f"{out_json} + {png_dir}/")
+    say("panoptic from-coco", f"{plural(len(doc['annotations']), 'image')}, "
+                              f"{plural(n, 'segment')} -> {out_json} + {png_dir}/")
     return 0
 
 
@@ -397,10 +456,11 @@ def run_from_coco(args: argparse.Namespace) -> int:
 
 
 def _to_semantic_one(job, *, things, things_as, unlabeled, out_dir):
+    from maskkit.io import fs
     from maskkit.io.png import write_label_png
     from maskkit.panoptic import panoptic_to_semantic, read_panoptic_png
 
-    png, segs, image_id = job
+    png, segs, image_id, rel = job
     ids = read_panoptic_png(png)
     try:
         sem = panoptic_to_semantic(ids, segs, things=things, things_as=things_as,
@@ -411,8 +471,8 @@ def _to_semantic_one(job, *, things, things_as, unlabeled, out_dir):
         if isinstance(exc, MaskkitError):
             raise exc.with_context(source=str(png), obj=f"image {image_id}") from None
         raise
-    write_label_png(Path(out_dir) / Path(png).name, sem)
-    return Path(png).name
+    write_label_png(fs.inside(out_dir, rel), sem)  # never through a link out of -o
+    return rel
 
 
 def run_to_semantic(args: argparse.Namespace) -> int:
@@ -422,22 +482,51 @@ def run_to_semantic(args: argparse.Namespace) -> int:
     folder = _default_folder(jpath, args.png_folder, "to-semantic")
     cats = _load_categories(args.categories) if args.categories else doc.get("categories", [])
     things = {int(c["id"]) for c in cats if int(c.get("isthing", 0)) == 1}
-    jobs = [(str(folder / _png_name(a, source=jpath)), a["segments_info"], a.get("image_id"))
-            for a in _annotations(doc, source=jpath)]
-    out_dir = Path(args.output)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    resumable = _Resumable("panoptic_to_semantic",
-                           {"things": sorted(things), "things_as": args.things_as,
-                            "unlabeled": args.unlabeled}, out_dir,
-                           name_of=_png_basename, image_id_of=operator.itemgetter(2))
-    names, errors = _batch(
-        functools.partial(_to_semantic_one, things=things, things_as=args.things_as,
-                          unlabeled=args.unlabeled, out_dir=str(out_dir)),
-        jobs, args, out_dir / "to_semantic_errors.jsonl", resumable)
+    jobs = []
+    for a in _annotations(doc, source=jpath):
+        name = _png_name(a, source=jpath)
+        # the output keeps the sub-folders of file_name, as the input PNGs have them
+        rel = str(Path(name.replace("\\", "/")).with_suffix(".png"))
+        jobs.append((str(folder / name), a["segments_info"], a.get("image_id"), rel))
+    kind = "panoptic_to_semantic"
+    _check_names(jobs, operator.itemgetter(3), operator.itemgetter(2),
+                 lambda j: Path(j[0]).relative_to(folder).as_posix(), source=jpath,
+                 reserved={"to_semantic_errors.jsonl": "the errors file to-semantic writes",
+                           "categories.json": "the category mapping to-semantic writes",
+                           _manifest_name(kind): "to-semantic's resume manifest"})
+    with output_folder(args.output, bookkeeping={_manifest_name(kind)}) as out_dir:
+        resumable = _Resumable(kind, {"things": sorted(things), "things_as": args.things_as,
+                                      "unlabeled": args.unlabeled}, out_dir,
+                               name_of=operator.itemgetter(3),
+                               image_id_of=operator.itemgetter(2))
+        names, errors = _batch(
+            functools.partial(_to_semantic_one, things=things, things_as=args.things_as,
+                              unlabeled=args.unlabeled, out_dir=str(out_dir)),
+            jobs, args, out_dir / "to_semantic_errors.jsonl", resumable)
+        _write_semantic_categories(out_dir / "categories.json", cats, things, args)
     names = [x for x in names if x is not None]
-    print(f"panoptic to-semantic: {len(names)} images -> {out_dir}/"
-          + (f"; {len(errors)} skipped" if errors else ""))
+    say("panoptic to-semantic", f"{plural(len(names), 'image')} -> {out_dir}/ (value -> "
+                                f"category in {out_dir / 'categories.json'})"
+                                + (f"; {len(errors)} skipped" if errors else ""))
     return _done(errors)
+
+
+def _write_semantic_categories(path, cats, things, args) -> None:
+    """What each value of the semantic PNGs means, as coco2sem's categories.json."""
+    from maskkit.io.files import write_json
+
+    rows = []
+    for c in sorted(cats, key=lambda c: int(c["id"])):
+        cid = int(c["id"])
+        if args.things_as is not None and cid in things:
+            continue
+        rows.append({"value": cid, "category_id": cid, "name": c.get("name"),
+                     "supercategory": c.get("supercategory"), "isthing": int(cid in things)})
+    if args.things_as is not None:
+        rows.append({"value": args.things_as, "category_id": None, "name": "things",
+                     "merged_category_ids": sorted(things), "isthing": 1})
+    write_json(path, {"unlabeled": args.unlabeled, "things_as": args.things_as,
+                      "categories": rows}, indent=1)
 
 
 # ---------------------------------------------------------------------------- to-coco
@@ -447,11 +536,11 @@ def run_to_coco(args: argparse.Namespace) -> int:
     from maskkit.panoptic import panoptic_to_coco
 
     cats = _load_categories(args.categories) if args.categories else None
-    doc = panoptic_to_coco(args.panoptic, args.png_folder, things_only=args.things_only,
-                           categories=cats)
-    out = Path(args.output)
-    _write_dataset(out, doc)
-    print(f"panoptic to-coco: {len(doc['annotations'])} annotations -> {out}")
+    with output_file(args.output) as out:
+        doc = panoptic_to_coco(args.panoptic, args.png_folder, things_only=args.things_only,
+                               categories=cats)
+        _write_dataset(out, doc)
+    say("panoptic to-coco", f"{plural(len(doc['annotations']), 'annotation')} -> {out}")
     return 0
 
 
@@ -481,19 +570,24 @@ def run_from_2ch(args: argparse.Namespace) -> int:
 
     cats = _load_categories(args.categories)
     images = read_json(args.images).get("images", [])
-    out_json, png_dir = _out_paths(args.output)
-    png_dir.mkdir(parents=True, exist_ok=True)
     jobs = []
     for img in images:
         name = Path(img["file_name"]).with_suffix(".png").name
         jobs.append((str(Path(args.source) / name), name, img["id"]))
-    resumable = _Resumable("panoptic_from_2ch", {"void": args.void, "categories": cats},
-                           png_dir, name_of=operator.itemgetter(1),
-                           image_id_of=operator.itemgetter(2))
-    anns, errors = _batch(functools.partial(_from_2ch_one, void=args.void, cats=cats,
-                                            png_dir=str(png_dir)), jobs, args,
-                          f"{out_json}.errors.jsonl", resumable)
-    return _finish_dataset("from-2ch", out_json, png_dir, images, anns, cats, errors)
+    names = {img["id"]: img["file_name"] for img in images}
+    kind = "panoptic_from_2ch"
+    _check_names(jobs, operator.itemgetter(1), operator.itemgetter(2),
+                 lambda j: names.get(j[2]),
+                 reserved={_manifest_name(kind): "from-2ch's resume manifest"})
+    with output_dataset(args.output, bookkeeping={_manifest_name(kind)}) as (out_json,
+                                                                              png_dir):
+        resumable = _Resumable(kind, {"void": args.void, "categories": cats},
+                               png_dir, name_of=operator.itemgetter(1),
+                               image_id_of=operator.itemgetter(2))
+        anns, errors = _batch(functools.partial(_from_2ch_one, void=args.void, cats=cats,
+                                                png_dir=str(png_dir)), jobs, args,
+                              f"{out_json}.errors.jsonl", resumable)
+        return _finish_dataset("from-2ch", out_json, png_dir, images, anns, cats, errors)
 
 
 # ---------------------------------------------------------------------------- check
@@ -507,8 +601,7 @@ def run_check(args: argparse.Namespace) -> int:
     for p in problems:
         print(p)
     if problems:
-        print(f"maskkit panoptic check: {len(problems)} problems in {args.panoptic}",
-              file=sys.stderr)
+        say("panoptic check", f"{plural(len(problems), 'problem')} in {args.panoptic}")
         return 1
-    print(f"panoptic check: {args.panoptic}: no problems")
+    say("panoptic check", f"{args.panoptic}: no problems")
     return 0

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from maskkit.cli._output import output_file, plural, say
 
 
 def add_parser(sub) -> None:
@@ -17,12 +18,14 @@ def add_parser(sub) -> None:
             "CRS are reprojected first. GeoJSON is read directly; other formats need the "
             "optional package pyogrio."
         ),
-        epilog="Exit status: 0 success, 1 error (the message names the file and feature), 2 usage.",
+        epilog="The summary goes to stderr. Exit status: 0 success, 1 error (the message "
+               "names the file and feature), 2 usage, 130 interrupted.",
     )
     p.add_argument("vector", metavar="VECTOR", help="GeoJSON file (or any OGR format with pyogrio)")
     p.add_argument("--like", required=True, metavar="REFERENCE.tif",
                    help="raster whose grid, transform and CRS the output takes")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.tif", help="GeoTIFF to write")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.tif",
+                   help="GeoTIFF to write (atomically; locked while written)")
     p.add_argument("--attribute", metavar="FIELD", default=None,
                    help="integer property holding each feature's label (default: number the "
                         "features 1..N in file order)")
@@ -47,22 +50,21 @@ def run(args: argparse.Namespace) -> int:
     from maskkit.geo import rasterize_vector
 
     start = time.monotonic()
-    report = rasterize_vector(
-        args.vector, args.like, args.output, attribute=args.attribute,
-        all_touched=args.all_touched, invalid=args.invalid, vector_crs=args.vector_crs,
-        threads=args.threads,
-    )
+    with output_file(args.output) as out:
+        report = rasterize_vector(
+            args.vector, args.like, out, attribute=args.attribute,
+            all_touched=args.all_touched, invalid=args.invalid, vector_crs=args.vector_crs,
+            threads=args.threads,
+        )
     if not args.quiet:
         for name, reason in report.repaired:
-            print(f"maskkit rasterize: {args.vector}: {name}: repaired ({reason})", file=sys.stderr)
+            say("rasterize", f"{args.vector}: {name}: repaired ({reason})")
         for name, reason in report.skipped:
-            print(f"maskkit rasterize: {args.vector}: {name}: skipped ({reason})", file=sys.stderr)
+            say("rasterize", f"{args.vector}: {name}: skipped ({reason})")
         h, w = report.shape
-        print(
-            f"maskkit rasterize: {report.features} features, {report.burned} polygons burned, "
-            f"{len(report.repaired)} repaired, {len(report.skipped)} skipped"
+        say("rasterize",
+            f"{plural(report.features, 'feature')}, {plural(report.burned, 'polygon')} "
+            f"burned, {len(report.repaired)} repaired, {len(report.skipped)} skipped"
             f"{', reprojected' if report.reprojected else ''} -> {report.path} "
-            f"({w}x{h} {report.dtype}) in {time.monotonic() - start:.2f} s",
-            file=sys.stderr,
-        )
+            f"({w}x{h} {report.dtype}) in {time.monotonic() - start:.2f} s")
     return 0

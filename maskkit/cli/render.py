@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from maskkit.cli._output import output_file, say
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -14,7 +16,8 @@ def add_parser(sub) -> None:
             "per object (instance, panoptic things), a white outline around every object, "
             "an optional blend over the photo, and a legend with class names and counts."
         ),
-        epilog="Exit status: 0 success, 1 error, 2 usage.",
+        epilog="Writes OUT.png (locked while written); the note goes to stderr. Exit "
+               "status: 0 success, 1 error, 2 usage, 130 interrupted.",
     )
     p.add_argument("mask", metavar="MASK", help="mask file (PNG, TIFF, .npy; panoptic: the "
                    "RGB id PNG)")
@@ -27,8 +30,8 @@ def add_parser(sub) -> None:
     p.add_argument("--json", metavar="PANOPTIC.json", default=None,
                    help="panoptic: the JSON whose segments_info gives each id its class")
     p.add_argument("--categories", metavar="CATS.json", default=None,
-                   help="class names: a COCO/panoptic JSON, coco2sem's categories.json, or "
-                   "{id: name}")
+                   help="class names: a COCO/panoptic JSON, coco2sem's categories.json, "
+                   "{id: name}, or a VOC class_names.txt (one name per line, from value 0)")
     p.add_argument("--no-legend", action="store_true", help="no legend panel")
     p.add_argument("--no-outline", action="store_true", help="no outlines")
     p.set_defaults(func=run)
@@ -50,8 +53,8 @@ def _panoptic_segments(json_path, mask_path):
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
+    from maskkit.errors import MaskkitError
+    from maskkit.io.files import read_class_names
     from maskkit.io.masks import read_mask
     from maskkit.io.png import read_png
     from maskkit.render import load_category_names, render, write_render
@@ -70,13 +73,24 @@ def run(args: argparse.Namespace) -> int:
     else:
         mask = read_mask(args.mask)
     if args.categories:
-        names, cat_colours = load_category_names(args.categories)
+        source = args.categories
+        if str(source).lower().endswith(".txt"):
+            source = read_class_names(source)
+        try:
+            names, cat_colours = load_category_names(source)
+        except MaskkitError as exc:
+            raise exc.with_context(source=args.categories) from None
         if args.kind == "semantic":
             colours = cat_colours
     image = read_png(args.image, mode="rgb") if args.image else None
-    rgb = render(mask, kind=args.kind, image=image, alpha=args.alpha, classes=classes,
-                 names=names, colours=colours, outline=not args.no_outline,
-                 legend=not args.no_legend)
-    write_render(args.output, rgb)
-    print(f"maskkit render: wrote {args.output}", file=sys.stderr)
+    with output_file(args.output) as out:
+        try:
+            rgb = render(mask, kind=args.kind, image=image, alpha=args.alpha,
+                         classes=classes, names=names, colours=colours,
+                         outline=not args.no_outline, legend=not args.no_legend)
+        except MaskkitError as exc:  # a size mismatch, a 3-D mask: name the files
+            what = f"{args.mask}" + (f" with --image {args.image}" if args.image else "")
+            raise exc.with_context(source=what) from None
+        write_render(out, rgb)
+    say("render", f"wrote {args.output}")
     return 0

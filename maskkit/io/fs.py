@@ -25,8 +25,10 @@ from typing import IO
 from maskkit.errors import InvalidInputError, MaskkitIOError
 
 __all__ = [
-    "AppendLog", "exists", "is_url", "isdir", "join", "local_path", "makedirs", "name",
-    "open_read", "read_bytes", "remove", "suffix", "write_bytes",
+    "AppendLog", "OutputLock", "check_output_name", "check_output_names",
+    "clean_stale_temps", "exists", "file_mode", "inside", "is_url", "isdir", "join",
+    "local_path", "makedirs", "name", "open_read", "read_bytes", "remove",
+    "remove_if_only", "suffix", "write_bytes", "write_error",
 ]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
@@ -250,3 +252,347 @@ class AppendLog:
 def fspath(path) -> str:
     """``os.fspath`` that leaves URLs alone."""
     return path if is_url(path) else os.fspath(path)
+
+
+# ---------------------------------------------------------------------------------------
+# output safety: permissions, names, symlinks, locks, leftovers
+
+#: The longest file name (bytes) most file systems take (``NAME_MAX``).
+NAME_MAX = 255
+#: What an atomic write adds to a name for its temporary file: ``.NAME.xxxxxxxx.tmp``.
+TEMP_EXTRA = len("..xxxxxxxx.tmp")
+#: Temporary files of atomic writes (``tempfile.mkstemp`` names: 8 of ``[a-z0-9_]``).
+_STALE_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(\.tif)?$")
+
+def _read_umask() -> int:
+    # /proc/self/status shows it without changing it; os.umask can only read it by setting
+    # it, which races with other threads creating files
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    value = os.umask(0o022)
+    os.umask(value)
+    return value
+
+
+def file_mode() -> int:
+    """The permission bits a plain ``open(path, "w")`` gives a new file: ``0o666`` less the
+    process umask (``0o644`` under umask 022), read afresh each call.
+
+    Atomic writes create their temporary file with ``0o600``; they set this mode before
+    the rename so the team can read the outputs as they could any other file.
+
+    Examples
+    --------
+    >>> oct(file_mode() & 0o600)
+    '0o600'
+    """
+    return 0o666 & ~_read_umask()
+
+
+def check_output_name(rel: str, *, source=None, obj=None) -> str:
+    """Refuse an output name (relative to the output folder) that cannot be written safely.
+
+    Refused: an empty name, a NUL character, an absolute path, ``..``, and a component
+    longer than :data:`NAME_MAX` bytes less the temporary-name suffix of atomic writes.
+    Returns ``rel`` with ``\\`` turned into ``/``.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming ``source`` (the input file) and ``obj`` (e.g. the image).
+
+    Examples
+    --------
+    >>> check_output_name("train\\\\a.png")
+    'train/a.png'
+    >>> check_output_name("a\\x00.png", obj="image 3")
+    Traceback (most recent call last):
+    ...
+    maskkit.errors.InvalidInputError: image 3: output name 'a\\x00.png' holds a NUL character
+    """
+    from pathlib import PurePosixPath
+
+    text = str(rel).replace("\\", "/")
+    if "\0" in text:
+        raise InvalidInputError(f"output name {text!r} holds a NUL character",
+                                source=source, obj=obj)
+    p = PurePosixPath(text)
+    if not text or p.is_absolute() or ".." in p.parts or not p.name:
+        raise InvalidInputError(f"output name {text!r} would be written outside the output "
+                                "folder", source=source, obj=obj)
+    limit = NAME_MAX - TEMP_EXTRA
+    for part in p.parts:
+        size = len(part.encode("utf-8", "surrogateescape"))
+        if size > limit:
+            raise InvalidInputError(
+                f"output name {text!r} has a component of {size} bytes; at most {limit} "
+                f"can be written ({NAME_MAX}, the file system's limit, less "
+                f"{TEMP_EXTRA} for the temporary name)", source=source, obj=obj)
+    return text
+
+
+def check_output_names(entries, *, reserved: dict | None = None, source=None) -> None:
+    """Refuse, before anything is written, output names that would overwrite each other.
+
+    ``entries`` is an iterable of ``(name, who)``: a name relative to the output folder
+    (``/``-separated) and who writes it (``"image 3 (file_name 'x.jpg')"``).  Refused: two
+    inputs writing one name, a name that another needs as a folder (``a.png`` beside
+    ``a.png/b.png``), and a name in ``reserved`` (``{name: what it is}``, the job's own
+    files).  The message names both inputs.
+
+    Examples
+    --------
+    >>> check_output_names([("a.png", "image 1"), ("b.png", "image 2")])
+    >>> check_output_names([("x.png", "image 1 ('x.jpg')"), ("x.png", "image 2 ('x.png')")])
+    Traceback (most recent call last):
+    ...
+    maskkit.errors.InvalidInputError: image 1 ('x.jpg') and image 2 ('x.png') would both be written to x.png; rename one of them (nothing was written)
+    """
+    reserved = reserved or {}
+    files: dict[str, str] = {}
+    folders: dict[str, str] = {}
+    for rel, who in entries:
+        if rel in reserved:
+            raise InvalidInputError(
+                f"{who} would be written to {rel}, which is {reserved[rel]}; rename it "
+                "(nothing was written)", source=source)
+        other = files.get(rel)
+        if other is not None:
+            raise InvalidInputError(
+                f"{other} and {who} would both be written to {rel}; rename one of them "
+                "(nothing was written)", source=source)
+        other = folders.get(rel)
+        if other is not None:
+            raise InvalidInputError(
+                f"{who} would be written to the file {rel}, which {other} needs as a "
+                "folder; rename one of them (nothing was written)", source=source)
+        parts = rel.split("/")
+        for k in range(1, len(parts)):
+            folder = "/".join(parts[:k])
+            other = files.get(folder)
+            if other is not None:
+                raise InvalidInputError(
+                    f"{who} needs {folder} as a folder, but {other} would be written to the "
+                    f"file {folder}; rename one of them (nothing was written)", source=source)
+            folders.setdefault(folder, who)
+        files[rel] = who
+
+
+def inside(root, rel: str):
+    """``root / rel``, refusing a path that leaves ``root`` through a symbolic link.
+
+    A link already in the output folder (``out/sub -> ../../elsewhere``) would otherwise
+    carry a write out of ``-o``.  The file itself may be a link: an atomic write replaces
+    the link, it does not write through it.  URLs have no links and are joined as given.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> inside(root, "a/b.png").relative_to(root).as_posix()
+    'a/b.png'
+    """
+    if is_url(root):
+        return join(root, rel)
+    root = Path(root)
+    target = root / rel
+    parent = target.parent
+    if parent == root:
+        return target
+    # the deepest folder of the path that exists already; mkdir creates the rest for real
+    probe = parent
+    while probe != root and not os.path.lexists(probe):
+        probe = probe.parent
+    if probe == root:
+        return target
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(probe)
+    if os.path.commonpath([real_root, real]) != real_root:
+        raise MaskkitIOError(
+            f"{probe} leads to {real}, outside the output folder (a symbolic link); refusing "
+            "to write through it", source=target)
+    return target
+
+
+class OutputLock:
+    """An exclusive lock on an output file or folder, so a second writer fails at once.
+
+    The lock is ``fcntl.flock`` on a hidden lock file: ``.NAME.lock`` beside an output file,
+    ``.maskkit.lock`` inside an output folder.  The kernel drops it when the process dies,
+    so a killed run never leaves a stale lock; the file is removed on release.  URLs and
+    systems without ``fcntl`` are not locked.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output file or folder.
+    folder : bool
+        ``path`` is a folder (created if missing).
+
+    Raises
+    ------
+    MaskkitIOError
+        Another process holds the lock.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> with OutputLock(os.path.join(d, "c.csv")):
+    ...     try:
+    ...         OutputLock(os.path.join(d, "c.csv")).acquire()
+    ...     except OSError as exc:
+    ...         print(str(exc).replace(d, "D"))
+    D/c.csv: another maskkit run is writing it (lock D/.c.csv.lock); wait for it to finish or choose another output
+    """
+
+    def __init__(self, path, *, folder: bool = False):
+        self.path = path
+        local = local_path(path)
+        if local is None:
+            self.lockfile = None
+        elif folder:
+            self.lockfile = local / ".maskkit.lock"
+        else:
+            self.lockfile = local.parent / f".{local.name}.lock"
+        self.fd: int | None = None
+
+    def acquire(self) -> OutputLock:
+        if self.lockfile is None:
+            return self
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX
+            return self
+        try:
+            self.lockfile.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MaskkitIOError(f"cannot create the output folder: {exc.strerror or exc}",
+                                 source=self.lockfile.parent) from None
+        while True:
+            try:
+                fd = os.open(self.lockfile, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as exc:
+                raise MaskkitIOError(f"cannot write: {exc.strerror or exc}",
+                                     source=self.path) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise MaskkitIOError(
+                    f"another maskkit run is writing it (lock {self.lockfile}); wait for it "
+                    "to finish or choose another output", source=self.path) from None
+            # the holder before us may have removed the file between our open and flock:
+            # then we hold a lock nobody else can see, so take the new file's instead
+            try:
+                same = os.stat(self.lockfile).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.fd = fd
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, 0)
+                    os.write(fd, f"{os.getpid()}\n".encode())
+                return self
+            os.close(fd)
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.lockfile)
+        os.close(self.fd)
+        self.fd = None
+
+    def __enter__(self) -> OutputLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def clean_stale_temps(folder, *, name: str | None = None, recursive: bool = True) -> int:
+    """Remove the temporary files that killed atomic writes left in ``folder``.
+
+    Only names of the form ``.NAME.xxxxxxxx.tmp`` (what :func:`maskkit.io.files.atomic_write`
+    creates) are removed, and only ``.name.*.tmp`` when ``name`` is given.  Call it while
+    holding the folder's :class:`OutputLock`, when no other writer can be at work.  Returns
+    how many files were removed.  Does nothing for a URL.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> _ = open(os.path.join(d, ".a.png.k3j_9xq2.tmp"), "w"), open(os.path.join(d, "a.png"), "w")
+    >>> clean_stale_temps(d), sorted(os.listdir(d))
+    (1, ['a.png'])
+    """
+    local = local_path(folder)
+    if local is None or not local.is_dir():
+        return 0
+    removed = 0
+    for top, _dirs, files in os.walk(local):
+        for f in files:
+            if _STALE_TEMP.match(f) and (name is None or f.startswith(f".{name}.")):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(top, f))
+                    removed += 1
+        if not recursive:
+            break
+    return removed
+
+
+def remove_if_only(folder, names) -> bool:
+    """Remove ``folder`` when it holds nothing but files from ``names`` (a job's own
+    bookkeeping, e.g. a manifest after a run that failed before writing anything).
+    Returns True when the folder was removed.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> _ = open(os.path.join(d, ".m.jsonl"), "w")
+    >>> remove_if_only(d, {".m.jsonl"}), os.path.exists(d)
+    (True, False)
+    """
+    local = local_path(folder)
+    if local is None or not local.is_dir():
+        return False
+    try:
+        entries = os.listdir(local)
+    except OSError:
+        return False
+    if any(e not in names for e in entries):
+        return False
+    try:
+        for e in entries:
+            os.unlink(local / e)
+        local.rmdir()
+    except OSError:
+        return False
+    return True
+
+
+def write_error(exc: OSError, path) -> MaskkitIOError:
+    """A one-line :class:`~maskkit.errors.MaskkitIOError` for an ``OSError`` met while
+    writing ``path`` (ENOSPC, ENAMETOOLONG, a file where a folder should be, ...).
+
+    Examples
+    --------
+    >>> import errno
+    >>> str(write_error(OSError(errno.ENOSPC, "No space left on device"), "out/a.png"))
+    'out/a.png: cannot write: No space left on device'
+    """
+    if isinstance(exc, MaskkitIOError):
+        return exc
+    what = exc.strerror or str(exc)
+    where = exc.filename
+    if where is not None and os.fspath(where) != fspath(path):
+        what = f"{what} ({os.fsdecode(where)})"
+    if isinstance(exc, NotADirectoryError) or (exc.errno == 17 and where is not None
+                                               and os.path.isfile(where)):
+        what += "; a file stands where a folder is needed"
+    return MaskkitIOError(f"cannot write: {what}", source=fspath(path))

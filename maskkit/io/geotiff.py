@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from maskkit.errors import MaskkitIOError
+from maskkit.io import fs
 
 __all__ = ["write_geotiff"]
 
@@ -34,10 +35,13 @@ def write_geotiff(path: Path, array: np.ndarray, profile: dict) -> None:
     try:
         with rasterio.open(tmp, "w", **options) as dst:
             dst.write(array, 1)
+        os.chmod(tmp, fs.file_mode())  # mkstemp's 0600 -> what open() gives under the umask
         os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(exc, rasterio.errors.RasterioError):
             raise MaskkitIOError(f"cannot write GeoTIFF ({exc})", source=path) from None
+        if isinstance(exc, OSError) and not isinstance(exc, MaskkitIOError):
+            raise fs.write_error(exc, path) from None
         raise
