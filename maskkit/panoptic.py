@@ -1103,7 +1103,8 @@ def coco_to_panoptic(coco, out_folder=None, *, stuff=None, categories=None,
         if not anns and not sanns and not keep_empty_images:
             continue
         for a in (*anns, *sanns):
-            if int(a.get("category_id", -1)) not in cat_map:
+            if _whole(a.get("category_id", -1), "category_id", source=src,
+                      obj=f"annotation {a.get('id')}") not in cat_map:
                 raise UnknownCategoryError(
                     f"category_id {a.get('category_id')} is not in the categories list",
                     source=src, obj=f"annotation {a.get('id')}",

@@ -546,6 +546,20 @@ def add_coco(c: Corpus) -> None:
 
 # ==================================================================== RLE
 
+def rle_string(values) -> str:
+    """The compressed RLE characters of already delta-coded ``values`` (pycocotools'
+    5-bit groups with continuation and sign bits)."""
+    out = []
+    for x in values:
+        more = True
+        while more:
+            c = x & 0x1F
+            x >>= 5
+            more = x != -1 if c & 0x10 else x != 0
+            out.append(chr((c | 0x20 if more else c) + 48))
+    return "".join(out)
+
+
 #: (name, rle, maskkit exception or None when valid, why); all for a 6×8 image.
 RLE_CASES = [
     ("counts_overflow_2e64", {"size": [6, 8], "counts": [0, 2**64 + 5, 3]},
@@ -579,6 +593,18 @@ RLE_CASES = [
      "InvalidRLEError", "a valid string for 4×5, not 6×8"),
     ("compressed_empty", {"size": [6, 8], "counts": ""},
      "InvalidRLEError", "no runs for 48 pixels"),
+    # issue 17: runs longer than the image whose int64 sum wraps to the right total
+    ("counts_2e62_background", {"size": [6, 8], "counts": [2**62] * 4 + [48]},
+     "InvalidRLEError", "four runs of 2**62 wrap the int64 sum back to 48"),
+    ("counts_2e62_foreground", {"size": [6, 8], "counts": [0, 2**62] * 4 + [48]},
+     "InvalidRLEError", "foreground runs of 2**62 (decoded as all ones before issue 17)"),
+    ("counts_run_longer_than_image", {"size": [6, 8], "counts": [0, 49, -1]},
+     "InvalidRLEError", "a run of 49 in 48 pixels"),
+    ("compressed_delta_overflow", {"size": [6, 8], "counts": rle_string([0, 0, 0]
+                                                                       + [2**58] * 70)},
+     "InvalidRLEError", "delta-coded runs that grow past int64"),
+    ("compressed_euro", {"size": [6, 8], "counts": "0\u20acQ1"},
+     "InvalidRLEError", "'\u20ac' (read as '?' before issue 17: runs 0, 15, 33)"),
     ("size_missing", {"counts": [48]}, "InvalidRLEError", "no 'size'"),
     ("size_three_numbers", {"size": [6, 8, 1], "counts": [48]},
      "InvalidRLEError", "size [6, 8, 1]"),
@@ -880,6 +906,21 @@ def add_tiff(c: Corpus) -> None:
           labels_ok("read_mask", "16-bit labels", dtype="uint16"))
     c.add(d + "100000x100000.tif", tiff_image(100000, 100000, bytes(64)),
           error("read_mask", "ImageTooLargeError", "ValueError", "1e10 pixels declared"))
+    # issue 17: one PackBits strip declared 37 × 175 million pixels (162 bytes); `maskkit
+    # count` sent it to GDAL, which decoded 6.5 GB before failing
+    strip = b"\x81\x00" * 20
+    c.add(d + "bomb_packbits_strip_175000000x37.tif",
+          tiff_image(175_000_000, 37, strip, compression=32773),
+          error("read_mask", "ImageTooLargeError", "ValueError", "6.5e9 pixels declared",
+                bomb=True),
+          error("count", "ImageTooLargeError", "ValueError",
+                "tiled path: one strip would decode to 6.5 GB", bomb=True))
+    c.add(d + "bomb_uint32_32768x32768.tif",
+          tiff_image(32768, 32768, strip, bits=(32,), compression=32773),
+          error("read_mask", "ImageTooLargeError", "ValueError",
+                "2**30 pixels of 4 bytes: 4 GiB, above the byte limit", bomb=True),
+          error("count", "ImageTooLargeError", "ValueError",
+                "tiled path: one 4 GiB strip", bomb=True))
 
 
 # ==================================================================== .npy
@@ -903,6 +944,10 @@ def add_npy(c: Corpus) -> None:
     c.add(d + "header_code.npy",
           npy("", (), data, header="__import__('os').system('false')"),
           io_error("read_mask", "code in the header is never evaluated"))
+    c.add(d + "bomb_int64_32768x32768.npy", npy("<i8", (32768, 32768), data),
+          io_error("read_mask", "8 GiB declared, 192 bytes stored: never allocated",
+                   bomb=True),
+          io_error("count", "8 GiB declared, 192 bytes stored (the tiled path)", bomb=True))
     c.add(d + "header_negative_shape.npy", npy("<i4", (-6, 8), data),
           io_error("read_mask", "a negative dimension"))
     c.add(d + "header_unknown_dtype.npy", npy("<q9", (6, 8), data),
