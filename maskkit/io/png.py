@@ -205,25 +205,24 @@ def _png_header(data: bytes, path=None) -> _PngHeader | None:
             raise _bad(path, f"the file ends at byte {n} before the IEND chunk (truncated)")
         length = int.from_bytes(data[pos:pos + 4], "big")
         kind = data[pos + 4:pos + 8]
-        name = kind.decode("latin-1")
         if not kind.isalpha():
             raise _bad(path, f"chunk type {kind!r} at byte {pos + 4} is not 4 letters")
         if length > _MAX_CHUNK:
-            raise _bad(path, f"{name} chunk declares {length} bytes, above the 2^31-1 "
+            raise _bad(path, f"{kind.decode()} chunk declares {length} bytes, above the 2^31-1 "
                              "the PNG spec allows")
         end = pos + 12 + length
         if end > n:
-            raise _bad(path, f"{name} chunk at byte {pos} declares {length} bytes but the "
+            raise _bad(path, f"{kind.decode()} chunk at byte {pos} declares {length} bytes but the "
                              f"file ends at byte {n} (truncated)")
         body = data[pos + 8:pos + 8 + length]
         critical = kind[0] < 0x61  # upper-case first letter
         if critical:
             if kind not in _CRITICAL:
-                raise _bad(path, f"unknown critical chunk {name}")
+                raise _bad(path, f"unknown critical chunk {kind.decode()}")
             if zlib.crc32(body, zlib.crc32(kind)) != int.from_bytes(data[end - 4:end], "big"):
-                raise _bad(path, f"{name} chunk CRC mismatch")
+                raise _bad(path, f"{kind.decode()} chunk CRC mismatch")
         if header is None and kind != b"IHDR":
-            raise _bad(path, f"the first chunk is {name}, not IHDR")
+            raise _bad(path, f"the first chunk is {kind.decode()}, not IHDR")
         if kind == b"IHDR":
             if header is not None:
                 raise _bad(path, "a second IHDR chunk")
@@ -295,12 +294,14 @@ def _png_read_bytes(header) -> int:
 
 
 def _check_png_bytes(path, header) -> None:
-    from maskkit.limits import check_bytes, check_image_size
+    from maskkit import limits
 
     width, height, depth, ctype, _ = header
-    check_image_size(height, width, source=path)
-    check_bytes(_png_read_bytes(header),
-                f"a {width}×{height} {depth}-bit {_KINDS[ctype]} PNG", source=path)
+    limits.check_image_size(height, width, source=path)
+    need = _png_read_bytes(header)
+    if need > limits.get_max_bytes():  # the message is only built for a refusal
+        limits.check_bytes(need, f"a {width}×{height} {depth}-bit {_KINDS[ctype]} PNG",
+                           source=path)
 
 
 def _stream_size(header) -> int:
