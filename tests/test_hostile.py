@@ -385,6 +385,37 @@ def test_coco_label_map_and_pq_table_are_checked(monkeypatch):
         maskkit.set_max_bytes(old)
 
 
+def test_pq_table_is_checked():
+    from maskkit import id2rgb
+    from maskkit.pq import pq_image_stats
+
+    ids = np.arange(1, 401, dtype=np.int64).reshape(20, 20)
+    ann = {"segments_info": [{"id": i, "category_id": 1, "iscrowd": 0, "area": 1}
+                             for i in range(1, 401)]}
+    old = maskkit.set_max_bytes(400 * 400 * 8)  # the table needs 402 × 402 × 8 bytes
+    try:
+        with pytest.raises(ImageTooLargeError, match="intersection table of 400 × 400"):
+            pq_image_stats(ann, ann, id2rgb(ids), id2rgb(ids), {1: 0}, pred_source="p.png")
+    finally:
+        maskkit.set_max_bytes(old)
+    assert pq_image_stats(ann, ann, id2rgb(ids), id2rgb(ids), {1: 0})[0, 1] == 400
+
+
+def test_non_png_content_read_by_pillow_is_checked_from_its_header(tmp_path):
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((1000, 1000), np.uint8)).save(buf, format="GIF")
+    path = _write(tmp_path, buf.getvalue(), "gif.png")
+    old = maskkit.set_max_bytes(10**6)
+    try:
+        with pytest.raises(ImageTooLargeError, match="1000×1000 GIF"):
+            read_png(path)
+    finally:
+        maskkit.set_max_bytes(old)
+    assert read_png(path).shape == (1000, 1000)
+
+
 # ------------------------------------------------------------------------------ TIFF (1, 6)
 
 

@@ -219,7 +219,8 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
         For a missing, empty, truncated or corrupt file, an unknown suffix, a colour PNG, or
         a non-integer array; the message names the file.
     ImageTooLargeError
-        For an image above :func:`maskkit.get_max_pixels`.
+        For an image above :func:`maskkit.get_max_pixels`, or one whose read would
+        allocate more than :func:`maskkit.get_max_bytes` (checked from the header).
 
     Examples
     --------

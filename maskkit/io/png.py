@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from maskkit.errors import ImageTooLargeError, InvalidInputError, MaskkitIOError
+from maskkit.errors import ImageTooLargeError, InvalidInputError, MaskkitError, MaskkitIOError
 
 
 def voc_palette(n: int = 256) -> np.ndarray:
@@ -98,7 +98,9 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
     MaskkitIOError
         When the file is missing or is not a readable PNG (the message says why).
     ImageTooLargeError
-        When the declared size is above :func:`maskkit.get_max_pixels`.
+        When the declared size is above :func:`maskkit.get_max_pixels`, or the buffers
+        the read allocates (inflated data, pixels, the returned array; counted from the
+        header, before inflating) above :func:`maskkit.get_max_bytes`.
     """
     import io
 
@@ -123,6 +125,8 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
         with Image.open(io.BytesIO(data)) as img:
             # Pillow's raw mode of the stored samples, e.g. "L;2" for 2-bit grey
             packed = img.tile[0][3] if img.format == "PNG" and img.tile else None
+            if header is None:  # not a PNG: Pillow's header, checked before decoding
+                _check_pillow_bytes(path, img)
             img.load()
             if mode == "rgb":
                 img = img.convert("RGB")
@@ -138,6 +142,8 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
             if img.mode == "I":
                 return np.asarray(img, dtype=np.int32)
             return np.asarray(img)
+    except MaskkitError:
+        raise
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"PNG too large to decode safely ({exc})", source=path) from None
     except UnidentifiedImageError:  # its message names a BytesIO object, not the file
@@ -145,6 +151,19 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
                              source=path) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise MaskkitIOError(f"not a readable PNG ({exc})", source=path) from None
+
+
+def _check_pillow_bytes(path, img) -> None:
+    """The byte limit for a file Pillow decodes from its own header (not a PNG)."""
+    from maskkit import limits
+
+    width, height = img.size
+    limits.check_image_size(height, width, source=path)
+    bands = len(img.getbands())
+    # Pillow's image (up to 4 bytes a sample), the converted copy and the returned array
+    limits.check_bytes(3 * width * height * bands * 4,
+                       f"a {width}×{height} {img.format or 'image'} ({img.mode})",
+                       source=path)
 
 
 #: Pillow's raw modes of grey PNGs it scales up to 8 bits, and the scale factor.
