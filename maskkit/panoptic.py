@@ -30,7 +30,7 @@ from maskkit.errors import (
     MaskkitTypeError,
     UnknownCategoryError,
 )
-from maskkit.limits import check_image_size
+from maskkit.limits import check_bytes, check_image_size
 
 __all__ = [
     "PanopticProblem",
@@ -952,6 +952,9 @@ def instances_to_panoptic(annotations, height: int, width: int, *, overlap: str 
     if crowd not in CROWD_POLICIES:
         raise InvalidInputError(f"crowd must be one of {CROWD_POLICIES}; got {crowd!r}")
     h, w = check_image_size(height, width, source=source)
+    # the uint32 id map (and a coverage byte map for overlap="void"), sized by the record
+    check_bytes(h * w * (5 if overlap == "void" else 4), f"the {h}×{w} panoptic id map",
+                source=source)
     if crowd == "skip":
         annotations = [a for a in annotations
                        if not (isinstance(a, Mapping) and a.get("iscrowd", 0))]

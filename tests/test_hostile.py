@@ -381,6 +381,10 @@ def test_coco_label_map_and_pq_table_are_checked(monkeypatch):
                "categories": [{"id": 1, "name": "a"}]}
         with pytest.raises(ImageTooLargeError, match="40×40 uint8 label map"):
             maskkit.coco_to_semantic(doc, image_id=1)
+        from maskkit.panoptic import instances_to_panoptic
+
+        with pytest.raises(ImageTooLargeError, match="40×40 panoptic id map"):
+            instances_to_panoptic([], 40, 40)
     finally:
         maskkit.set_max_bytes(old)
 
