@@ -181,7 +181,10 @@ def _open_npy(path: Path) -> _Source:
         raise MaskkitIOError(f"holds an array of shape {shape}; expected 2-D", source=path)
     if fortran or dtype.hasobject:
         fh.close()
-        arr = np.load(path, mmap_mode="r", allow_pickle=False).reshape(shape)
+        try:
+            arr = np.load(path, mmap_mode="r", allow_pickle=False).reshape(shape)
+        except (ValueError, OSError) as exc:  # e.g. fewer bytes than the header declares
+            raise MaskkitIOError(f"not a readable .npy array ({exc})", source=path) from None
         src = open_raster(arr)
         src.name = str(path)
         return src

@@ -566,3 +566,16 @@ def test_every_corpus_bomb_stays_under_the_memory_bound(tmp_path):
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["bombs"] >= 10
     assert result["growth_kb"] < PEAK_BOUND_MB * 1024, result
+
+
+@pytest.mark.parametrize("fortran", [True, False])
+def test_tiled_npy_declaring_more_than_it_holds(tmp_path, fortran):
+    from maskkit.tiled import count_tiled
+
+    header = (f"{{'descr': '<i8', 'fortran_order': {fortran}, 'shape': (32768, 32768), }}")
+    magic = b"\x93NUMPY\x01\x00"
+    header += " " * (-(len(magic) + 2 + len(header) + 1) % 64) + "\n"
+    path = _write(tmp_path, magic + struct.pack("<H", len(header)) + header.encode()
+                  + bytes(100), "big.npy")
+    with pytest.raises(MaskkitIOError, match="big.npy: .*(truncated|greater than file size)"):
+        count_tiled(path)
