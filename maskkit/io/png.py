@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 
 import numpy as np
 
@@ -183,13 +184,15 @@ _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), 
 _DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 _CRITICAL = (b"IHDR", b"PLTE", b"IDAT", b"IEND")
 _MAX_CHUNK = (1 << 31) - 1
+_CHUNK_HEAD = struct.Struct(">I4s")
+_IHDR = struct.Struct(">IIBBBBB")
 
 
 class _PngHeader(tuple):
     """``(width, height, bit depth, colour type, interlace)`` plus ``stream``: the
     concatenated IDAT data (a zlib stream), found by :func:`_png_header`."""
 
-    stream: bytes
+    stream: bytes | memoryview
 
 
 def _bad(path, why: str) -> MaskkitIOError:
@@ -208,46 +211,54 @@ def _png_header(data: bytes, path=None) -> _PngHeader | None:
     chunks are skipped unchecked, as the spec allows.  Also refuses, before anything is
     allocated, a read whose buffers exceed :func:`maskkit.limits.get_max_bytes`.
     """
-    import struct
     import zlib
 
     if data[:8] != _PNG_SIGNATURE:
         return None
+    crc32 = zlib.crc32
+    chunk_head = _CHUNK_HEAD.unpack_from
     n = len(data)
+    view = memoryview(data)  # chunk bodies are read in place, never copied
     pos = 8
     header = None
     parts = []
-    idat_done = False
+    idat_done = False  # a chunk other than IDAT came after the image data
     plte = False
     while True:
         if pos + 8 > n:
             raise _bad(path, f"the file ends at byte {n} before the IEND chunk (truncated)")
-        length = int.from_bytes(data[pos:pos + 4], "big")
-        kind = data[pos + 4:pos + 8]
-        if not kind.isalpha():
-            raise _bad(path, f"chunk type {kind!r} at byte {pos + 4} is not 4 letters")
-        if length > _MAX_CHUNK:
-            raise _bad(path, f"{kind.decode()} chunk declares {length} bytes, above the 2^31-1 "
-                             "the PNG spec allows")
+        length, kind = chunk_head(data, pos)
         end = pos + 12 + length
-        if end > n:
-            raise _bad(path, f"{kind.decode()} chunk at byte {pos} declares {length} bytes but the "
-                             f"file ends at byte {n} (truncated)")
-        body = data[pos + 8:pos + 8 + length]
-        critical = kind[0] < 0x61  # upper-case first letter
-        if critical:
-            if kind not in _CRITICAL:
-                raise _bad(path, f"unknown critical chunk {kind.decode()}")
-            if zlib.crc32(body, zlib.crc32(kind)) != int.from_bytes(data[end - 4:end], "big"):
-                raise _bad(path, f"{kind.decode()} chunk CRC mismatch")
-        if header is None and kind != b"IHDR":
-            raise _bad(path, f"the first chunk is {kind.decode()}, not IHDR")
-        if kind == b"IHDR":
+        if end > n or length > _MAX_CHUNK or not kind.isalpha():
+            raise _bad(path, _chunk_problem(kind, pos, length, n))
+        body = view[pos + 8:end - 4]
+        if kind[0] >= 0x61:  # ancillary (lower-case first letter): skipped, CRC unchecked
+            if header is None:
+                raise _bad(path, f"the first chunk is {kind.decode()}, not IHDR")
+            if parts:
+                idat_done = True
+            pos = end
+            continue
+        if kind not in _CRITICAL:
+            raise _bad(path, f"unknown critical chunk {kind.decode()}")
+        if crc32(body, crc32(kind)) != int.from_bytes(data[end - 4:end], "big"):
+            raise _bad(path, f"{kind.decode()} chunk CRC mismatch")
+        if kind == b"IDAT":
+            if header is None:
+                raise _bad(path, "the first chunk is IDAT, not IHDR")
+            if idat_done:
+                raise _bad(path, "IDAT chunks are not consecutive")
+            if header[3] == 3 and not plte:
+                raise _bad(path, "palette image without a PLTE chunk before its image data")
+            parts.append(body)
+        elif kind == b"IHDR":
             if header is not None:
                 raise _bad(path, "a second IHDR chunk")
             if length != 13:
                 raise _bad(path, f"IHDR chunk is {length} bytes long, not 13")
-            header = _check_ihdr(path, *struct.unpack(">IIBBBBB", body))
+            header = _check_ihdr(path, *_IHDR.unpack(body))
+        elif header is None:
+            raise _bad(path, f"the first chunk is {kind.decode()}, not IHDR")
         elif kind == b"PLTE":
             if parts:
                 raise _bad(path, "PLTE chunk after the image data")
@@ -259,18 +270,10 @@ def _png_header(data: bytes, path=None) -> _PngHeader | None:
                     or (header[3] == 3 and length > 3 << header[2]):
                 raise _bad(path, f"PLTE chunk of {length} bytes for a {header[2]}-bit image")
             plte = True
-        elif kind == b"IDAT":
-            if idat_done:
-                raise _bad(path, "IDAT chunks are not consecutive")
-            if header[3] == 3 and not plte:
-                raise _bad(path, "palette image without a PLTE chunk before its image data")
-            parts.append(body)
-        elif kind == b"IEND":
+        else:  # IEND
             if length:
                 raise _bad(path, f"IEND chunk is {length} bytes long, not 0")
             break
-        if parts and kind != b"IDAT":
-            idat_done = True
         pos = end
     if not parts:
         raise _bad(path, "no IDAT chunk (no image data)")
@@ -278,6 +281,15 @@ def _png_header(data: bytes, path=None) -> _PngHeader | None:
     out.stream = parts[0] if len(parts) == 1 else b"".join(parts)
     _check_png_bytes(path, out)
     return out
+
+
+def _chunk_problem(kind: bytes, pos: int, length: int, n: int) -> str:
+    if not kind.isalpha():
+        return f"chunk type {kind!r} at byte {pos + 4} is not 4 letters"
+    if length > _MAX_CHUNK:
+        return f"{kind.decode()} chunk declares {length} bytes, above the 2^31-1 the PNG spec allows"
+    return (f"{kind.decode()} chunk at byte {pos} declares {length} bytes but the file ends "
+            f"at byte {n} (truncated)")
 
 
 def _check_ihdr(path, width, height, depth, ctype, comp, filt, interlace):
