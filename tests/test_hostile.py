@@ -374,6 +374,21 @@ def test_byte_limit_is_overridable(tmp_path, monkeypatch):
     assert subprocess.run([sys.executable, "-c", code, str(path)], env=env).returncode == 0
 
 
+def test_png_byte_count_is_the_inflated_stream_plus_the_array(tmp_path):
+    # 4 rows of a filter byte + 6 samples, then the 4×6 uint8 array: 28 + 24 bytes
+    path = _write(tmp_path, grey_png(ROWS))
+    old = maskkit.set_max_bytes(52)
+    try:
+        np.testing.assert_array_equal(read_png(path), ROWS)
+        maskkit.set_max_bytes(51)
+        with pytest.raises(ImageTooLargeError, match="a 6×4 8-bit grey PNG needs 52 bytes"):
+            read_png(path)
+        with pytest.raises(ImageTooLargeError):  # counting checks the same bytes
+            maskkit.count_file(path)
+    finally:
+        maskkit.set_max_bytes(old)
+
+
 def test_coco_label_map_and_pq_table_are_checked(monkeypatch):
     old = maskkit.set_max_bytes(1000)
     try:

@@ -121,7 +121,7 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
             return fast
         # Pillow decodes the rest, but fills a short image-data stream with zeros without
         # a word: check the stream (header, length, checksum) first
-        _inflate_checked(path, header)
+        _inflate_checked(path, header, _pillow_bytes(header, mode))
     try:
         with Image.open(io.BytesIO(data)) as img:
             # Pillow's raw mode of the stored samples, e.g. "L;2" for 2-bit grey
@@ -279,7 +279,9 @@ def _png_header(data: bytes, path=None) -> _PngHeader | None:
         raise _bad(path, "no IDAT chunk (no image data)")
     out = _PngHeader(header)
     out.stream = parts[0] if len(parts) == 1 else b"".join(parts)
-    _check_png_bytes(path, out)
+    from maskkit.limits import check_image_size
+
+    check_image_size(header[1], header[0], source=path)
     return out
 
 
@@ -312,27 +314,24 @@ def _check_ihdr(path, width, height, depth, ctype, comp, filt, interlace):
 _KINDS = {0: "grey", 2: "RGB", 3: "palette", 4: "grey+alpha", 6: "RGBA"}
 
 
-def _png_read_bytes(header) -> int:
-    """Bytes of every buffer one read of this PNG allocates, at most: the inflated stream,
-    the decoded samples and the returned array (twice the pixels for Pillow's copy or a
-    16-bit conversion)."""
-    width, height, depth, ctype, interlace = header
-    sample = 2 if depth == 16 else 1
-    pixels = width * height * _CHANNELS[ctype] * sample
-    fast = not interlace and depth == 8 and ctype in (0, 3)
-    return len(header.stream) + _stream_size(header) + (1 if fast else 2) * max(pixels,
-                                                                              width * height)
-
-
-def _check_png_bytes(path, header) -> None:
+def _check_png_bytes(path, header, out_bytes: int) -> None:
+    """Refuse a read whose buffers exceed :func:`maskkit.get_max_bytes`: the joined IDAT
+    data, the inflated stream and ``out_bytes`` (what the caller allocates from it)."""
     from maskkit import limits
 
     width, height, depth, ctype, _ = header
-    limits.check_image_size(height, width, source=path)
-    need = _png_read_bytes(header)
+    stream = header.stream
+    need = (len(stream) if isinstance(stream, bytes) else 0) + _stream_size(header) + out_bytes
     if need > limits.get_max_bytes():  # the message is only built for a refusal
         limits.check_bytes(need, f"a {width}×{height} {depth}-bit {_KINDS[ctype]} PNG",
                            source=path)
+
+
+def _pillow_bytes(header, mode: str) -> int:
+    """At most what Pillow allocates for a PNG: its image (up to 4 bytes a pixel; 16-bit
+    colour is reduced to 8 bits), the returned array, and for ``mode="rgb"`` the
+    converted image and its array."""
+    return header[0] * header[1] * (8 + (7 if mode == "rgb" else 0))
 
 
 def _stream_size(header) -> int:
@@ -351,7 +350,7 @@ def _stream_size(header) -> int:
     return size
 
 
-def _inflate_checked(path, header: _PngHeader) -> np.ndarray:
+def _inflate_checked(path, header: _PngHeader, out_bytes: int) -> np.ndarray:
     """The PNG's image data inflated: exactly the declared size or a MaskkitIOError.
 
     The zlib wrapper is checked here and the deflate body inflated by a Numba kernel
@@ -359,10 +358,14 @@ def _inflate_checked(path, header: _PngHeader) -> np.ndarray:
     are long back-references) straight into an array of the declared size; the Adler-32
     checksum is a Numba kernel too (zlib's own pass cost as much as inflating).  As zlib,
     this refuses a stream whose 4-byte Adler-32 trailer is missing, cut short or wrong.
+
+    Before anything is allocated, the inflated size plus ``out_bytes`` (what the caller
+    will allocate) is checked against :func:`maskkit.get_max_bytes`.
     """
     from maskkit._kernels import inflate as _kinflate
     from maskkit._kernels import png as _kpng
 
+    _check_png_bytes(path, header, out_bytes)
     size = _stream_size(header)
     stream = header.stream
     if len(stream) < 2 or stream[0] & 0x0F != 8 or stream[0] >> 4 > 7 \
@@ -402,7 +405,7 @@ def inflate_png(path, data: bytes) -> tuple[np.ndarray, int, int, int] | None:
     width, height, depth, ctype, interlace = header
     if depth != 8 or ctype not in (2, 6) or interlace:
         return None
-    return _inflate_checked(path, header), height, width, _CHANNELS[ctype]
+    return _inflate_checked(path, header, 3 * width * height), height, width, _CHANNELS[ctype]
 
 
 def inflate_label_png(path, data: bytes) -> tuple[np.ndarray, int, int] | None:
@@ -416,7 +419,8 @@ def inflate_label_png(path, data: bytes) -> tuple[np.ndarray, int, int] | None:
     width, height, depth, ctype, interlace = header
     if depth != 8 or ctype not in (0, 3) or interlace:
         return None
-    return _inflate_checked(path, header), height, width
+    # as much as read_mask's label map: counting accepts exactly the files reading does
+    return _inflate_checked(path, header, width * height), height, width
 
 
 def _decode_fast(path, header, mode: str) -> np.ndarray | None:
@@ -434,8 +438,9 @@ def _decode_fast(path, header, mode: str) -> np.ndarray | None:
         return _unfilter_rgb(path, header) if depth == 8 and ctype in (2, 6) else None
     if not ((depth == 8 and ctype in (0, 3)) or (depth == 16 and ctype == 0)):
         return None
-    raw = _inflate_checked(path, header)
     nbytes = depth // 8
+    # the unfiltered bytes, and for 16 bits their native-order copy
+    raw = _inflate_checked(path, header, width * height * nbytes * nbytes)
     out = np.empty(height * width * nbytes, dtype=np.uint8)
     if not _kpng.png_unfilter_bytes(raw, height, width * nbytes, nbytes, out):
         raise MaskkitIOError("not a readable PNG (bad filter bytes)", source=path)
@@ -462,7 +467,7 @@ def _unfilter_rgb(path, header) -> np.ndarray | None:
     width, height, depth, ctype, interlace = header
     if depth != 8 or ctype not in (2, 6) or interlace:
         return None
-    raw, bpp = _inflate_checked(path, header), _CHANNELS[ctype]
+    raw, bpp = _inflate_checked(path, header, 3 * width * height), _CHANNELS[ctype]
     out = np.empty((height, width, 3), dtype=np.uint8)
     if not _kpng.png_unfilter(raw, height, width, bpp, out):
         raise MaskkitIOError("not a readable PNG (bad filter bytes)", source=path)

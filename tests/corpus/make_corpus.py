@@ -842,7 +842,7 @@ def add_png_strict(c: Corpus) -> None:
     for label, (w, h, depth, ctype) in {"rgba16_16384x16384": (16384, 16384, 16, 6),
                                         "grey16_32768x32768": (32768, 32768, 16, 0),
                                         "grey8_32768x32768": (32768, 32768, 8, 0),
-                                        "rgb8_16384x16384": (16384, 16384, 8, 2)}.items():
+                                        "rgb8_20000x20000": (20000, 20000, 8, 2)}.items():
         f = png_with_stream(w, h, depth, ctype, stored_zlib(bytes(64)))
         runs = [error("read_png", "ImageTooLargeError", "ValueError", bomb, bomb=True)]
         if ctype in (0, 3):
