@@ -14,7 +14,7 @@ import numpy as np
 from maskkit._kernels import coco as _kc
 from maskkit._kernels import rle as _kr
 from maskkit.errors import InvalidInputError, InvalidRLEError, MaskkitTypeError
-from maskkit.limits import check_image_size
+from maskkit.limits import check_bytes, check_image_size
 
 __all__ = ["rle_area", "rle_decode", "rle_encode", "rle_merge", "rle_paint", "rle_to_bbox"]
 
@@ -175,6 +175,7 @@ def rle_decode(rle) -> np.ndarray:
            [1, 0, 0]], dtype=uint8)
     """
     counts, h, w = rle_counts(rle)
+    check_bytes(h * w, f"the {h}×{w} uint8 mask of an RLE")
     return _kr.decode_counts(counts, h, w)
 
 

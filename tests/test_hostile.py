@@ -396,6 +396,8 @@ def test_coco_label_map_and_pq_table_are_checked(monkeypatch):
                "categories": [{"id": 1, "name": "a"}]}
         with pytest.raises(ImageTooLargeError, match="40×40 uint8 label map"):
             maskkit.coco_to_semantic(doc, image_id=1)
+        with pytest.raises(ImageTooLargeError, match="40×40 uint8 mask of an RLE"):
+            maskkit.rle_decode({"size": [40, 40], "counts": [1600]})
         from maskkit.panoptic import instances_to_panoptic
 
         with pytest.raises(ImageTooLargeError, match="40×40 panoptic id map"):
