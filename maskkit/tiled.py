@@ -298,6 +298,13 @@ class _Growable:
         need = self.size + n
         if need > self.parent.shape[0]:
             cap = max(need, 2 * self.parent.shape[0])
+            # a few numbers per component, whatever the raster: a compressible checkerboard
+            # has a component every other pixel, so this table is bounded too (old and new
+            # arrays live together while copying)
+            from maskkit.limits import check_bytes
+
+            check_bytes(32 * (cap + self.parent.shape[0]),
+                        f"the table of more than {self.size - 1:,} components")
             for name in ("parent", "area", "value", "first"):
                 old = getattr(self, name)
                 new = np.zeros(cap, np.int64)

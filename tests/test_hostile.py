@@ -596,3 +596,16 @@ def test_tiled_npy_declaring_more_than_it_holds(tmp_path, fortran):
                   + bytes(100), "big.npy")
     with pytest.raises(MaskkitIOError, match="big.npy: .*(truncated|greater than file size)"):
         count_tiled(path)
+
+
+def test_tiled_component_table_is_bounded():
+    from maskkit.tiled import count_tiled
+
+    board = (np.indices((64, 64)).sum(axis=0) % 2).astype(np.uint8)  # 2048 components
+    assert count_tiled(board, connectivity=4, tile_size=16) == {1: (2048, 2048)}
+    old = maskkit.set_max_bytes(100_000)
+    try:
+        with pytest.raises(ImageTooLargeError, match="table of more than .* components"):
+            count_tiled(board, connectivity=4, tile_size=16)
+    finally:
+        maskkit.set_max_bytes(old)
