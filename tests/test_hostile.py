@@ -609,3 +609,19 @@ def test_tiled_component_table_is_bounded():
             count_tiled(board, connectivity=4, tile_size=16)
     finally:
         maskkit.set_max_bytes(old)
+
+
+def test_png_counting_label_table_is_bounded(tmp_path):
+    """A checkerboard compresses to almost nothing but has a label every other pixel."""
+    from PIL import Image
+
+    board = (np.indices((256, 256)).sum(axis=0) % 2).astype(np.uint8)
+    Image.fromarray(board).save(tmp_path / "board.png")
+    assert maskkit.count_file(tmp_path / "board.png", connectivity=4) == {1: (32768, 32768)}
+    old = maskkit.set_max_bytes(1_000_000)  # reading needs 128 kB, labelling ~1.7 MB
+    try:
+        np.testing.assert_array_equal(read_mask(tmp_path / "board.png"), board)
+        with pytest.raises(ImageTooLargeError, match="board.png: counting needs a label table"):
+            maskkit.count_file(tmp_path / "board.png", connectivity=4)
+    finally:
+        maskkit.set_max_bytes(old)
