@@ -27,6 +27,8 @@ _API: dict[str, str] = {
     # limits
     "set_max_pixels": "limits",
     "get_max_pixels": "limits",
+    "set_max_bytes": "limits",
+    "get_max_bytes": "limits",
     # rasterisation
     "polygon_to_mask": "rasterize",
     "paint_polygons": "rasterize",

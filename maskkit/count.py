@@ -291,9 +291,10 @@ def count_file(
 def _count_label_png(path, diag: int, min_area: int):
     """``(counts, areas)`` per value 0-255 of a local 8-bit grey or palette PNG, or None
     for any other file (and for one that cannot be read: ``read_mask`` then says why)."""
-    from maskkit._kernels.countpng import count_png_u8
-    from maskkit.errors import MaskkitIOError
+    from maskkit._kernels.countpng import BAD_FILTER, LABEL_BYTES, TOO_MANY_LABELS, count_png_u8
+    from maskkit.errors import ImageTooLargeError, MaskkitIOError
     from maskkit.io import fs, masks, png
+    from maskkit.limits import get_max_bytes
 
     local = fs.local_path(path)
     if local is None:
@@ -308,7 +309,13 @@ def _count_label_png(path, diag: int, min_area: int):
     inflated = png.inflate_label_png(path, data)
     if inflated is None:
         return None
-    ok, counts, areas = count_png_u8(*inflated, diag, min_area)
-    if not ok:
+    status, counts, areas = count_png_u8(*inflated, diag, min_area, get_max_bytes())
+    if status == BAD_FILTER:
         raise MaskkitIOError("not a readable PNG (bad filter bytes)", source=path)
+    if status == TOO_MANY_LABELS:
+        raise ImageTooLargeError(
+            f"counting needs a label table above the limit of {get_max_bytes():,} bytes "
+            f"(more than {get_max_bytes() // (2 * LABEL_BYTES):,} runs of foreground); raise "
+            "it with maskkit.set_max_bytes() or MASKKIT_MAX_BYTES if this is intended",
+            source=path)
     return counts, areas

@@ -9,7 +9,7 @@ import numpy as np
 from maskkit._kernels import coco as _kc
 from maskkit.errors import InvalidAnnotationError, InvalidInputError, UnknownCategoryError
 from maskkit.io.coco import CocoIndex, load_coco
-from maskkit.limits import check_image_size
+from maskkit.limits import check_bytes, check_image_size
 from maskkit.rasterize import _Objects, _paint
 
 __all__ = ["FlattenStats", "coco_to_semantic", "contiguous_category_map", "flatten_image"]
@@ -148,6 +148,10 @@ def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
             f"{np.iinfo(dtype).max}); use contiguous ids (category_map / --contiguous)",
             source=src, obj=names[values.index(top)],
         )
+    # the label map and its claims map, sized by the image record's declared size
+    check_bytes(h * w * (np.dtype(dtype).itemsize + 1),
+                f"the {h}×{w} {np.dtype(dtype).name} label map", source=src,
+                obj=f"image {image_id}")
     out = np.zeros((h, w), dtype=dtype)
     claims = np.zeros((h, w), dtype=np.uint8)
     n = len(values)

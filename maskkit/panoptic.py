@@ -30,7 +30,7 @@ from maskkit.errors import (
     MaskkitTypeError,
     UnknownCategoryError,
 )
-from maskkit.limits import check_image_size
+from maskkit.limits import check_bytes, check_image_size
 
 __all__ = [
     "PanopticProblem",
@@ -311,6 +311,24 @@ def _annotations(doc, *, source=None) -> list:
 
 
 # ============================================================================ runs
+
+
+def _whole(value, what: str, *, source=None, obj=None) -> int:
+    """``value`` as an int, or an InvalidAnnotationError naming ``what`` (one line)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    raise InvalidAnnotationError(f"{what} must be an integer; got {value!r}",
+                                 source=source, obj=obj)
+
+
+def _real(value, what: str, *, source=None, obj=None) -> float:
+    """``value`` as a float, or an InvalidAnnotationError naming ``what`` (one line)."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    raise InvalidAnnotationError(f"{what} must be a number; got {value!r}",
+                                 source=source, obj=obj)
 
 
 def _segmentation_runs(segmentation, height, width, *, source=None, obj=None):
@@ -830,12 +848,12 @@ def merge_panoptic(semantic, instances, *, things, overlap_threshold: float = 0.
         for key in ("category_id", "score", "segmentation"):
             if key not in inst:
                 raise InvalidAnnotationError(f"has no {key!r}", obj=obj)
-        if int(inst["category_id"]) not in thing_set:
+        if _whole(inst["category_id"], "category_id", obj=obj) not in thing_set:
             raise UnknownCategoryError(
                 f"category_id {inst['category_id']} is not a thing category "
                 f"(things={sorted(thing_set)})", obj=obj,
             )
-        s = float(inst["score"])
+        s = _real(inst["score"], "score", obj=obj)
         if not np.isfinite(s):
             raise InvalidAnnotationError(f"score must be finite; got {inst['score']!r}", obj=obj)
         scores.append(s)
@@ -940,6 +958,9 @@ def instances_to_panoptic(annotations, height: int, width: int, *, overlap: str 
     if crowd not in CROWD_POLICIES:
         raise InvalidInputError(f"crowd must be one of {CROWD_POLICIES}; got {crowd!r}")
     h, w = check_image_size(height, width, source=source)
+    # the uint32 id map (and a coverage byte map for overlap="void"), sized by the record
+    check_bytes(h * w * (5 if overlap == "void" else 4), f"the {h}×{w} panoptic id map",
+                source=source)
     if crowd == "skip":
         annotations = [a for a in annotations
                        if not (isinstance(a, Mapping) and a.get("iscrowd", 0))]
@@ -950,6 +971,7 @@ def instances_to_panoptic(annotations, height: int, width: int, *, overlap: str 
         if not isinstance(ann, Mapping) or "segmentation" not in ann or "category_id" not in ann:
             raise InvalidAnnotationError("needs 'segmentation' and 'category_id'",
                                          source=source, obj=obj)
+        _whole(ann["category_id"], "category_id", source=source, obj=obj)
         st, en = _segmentation_runs(ann["segmentation"], h, w, source=source, obj=obj)
         key = 0.0
         if overlap == "area":
@@ -958,7 +980,7 @@ def instances_to_panoptic(annotations, height: int, width: int, *, overlap: str 
             if "score" not in ann:
                 raise InvalidAnnotationError("overlap='score' needs a 'score'",
                                              source=source, obj=obj)
-            key = float(ann["score"])  # lower first: higher scores end on top
+            key = _real(ann["score"], "score", source=source, obj=obj)  # higher on top
         if crowd == "ignore" and ann.get("iscrowd", 0):
             crowd_runs.append((k, st, en))
         else:
@@ -988,7 +1010,8 @@ def instances_to_panoptic(annotations, height: int, width: int, *, overlap: str 
         if not isinstance(ann, Mapping) or "segmentation" not in ann or "category_id" not in ann:
             raise InvalidAnnotationError("needs 'segmentation' and 'category_id'",
                                          source=source, obj=obj)
-        stuff_by_cat.setdefault(int(ann["category_id"]), []).append((obj, ann))
+        stuff_by_cat.setdefault(_whole(ann["category_id"], "category_id", source=source,
+                                       obj=obj), []).append((obj, ann))
     empty = np.zeros(0, np.uint8)
     for cat in sorted(stuff_by_cat):
         sid = next_id
@@ -1112,7 +1135,8 @@ def coco_to_panoptic(coco, out_folder=None, *, stuff=None, categories=None,
         if not anns and not sanns and not keep_empty_images:
             continue
         for a in (*anns, *sanns):
-            if int(a.get("category_id", -1)) not in cat_map:
+            if _whole(a.get("category_id", -1), "category_id", source=src,
+                      obj=f"annotation {a.get('id')}") not in cat_map:
                 raise UnknownCategoryError(
                     f"category_id {a.get('category_id')} is not in the categories list",
                     source=src, obj=f"annotation {a.get('id')}",

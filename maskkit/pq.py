@@ -77,6 +77,12 @@ def pq_image_stats(gt_ann, pred_ann, gt_rgb, pred_rgb, cat_index, *, gt_source=N
     pred_segs = pred_ann["segments_info"]
     gt_ids, gt_order = _segment_ids(gt_segs, source=gt_source)
     pr_ids, pr_order = _segment_ids(pred_segs, source=pred_source)
+    # the intersection table has a cell per (gt, pred) segment pair, sized by the JSON
+    from maskkit.limits import check_bytes
+
+    check_bytes((gt_ids.size + 2) * (pr_ids.size + 2) * 8,
+                f"the intersection table of {gt_ids.size} × {pr_ids.size} segments",
+                source=pred_source)
     # the kernel reads flat views: a no-op for decoded PNGs, a copy for strided input
     table, unknown = _kp.pq_table_rgb(np.ascontiguousarray(gt_rgb, dtype=np.uint8),
                                       np.ascontiguousarray(pred_rgb, dtype=np.uint8),

@@ -14,7 +14,7 @@ import numpy as np
 from maskkit._kernels import coco as _kc
 from maskkit._kernels import rle as _kr
 from maskkit.errors import InvalidInputError, InvalidRLEError, MaskkitTypeError
-from maskkit.limits import check_image_size
+from maskkit.limits import check_bytes, check_image_size
 
 __all__ = ["rle_area", "rle_decode", "rle_encode", "rle_merge", "rle_paint", "rle_to_bbox"]
 
@@ -44,14 +44,32 @@ def rle_counts(rle, *, height=None, width=None, source=None, obj=None):
             f"RLE size {h}×{w} differs from the image size {int(height)}×{int(width)}",
             source=source, obj=obj,
         )
+    hw = h * w
     raw = rle["counts"]
     if isinstance(raw, str):
-        raw = raw.encode("ascii", errors="replace")
+        if not raw.isascii():
+            i, ch = next((i, c) for i, c in enumerate(raw) if ord(c) > 127)
+            raise InvalidRLEError(
+                f"corrupt compressed RLE counts: character {ch!r} (U+{ord(ch):04X}) at "
+                f"position {i} is outside '0'..'o'",
+                source=source, obj=obj,
+            )
+        raw = raw.encode("ascii")
     if isinstance(raw, (bytes, bytearray)):
-        counts, status = _kr.string_to_counts(np.frombuffer(bytes(raw), dtype=np.uint8))
+        # The kernel refuses any run longer than h*w as it goes, so the running sums of
+        # the delta coding stay far from int64 overflow.
+        counts, status, pos = _kr.string_to_counts(np.frombuffer(bytes(raw), dtype=np.uint8),
+                                                   hw)
         if status:
-            why = {1: "a character outside '0'..'o'", 2: "a run length too large",
-                   3: "the string ends in the middle of a run length"}[int(status)]
+            if status == 1:
+                why = (f"character {chr(raw[pos])!r} (byte {raw[pos]}) at position {pos} "
+                       "is outside '0'..'o'")
+            elif status == 2:
+                why = f"run {counts.size} is longer than the {h}×{w} = {hw} pixels of the image"
+            elif status == 4:
+                why = f"run {counts.size - 1} has negative length {int(counts[-1])}"
+            else:
+                why = "the string ends in the middle of a run length"
             raise InvalidRLEError(f"corrupt compressed RLE counts: {why}", source=source, obj=obj)
     elif isinstance(raw, (list, tuple, np.ndarray)):
         try:
@@ -64,20 +82,30 @@ def rle_counts(rle, *, height=None, width=None, source=None, obj=None):
         if counts.ndim != 1 or not np.all(np.isfinite(counts)) or np.any(counts % 1):
             raise InvalidRLEError("uncompressed RLE counts must be a flat list of integers",
                                   source=source, obj=obj)
-        if counts.size and counts.max() > 2**62:
-            raise InvalidRLEError("RLE run length too large", source=source, obj=obj)
+        if counts.size and counts.min() < 0:
+            i = int(np.argmax(counts < 0))
+            raise InvalidRLEError(f"RLE run {i} has negative length {raw[i]}",
+                                  source=source, obj=obj)
+        if counts.size and counts.max() > hw:
+            i = int(np.argmax(counts > hw))
+            raise InvalidRLEError(
+                f"RLE run {i} of length {raw[i]} is longer than the {h}×{w} = {hw} pixels "
+                "of the image", source=source, obj=obj)
         counts = counts.astype(np.int64)
     else:
         raise InvalidRLEError(
             f"RLE 'counts' must be a string or a list; got {type(raw).__name__}",
             source=source, obj=obj,
         )
-    if counts.size and counts.min() < 0:
-        i = int(np.argmax(counts < 0))
-        raise InvalidRLEError(f"RLE run {i} has negative length {int(counts[i])}",
-                              source=source, obj=obj)
+    # Every run is now in 0..h*w, but many of them can still wrap an int64 sum: compare
+    # in float64 first (its rounding is far below h*w), then exactly.
+    if counts.size and float(counts.sum(dtype=np.float64)) > 2.0 * hw + 1.0:
+        raise InvalidRLEError(
+            f"RLE counts sum to more than {hw}, the {h}×{w} pixels of the image",
+            source=source, obj=obj,
+        )
     total = int(counts.sum()) if counts.size else 0
-    if total != h * w:
+    if total != hw:
         raise InvalidRLEError(
             f"RLE counts sum to {total}, but size {h}×{w} needs {h * w}", source=source, obj=obj
         )
@@ -147,6 +175,7 @@ def rle_decode(rle) -> np.ndarray:
            [1, 0, 0]], dtype=uint8)
     """
     counts, h, w = rle_counts(rle)
+    check_bytes(h * w, f"the {h}×{w} uint8 mask of an RLE")
     return _kr.decode_counts(counts, h, w)
 
 

@@ -107,29 +107,59 @@ def _open_path(path: Path) -> _Source:
         src.name = str(path)
         return src
     if name.endswith((".tif", ".tiff")):
-        import warnings
-
-        import rasterio
-        from rasterio.windows import Window
-
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-                ds = rasterio.open(path)
-        except rasterio.errors.RasterioIOError as exc:
-            raise MaskkitIOError(f"not a readable TIFF ({exc})", source=path) from None
-        if ds.count != 1:
-            ds.close()
-            raise MaskkitIOError(
-                f"has {ds.count} bands; a label raster has one", source=path
-            )
-
-        def read(r0, r1, c0, c1):
-            return ds.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
-
-        return _Source((ds.height, ds.width), ds.dtypes[0], read, ds.close, str(path))
+        return _open_tiff(path)
     raise MaskkitIOError("unknown raster format; tiled reading takes .npy, .tif, .tiff, .zarr",
                          source=path)
+
+
+def _open_tiff(path: Path) -> _Source:
+    """A TIFF read by windows with rasterio (GDAL), checked before GDAL decodes anything:
+    GDAL decodes whole strips or tiles, so one declared as 37 rows of 175 million pixels
+    would be decoded in full for the first window.  Each block must fit
+    :func:`maskkit.get_max_bytes`, and every GDAL error comes out as one
+    :class:`~maskkit.errors.MaskkitIOError` line naming the file."""
+    import rasterio
+    from rasterio.windows import Window
+
+    from maskkit.io.masks import quiet_tiff_readers
+    from maskkit.limits import check_bytes
+
+    try:
+        with quiet_tiff_readers():
+            ds = rasterio.open(path)
+    except rasterio.errors.RasterioError as exc:
+        raise MaskkitIOError(f"not a readable TIFF ({_one_line(exc)})", source=path) from None
+    try:
+        if ds.count != 1:
+            raise MaskkitIOError(f"has {ds.count} bands; a label raster has one", source=path)
+        dtype = np.dtype(ds.dtypes[0])
+        rows, cols = (int(v) for v in ds.block_shapes[0])
+        check_bytes(rows * cols * dtype.itemsize,
+                    f"one {rows}×{cols} {dtype.name} block (strip or tile) of a "
+                    f"{ds.height}×{ds.width} TIFF", source=path)
+    except BaseException:
+        ds.close()
+        raise
+
+    def read(r0, r1, c0, c1):
+        try:
+            with quiet_tiff_readers():
+                return ds.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
+        except rasterio.errors.RasterioError as exc:
+            raise MaskkitIOError(
+                f"not a readable TIFF (rows {r0}..{r1 - 1}, columns {c0}..{c1 - 1}: "
+                f"{_one_line(exc)})", source=path) from None
+
+    return _Source((ds.height, ds.width), dtype, read, ds.close, str(path))
+
+
+def _one_line(exc) -> str:
+    """GDAL's message without rasterio's "See previous exception" tail, on one line."""
+    text = " ".join(str(exc).split())
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and (not text or "previous exception" in text):
+        text = " ".join(str(cause).split()) or text
+    return text.replace("See previous exception.", "").strip() or type(exc).__name__
 
 
 def _open_npy(path: Path) -> _Source:
@@ -151,7 +181,10 @@ def _open_npy(path: Path) -> _Source:
         raise MaskkitIOError(f"holds an array of shape {shape}; expected 2-D", source=path)
     if fortran or dtype.hasobject:
         fh.close()
-        arr = np.load(path, mmap_mode="r", allow_pickle=False).reshape(shape)
+        try:
+            arr = np.load(path, mmap_mode="r", allow_pickle=False).reshape(shape)
+        except (ValueError, OSError) as exc:  # e.g. fewer bytes than the header declares
+            raise MaskkitIOError(f"not a readable .npy array ({exc})", source=path) from None
         src = open_raster(arr)
         src.name = str(path)
         return src
@@ -196,17 +229,19 @@ def use_tiled(path) -> bool:
     name = str(path).lower()
     if not name.endswith((".npy", ".tif", ".tiff")):
         return False
+    from maskkit.io.masks import quiet_tiff_readers
+
     try:
         if name.endswith(".npy"):
             shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
         else:
             import tifffile
 
-            with tifffile.TiffFile(path) as tif:
+            with quiet_tiff_readers(), tifffile.TiffFile(path) as tif:
                 shape = tif.pages[0].shape
+        return len(shape) >= 2 and int(shape[0]) * int(shape[1]) > limit
     except Exception:  # unreadable: the ordinary reader reports it, naming the file
         return False
-    return len(shape) >= 2 and int(np.prod(shape[:2])) > limit
 
 
 # ---------------------------------------------------------------------------- labelling
@@ -263,6 +298,13 @@ class _Growable:
         need = self.size + n
         if need > self.parent.shape[0]:
             cap = max(need, 2 * self.parent.shape[0])
+            # a few numbers per component, whatever the raster: a compressible checkerboard
+            # has a component every other pixel, so this table is bounded too (old and new
+            # arrays live together while copying)
+            from maskkit.limits import check_bytes
+
+            check_bytes(32 * (cap + self.parent.shape[0]),
+                        f"the table of more than {self.size - 1:,} components")
             for name in ("parent", "area", "value", "first"):
                 old = getattr(self, name)
                 new = np.zeros(cap, np.int64)

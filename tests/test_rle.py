@@ -88,7 +88,7 @@ def test_large_counts_roundtrip_through_the_delta_encoding():
         ({"size": [2, 2], "counts": [5, -1]}, "negative"),
         ({"size": [2, 2], "counts": "0\x7f"}, "outside"),
         ({"size": [2, 2], "counts": "0P"}, "ends in the middle"),
-        ({"size": [2, 2], "counts": "oooooooooooooo0"}, "too large"),
+        ({"size": [2, 2], "counts": "oooooooooooooo0"}, "longer than"),
         ({"size": [2, 2], "counts": [1.5, 2.5]}, "integers"),
         ({"size": [2], "counts": [4]}, "height, width"),
         ({"counts": [4]}, "missing"),

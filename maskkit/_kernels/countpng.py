@@ -34,6 +34,13 @@ from maskkit._jit import kernel
 from maskkit._kernels.ccl import _NO_LABEL, _ONES, _byte_run_end, _touching, span_pointer
 from maskkit._kernels.png import _paeth, unfilter_bytes_row
 
+#: Statuses of :func:`count_png_u8`.
+OK = 0
+BAD_FILTER = 1
+TOO_MANY_LABELS = 2
+#: Bytes of one provisional label (parent and area int64, value uint8).
+LABEL_BYTES = 17
+
 _0 = np.uint64(0)
 _3 = np.uint64(3)
 _FF = np.uint64(0xFF)
@@ -56,14 +63,16 @@ def _load_u64(typingctx, arr, i):
 
 
 @kernel
-def count_png_u8(raw, height, width, diag, min_area):
+def count_png_u8(raw, height, width, diag, min_area, max_bytes):
     """Components per pixel value of an 8-bit, one-channel, non-interlaced PNG.
 
     ``raw`` is the inflated image data (per row a filter byte then ``width`` bytes);
-    ``diag`` is 1 for 8-connectivity, 0 for 4.  Value 0 is background.  Returns ``(ok,
+    ``diag`` is 1 for 8-connectivity, 0 for 4.  Value 0 is background.  Returns ``(status,
     counts, areas)``: per value 0-255 the components of at least ``min_area`` pixels and
-    the value's pixel count; ``ok`` is False for an unknown filter type or a short
-    stream.
+    the value's pixel count; ``status`` is :data:`OK`, :data:`BAD_FILTER` (an unknown
+    filter type or a short stream) or :data:`TOO_MANY_LABELS` (the label table, old and
+    grown copies together, would pass ``max_bytes``: a compressible checkerboard has a
+    label every other pixel).
 
     Rows are kept as run lists (start, value), not as bytes; see the module docstring.
     Up, Sub and Paeth rows with at most ``width // 16`` non-zero bytes, and None rows of
@@ -74,9 +83,9 @@ def count_png_u8(raw, height, width, diag, min_area):
     areas = np.zeros(256, np.int64)
     n = width
     if height <= 0 or n <= 0:
-        return True, counts, areas
+        return OK, counts, areas
     if raw.shape[0] < height * (n + 1):
-        return False, counts, areas
+        return BAD_FILTER, counts, areas
     padded = (n + 7) // 8 * 8
     rows = np.zeros((2, padded), np.uint8)  # byte rows for the rows that need them
     words = rows.view(np.uint64)
@@ -111,7 +120,7 @@ def count_png_u8(raw, height, width, diag, min_area):
         src = y * (n + 1) + 1
         f = raw[src - 1]
         if f > 4:
-            return False, counts, areas
+            return BAD_FILTER, counts, areas
         ne = sparse + 1
         if f != 3:
             ne = _nonzero_bytes(raw, src, n, edits, sparse)
@@ -139,7 +148,10 @@ def count_png_u8(raw, height, width, diag, min_area):
         half = 1 - half
         a0 = half * n
         if nlab + n > cap:  # at most one new label per run
-            cap = max(2 * cap, nlab + n)
+            grown = max(2 * cap, nlab + n)
+            if LABEL_BYTES * (grown + cap) > max_bytes:
+                return TOO_MANY_LABELS, counts, areas
+            cap = grown
             parent = _grown(parent, cap)
             area = _grown(area, cap)
             value = _grown(value, cap)
@@ -163,7 +175,7 @@ def count_png_u8(raw, height, width, diag, min_area):
             areas[v] += area[lab]
             if area[lab] >= min_area:
                 counts[v] += 1
-    return True, counts, areas
+    return OK, counts, areas
 
 
 @kernel

@@ -62,11 +62,13 @@ def counts_to_string(counts):
 
 
 @kernel
-def string_to_counts(s):
-    """Decode a compressed RLE string (uint8 codes). Returns (counts, status).
+def string_to_counts(s, hw):
+    """Decode a compressed RLE string (uint8 codes). Returns (counts, status, position).
 
-    status 0 = ok, 1 = a character outside 48..111, 2 = a value that does not fit,
-    3 = the string ends in the middle of a value.
+    status 0 = ok, 1 = a character outside 48..111 (at ``position``), 2 = a run longer
+    than ``hw`` pixels, 3 = the string ends in the middle of a value, 4 = a negative run
+(the last of ``counts``).  Runs are checked as
+    they are decoded, so the delta sums never get near int64 overflow.
     """
     n = s.size
     counts = np.empty(n, dtype=np.int64)
@@ -78,12 +80,12 @@ def string_to_counts(s):
         more = True
         while more:
             if p >= n:
-                return counts[:m], 3
+                return counts[:m], 3, p
             c = np.int64(s[p]) - 48
             if c < 0 or c > 63:
-                return counts[:m], 1
+                return counts[:m], 1, p
             if k >= 12:
-                return counts[:m], 2
+                return counts[:m], 2, p
             x |= (c & 0x1F) << (5 * k)
             more = (c & 0x20) != 0
             p += 1
@@ -92,9 +94,14 @@ def string_to_counts(s):
                 x |= np.int64(-1) << (5 * k)
         if m > 2:
             x += counts[m - 2]
+        if x > hw:
+            return counts[:m], 2, p
+        if x < 0:
+            counts[m] = x
+            return counts[:m + 1], 4, p
         counts[m] = x
         m += 1
-    return counts[:m], 0
+    return counts[:m], 0, p
 
 
 @kernel

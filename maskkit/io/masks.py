@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from maskkit.errors import ImageTooLargeError, MaskkitError, MaskkitIOError
-from maskkit.limits import check_image_size
+from maskkit.limits import check_bytes, check_image_size
 
-__all__ = ["READERS", "expand_inputs", "read_mask"]
+__all__ = ["READERS", "check_tiff_page", "expand_inputs", "quiet_tiff_readers", "read_mask"]
 
 
 def _read_png_mask(path: Path) -> np.ndarray:
@@ -36,34 +36,87 @@ def _read_png_mask(path: Path) -> np.ndarray:
     return mask
 
 
+class quiet_tiff_readers:
+    """Context manager: keep tifffile's and GDAL's (rasterio's) log lines and warnings
+    about a corrupt TIFF off the user's terminal while one file is read; the error maskkit
+    raises says it all.  Levels and filters are restored on exit.
+
+    Examples
+    --------
+    >>> with quiet_tiff_readers():
+    ...     pass
+    """
+
+    _LOGGERS = ("tifffile", "rasterio", "rasterio._env", "rasterio._err", "rasterio._base")
+
+    def __enter__(self):
+        import warnings
+
+        self._levels = []
+        for name in self._LOGGERS:
+            logger = logging.getLogger(name)
+            self._levels.append((logger, logger.level))
+            logger.setLevel(logging.CRITICAL + 1)
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.simplefilter("ignore")
+        return self
+
+    def __exit__(self, *exc):
+        self._warnings.__exit__(*exc)
+        for logger, level in self._levels:
+            logger.setLevel(level)
+        return False
+
+
+def check_tiff_page(page, *, source=None) -> tuple[int, int]:
+    """Check a tifffile page before decoding it; return its ``(height, width)``.
+
+    Refuses, from the declared tags alone, a page above :func:`maskkit.get_max_pixels`
+    and a read whose buffers (the decoded page plus one decoded strip or tile per decoding
+    thread) exceed :func:`maskkit.get_max_bytes`.  Raises
+    :class:`~maskkit.errors.MaskkitIOError` for a page that is not one 2-D channel.
+    """
+    shape = tuple(page.shape)
+    if len(shape) == 3 and shape[2] == 1:  # (H, W, 1): one contiguous sample
+        plane = shape[:2]
+    elif len(shape) == 3 and shape[0] == 1:  # (1, H, W): one separate sample plane
+        plane = shape[1:]
+    else:
+        plane = shape
+    if len(plane) != 2:
+        raise MaskkitIOError(
+            f"TIFF label images must be 2-D with one channel; the first page has "
+            f"shape {shape} (an RGB image? convert it to a single-channel label image)",
+            source=source,
+        )
+    h, w = check_image_size(plane[0], plane[1], source=source)
+    dtype = page.dtype
+    if dtype is None:
+        raise MaskkitIOError("not a readable TIFF (unsupported sample format or bit depth)",
+                             source=source)
+    item = np.dtype(dtype).itemsize
+    chunk = 1
+    for v in tuple(page.chunks):
+        chunk *= int(v)
+    n_chunks = max(1, len(page.dataoffsets))
+    threads = min(n_chunks, os.cpu_count() or 1)
+    check_bytes(h * w * item + chunk * item * threads,
+                f"a {h}×{w} {np.dtype(dtype).name} TIFF page (strips/tiles of "
+                f"{'×'.join(str(int(v)) for v in page.chunks)} pixels)", source=source)
+    return h, w
+
+
 def _read_tiff_mask(path: Path) -> np.ndarray:
     import tifffile
 
-    # tifffile logs a warning for each oddity of a corrupt file before raising; the error
-    # we raise says it all, so keep its log lines off the user's terminal
-    logger = logging.getLogger("tifffile")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    quiet = quiet_tiff_readers().__enter__()
     try:
         with tifffile.TiffFile(path) as tif:
             if not tif.pages:
                 raise MaskkitIOError("not a readable TIFF (no image in the file)", source=path)
-            page = tif.pages[0]
-            shape = tuple(page.shape)
-            if len(shape) == 3 and shape[2] == 1:  # (H, W, 1): one contiguous sample
-                plane = shape[:2]
-            elif len(shape) == 3 and shape[0] == 1:  # (1, H, W): one separate sample plane
-                plane = shape[1:]
-            else:
-                plane = shape
-            if len(plane) != 2:
-                raise MaskkitIOError(
-                    f"TIFF label images must be 2-D with one channel; the first page has "
-                    f"shape {shape} (an RGB image? convert it to a single-channel label image)",
-                    source=path,
-                )
-            check_image_size(plane[0], plane[1], source=path)
-            mask = page.asarray()
+            plane = check_tiff_page(tif.pages[0], source=path)
+            mask = tif.pages[0].asarray()
     except MaskkitError:
         raise
     except FileNotFoundError:
@@ -75,8 +128,8 @@ def _read_tiff_mask(path: Path) -> np.ndarray:
             f"not a readable TIFF ({type(exc).__name__}: {exc})", source=path
         ) from None
     finally:
-        logger.setLevel(level)
-    if mask.size != int(np.prod(plane)):
+        quiet.__exit__(None, None, None)
+    if mask.size != plane[0] * plane[1]:
         raise MaskkitIOError(
             f"truncated TIFF: the first page declares {plane[0]}×{plane[1]} pixels but "
             f"holds {mask.size}", source=path,
@@ -101,7 +154,14 @@ def _read_npy_mask(path: Path) -> np.ndarray:
     if mask.ndim == 3 and mask.shape[2] == 1:
         mask = mask[:, :, 0]
     if mask.ndim >= 2:  # memory-mapped, but counting allocates labels of the same size
-        check_image_size(mask.shape[0], int(np.prod(mask.shape[1:])), source=path)
+        rest = 1
+        for v in mask.shape[1:]:
+            rest *= int(v)
+        h, w = check_image_size(mask.shape[0], rest, source=path)
+        # memory-mapped (numpy has checked the file holds every declared byte), but the
+        # pages count once the array is read
+        check_bytes(h * w * mask.dtype.itemsize,
+                    f"a {'×'.join(map(str, mask.shape))} {mask.dtype} array", source=path)
     return _label_array(mask, path)
 
 
@@ -159,7 +219,8 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
         For a missing, empty, truncated or corrupt file, an unknown suffix, a colour PNG, or
         a non-integer array; the message names the file.
     ImageTooLargeError
-        For an image above :func:`maskkit.get_max_pixels`.
+        For an image above :func:`maskkit.get_max_pixels`, or one whose read would
+        allocate more than :func:`maskkit.get_max_bytes` (checked from the header).
 
     Examples
     --------

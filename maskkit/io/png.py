@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import struct
 
 import numpy as np
 
-from maskkit.errors import ImageTooLargeError, InvalidInputError, MaskkitIOError
+from maskkit.errors import ImageTooLargeError, InvalidInputError, MaskkitError, MaskkitIOError
 
 
 def voc_palette(n: int = 256) -> np.ndarray:
@@ -98,7 +99,9 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
     MaskkitIOError
         When the file is missing or is not a readable PNG (the message says why).
     ImageTooLargeError
-        When the declared size is above :func:`maskkit.get_max_pixels`.
+        When the declared size is above :func:`maskkit.get_max_pixels`, or the buffers
+        the read allocates (inflated data, pixels, the returned array; counted from the
+        header, before inflating) above :func:`maskkit.get_max_bytes`.
     """
     import io
 
@@ -111,18 +114,20 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
         data = fs.read_bytes(path)
     else:
         data = read_file_bytes(local, source=path)
-    header = _png_header(data)
+    header = _png_header(data, path)
     if header is not None:
-        fast = _decode_fast(path, data, header, mode)
+        fast = _decode_fast(path, header, mode)
         if fast is not None:
             return fast
         # Pillow decodes the rest, but fills a short image-data stream with zeros without
         # a word: check the stream (header, length, checksum) first
-        _inflate_checked(path, data, _stream_size(header))
+        _inflate_checked(path, header, _pillow_bytes(header, mode))
     try:
         with Image.open(io.BytesIO(data)) as img:
             # Pillow's raw mode of the stored samples, e.g. "L;2" for 2-bit grey
             packed = img.tile[0][3] if img.format == "PNG" and img.tile else None
+            if header is None:  # not a PNG: Pillow's header, checked before decoding
+                _check_pillow_bytes(path, img)
             img.load()
             if mode == "rgb":
                 img = img.convert("RGB")
@@ -138,6 +143,8 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
             if img.mode == "I":
                 return np.asarray(img, dtype=np.int32)
             return np.asarray(img)
+    except MaskkitError:
+        raise
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"PNG too large to decode safely ({exc})", source=path) from None
     except UnidentifiedImageError:  # its message names a BytesIO object, not the file
@@ -145,6 +152,19 @@ def read_png(path: str | os.PathLike, *, mode: str = "raw") -> np.ndarray:
                              source=path) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise MaskkitIOError(f"not a readable PNG ({exc})", source=path) from None
+
+
+def _check_pillow_bytes(path, img) -> None:
+    """The byte limit for a file Pillow decodes from its own header (not a PNG)."""
+    from maskkit import limits
+
+    width, height = img.size
+    limits.check_image_size(height, width, source=path)
+    bands = len(img.getbands())
+    # Pillow's image (up to 4 bytes a sample), the converted copy and the returned array
+    limits.check_bytes(3 * width * height * bands * 4,
+                       f"a {width}×{height} {img.format or 'image'} ({img.mode})",
+                       source=path)
 
 
 #: Pillow's raw modes of grey PNGs it scales up to 8 bits, and the scale factor.
@@ -160,21 +180,158 @@ _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), 
           (0, 1, 1, 2))
 
 
-def _png_header(data: bytes) -> tuple[int, int, int, int, int] | None:
-    """``(width, height, bit depth, colour type, interlace)`` of a PNG, or None for a file
-    that is not one, has a damaged header or one this module does not know (Pillow then
-    reports it)."""
-    import struct
+#: Bit depths the PNG spec allows for each colour type.
+_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
+_CRITICAL = (b"IHDR", b"PLTE", b"IDAT", b"IEND")
+_MAX_CHUNK = (1 << 31) - 1
+_CHUNK_HEAD = struct.Struct(">I4s")
+_IHDR = struct.Struct(">IIBBBBB")
+
+
+class _PngHeader(tuple):
+    """``(width, height, bit depth, colour type, interlace)`` plus ``stream``: the
+    concatenated IDAT data (a zlib stream), found by :func:`_png_header`."""
+
+    stream: bytes | memoryview
+
+
+def _bad(path, why: str) -> MaskkitIOError:
+    return MaskkitIOError(f"not a readable PNG ({why})", source=path)
+
+
+def _png_header(data: bytes, path=None) -> _PngHeader | None:
+    """Parse and check the chunk structure of a PNG; None for a file without the PNG
+    signature (Pillow then reports it).
+
+    Checked, as the PNG spec requires: IHDR first, 13 bytes long, with a valid size,
+    bit depth for its colour type, compression and filter method 0 and interlace 0 or 1;
+    the CRC of every critical chunk (IHDR, PLTE, IDAT, IEND); chunk lengths within the
+    file; no unknown critical chunk; PLTE (required for palette images, forbidden for
+    grey ones) before the image data; IDAT chunks consecutive; IEND present.  Ancillary
+    chunks are skipped unchecked, as the spec allows.  Also refuses, before anything is
+    allocated, a read whose buffers exceed :func:`maskkit.limits.get_max_bytes`.
+    """
     import zlib
 
-    if data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR" or len(data) < 33 \
-            or zlib.crc32(data[12:29]) != int.from_bytes(data[29:33], "big"):
+    if data[:8] != _PNG_SIGNATURE:
         return None
-    width, height, depth, ctype, _comp, _filt, interlace = struct.unpack(">IIBBBBB",
-                                                                         data[16:29])
-    if ctype not in _CHANNELS or depth not in (1, 2, 4, 8, 16) or interlace > 1:
-        return None
+    crc32 = zlib.crc32
+    chunk_head = _CHUNK_HEAD.unpack_from
+    n = len(data)
+    view = memoryview(data)  # chunk bodies are read in place, never copied
+    pos = 8
+    header = None
+    parts = []
+    idat_done = False  # a chunk other than IDAT came after the image data
+    plte = False
+    while True:
+        if pos + 8 > n:
+            raise _bad(path, f"the file ends at byte {n} before the IEND chunk (truncated)")
+        length, kind = chunk_head(data, pos)
+        end = pos + 12 + length
+        if end > n or length > _MAX_CHUNK or not kind.isalpha():
+            raise _bad(path, _chunk_problem(kind, pos, length, n))
+        body = view[pos + 8:end - 4]
+        if kind[0] >= 0x61:  # ancillary (lower-case first letter): skipped, CRC unchecked
+            if header is None:
+                raise _bad(path, f"the first chunk is {kind.decode()}, not IHDR")
+            if parts:
+                idat_done = True
+            pos = end
+            continue
+        if kind not in _CRITICAL:
+            raise _bad(path, f"unknown critical chunk {kind.decode()}")
+        if crc32(body, crc32(kind)) != int.from_bytes(data[end - 4:end], "big"):
+            raise _bad(path, f"{kind.decode()} chunk CRC mismatch")
+        if kind == b"IDAT":
+            if header is None:
+                raise _bad(path, "the first chunk is IDAT, not IHDR")
+            if idat_done:
+                raise _bad(path, "IDAT chunks are not consecutive")
+            if header[3] == 3 and not plte:
+                raise _bad(path, "palette image without a PLTE chunk before its image data")
+            parts.append(body)
+        elif kind == b"IHDR":
+            if header is not None:
+                raise _bad(path, "a second IHDR chunk")
+            if length != 13:
+                raise _bad(path, f"IHDR chunk is {length} bytes long, not 13")
+            header = _check_ihdr(path, *_IHDR.unpack(body))
+        elif header is None:
+            raise _bad(path, f"the first chunk is {kind.decode()}, not IHDR")
+        elif kind == b"PLTE":
+            if parts:
+                raise _bad(path, "PLTE chunk after the image data")
+            if plte:
+                raise _bad(path, "a second PLTE chunk")
+            if header[3] in (0, 4):
+                raise _bad(path, f"PLTE chunk in a colour type {header[3]} (grey) image")
+            if length % 3 or not 3 <= length <= 768 \
+                    or (header[3] == 3 and length > 3 << header[2]):
+                raise _bad(path, f"PLTE chunk of {length} bytes for a {header[2]}-bit image")
+            plte = True
+        else:  # IEND
+            if length:
+                raise _bad(path, f"IEND chunk is {length} bytes long, not 0")
+            break
+        pos = end
+    if not parts:
+        raise _bad(path, "no IDAT chunk (no image data)")
+    out = _PngHeader(header)
+    out.stream = parts[0] if len(parts) == 1 else b"".join(parts)
+    from maskkit.limits import check_image_size
+
+    check_image_size(header[1], header[0], source=path)
+    return out
+
+
+def _chunk_problem(kind: bytes, pos: int, length: int, n: int) -> str:
+    if not kind.isalpha():
+        return f"chunk type {kind!r} at byte {pos + 4} is not 4 letters"
+    if length > _MAX_CHUNK:
+        return f"{kind.decode()} chunk declares {length} bytes, above the 2^31-1 the PNG spec allows"
+    return (f"{kind.decode()} chunk at byte {pos} declares {length} bytes but the file ends "
+            f"at byte {n} (truncated)")
+
+
+def _check_ihdr(path, width, height, depth, ctype, comp, filt, interlace):
+    if not 0 < width <= _MAX_CHUNK or not 0 < height <= _MAX_CHUNK:
+        raise _bad(path, f"IHDR size {width}×{height}: each side must be 1..2^31-1")
+    if ctype not in _DEPTHS:
+        raise _bad(path, f"IHDR colour type {ctype} is not 0, 2, 3, 4 or 6")
+    if depth not in _DEPTHS[ctype]:
+        raise _bad(path, f"IHDR bit depth {depth} is not allowed for colour type {ctype} "
+                         f"(allowed: {', '.join(map(str, _DEPTHS[ctype]))})")
+    if comp:
+        raise _bad(path, f"IHDR compression method {comp} (only 0, deflate, exists)")
+    if filt:
+        raise _bad(path, f"IHDR filter method {filt} (only 0 exists)")
+    if interlace > 1:
+        raise _bad(path, f"IHDR interlace method {interlace} (only 0 and 1 exist)")
     return width, height, depth, ctype, interlace
+
+
+_KINDS = {0: "grey", 2: "RGB", 3: "palette", 4: "grey+alpha", 6: "RGBA"}
+
+
+def _check_png_bytes(path, header, out_bytes: int) -> None:
+    """Refuse a read whose buffers exceed :func:`maskkit.get_max_bytes`: the joined IDAT
+    data, the inflated stream and ``out_bytes`` (what the caller allocates from it)."""
+    from maskkit import limits
+
+    width, height, depth, ctype, _ = header
+    stream = header.stream
+    need = (len(stream) if isinstance(stream, bytes) else 0) + _stream_size(header) + out_bytes
+    if need > limits.get_max_bytes():  # the message is only built for a refusal
+        limits.check_bytes(need, f"a {width}×{height} {depth}-bit {_KINDS[ctype]} PNG",
+                           source=path)
+
+
+def _pillow_bytes(header, mode: str) -> int:
+    """At most what Pillow allocates for a PNG: its image (up to 4 bytes a pixel; 16-bit
+    colour is reduced to 8 bits), the returned array, and for ``mode="rgb"`` the
+    converted image and its array."""
+    return header[0] * header[1] * (8 + (7 if mode == "rgb" else 0))
 
 
 def _stream_size(header) -> int:
@@ -193,57 +350,43 @@ def _stream_size(header) -> int:
     return size
 
 
-def _inflate_checked(path, data: bytes, size: int) -> np.ndarray:
-    """The PNG's image data inflated: exactly ``size`` bytes or a MaskkitIOError.
+def _inflate_checked(path, header: _PngHeader, out_bytes: int) -> np.ndarray:
+    """The PNG's image data inflated: exactly the declared size or a MaskkitIOError.
 
     The zlib wrapper is checked here and the deflate body inflated by a Numba kernel
     (:mod:`maskkit._kernels.inflate`, 3-4x faster than zlib on label maps, whose streams
     are long back-references) straight into an array of the declared size; the Adler-32
-    checksum is a Numba kernel too (zlib's own pass cost as much as inflating).
-    """
-    import struct
+    checksum is a Numba kernel too (zlib's own pass cost as much as inflating).  As zlib,
+    this refuses a stream whose 4-byte Adler-32 trailer is missing, cut short or wrong.
 
+    Before anything is allocated, the inflated size plus ``out_bytes`` (what the caller
+    will allocate) is checked against :func:`maskkit.get_max_bytes`.
+    """
     from maskkit._kernels import inflate as _kinflate
     from maskkit._kernels import png as _kpng
-    from maskkit.limits import check_image_size
 
-    check_image_size(*struct.unpack(">II", data[20:24] + data[16:20]), source=path)
-    parts = []
-    pos = 8
-    n = len(data)
-    while pos + 8 <= n:
-        (length,) = struct.unpack_from(">I", data, pos)
-        kind = data[pos + 4:pos + 8]
-        if kind == b"IDAT":
-            parts.append(data[pos + 8:pos + 8 + length])
-        elif kind == b"IEND":
-            break
-        pos += 12 + length
-    stream = parts[0] if len(parts) == 1 else b"".join(parts)
+    _check_png_bytes(path, header, out_bytes)
+    size = _stream_size(header)
+    stream = header.stream
     if len(stream) < 2 or stream[0] & 0x0F != 8 or stream[0] >> 4 > 7 \
             or ((stream[0] << 8) | stream[1]) % 31 or stream[1] & 0x20:
-        raise MaskkitIOError("not a readable PNG (no image data or a bad zlib header)",
-                             source=path)
+        raise _bad(path, "no image data or a bad zlib header")
     body = np.frombuffer(stream, dtype=np.uint8)[2:]
     raw = np.empty(size, dtype=np.uint8)
     written, used, status = _kinflate.inflate_raw(body, raw)
     if status == _kinflate.OUTPUT_OVERFLOW:
-        raise MaskkitIOError(
-            f"not a readable PNG (image data inflates to more than the {size} bytes its "
-            "header declares)", source=path)
+        raise _bad(path, f"image data inflates to more than the {size} bytes its header "
+                         "declares")
     if status != _kinflate.OK:
-        raise MaskkitIOError(
-            f"not a readable PNG (corrupt image data: {_kinflate.status_message(status)})",
-            source=path)
+        raise _bad(path, f"corrupt image data: {_kinflate.status_message(status)}")
     if written != size:
-        raise MaskkitIOError(
-            f"not a readable PNG (image data inflates to {written} bytes, expected {size})",
-            source=path)
+        raise _bad(path, f"image data inflates to {written} bytes, expected {size}")
     trailer = body[used:used + 4]
-    # a file cut right after the last deflate block (no Adler-32 left, as Pillow also
-    # accepts) still has every pixel; a checksum that is there must match
-    if trailer.size == 4 and int.from_bytes(trailer.tobytes(), "big") != _kpng.adler32(raw):
-        raise MaskkitIOError("not a readable PNG (image data checksum mismatch)", source=path)
+    if trailer.size < 4:
+        raise _bad(path, f"image data ends {4 - trailer.size} byte(s) short of its Adler-32 "
+                         "checksum (truncated zlib stream)")
+    if int.from_bytes(trailer.tobytes(), "big") != _kpng.adler32(raw):
+        raise _bad(path, "image data checksum mismatch")
     return raw
 
 
@@ -256,13 +399,13 @@ def inflate_png(path, data: bytes) -> tuple[np.ndarray, int, int, int] | None:
     PNG (the caller falls back to Pillow).  Raises
     :class:`~maskkit.errors.MaskkitIOError` for a corrupt one.
     """
-    header = _png_header(data)
+    header = _png_header(data, path)
     if header is None:
         return None
     width, height, depth, ctype, interlace = header
     if depth != 8 or ctype not in (2, 6) or interlace:
         return None
-    return _inflate_checked(path, data, _stream_size(header)), height, width, _CHANNELS[ctype]
+    return _inflate_checked(path, header, 3 * width * height), height, width, _CHANNELS[ctype]
 
 
 def inflate_label_png(path, data: bytes) -> tuple[np.ndarray, int, int] | None:
@@ -270,16 +413,17 @@ def inflate_label_png(path, data: bytes) -> tuple[np.ndarray, int, int] | None:
     filtered scanline stream: ``(raw, height, width)`` with ``raw`` holding per row a
     filter byte and ``width`` bytes, checked as :func:`read_png` checks it; None for any
     other kind of file (read it with :func:`read_png`)."""
-    header = _png_header(data)
+    header = _png_header(data, path)
     if header is None:
         return None
     width, height, depth, ctype, interlace = header
     if depth != 8 or ctype not in (0, 3) or interlace:
         return None
-    return _inflate_checked(path, data, _stream_size(header)), height, width
+    # as much as read_mask's label map: counting accepts exactly the files reading does
+    return _inflate_checked(path, header, width * height), height, width
 
 
-def _decode_fast(path, data: bytes, header, mode: str) -> np.ndarray | None:
+def _decode_fast(path, header, mode: str) -> np.ndarray | None:
     """Decode the PNG kinds label maps come in without Pillow, or return None.
 
     ``mode="raw"``: 8-bit grey and palette PNGs as (H, W) uint8 (palette indices), 16-bit
@@ -291,11 +435,12 @@ def _decode_fast(path, data: bytes, header, mode: str) -> np.ndarray | None:
     if interlace:
         return None
     if mode == "rgb":
-        return _inflate_rgb_png(path, data) if depth == 8 and ctype in (2, 6) else None
+        return _unfilter_rgb(path, header) if depth == 8 and ctype in (2, 6) else None
     if not ((depth == 8 and ctype in (0, 3)) or (depth == 16 and ctype == 0)):
         return None
-    raw = _inflate_checked(path, data, _stream_size(header))
     nbytes = depth // 8
+    # the unfiltered bytes, and for 16 bits their native-order copy
+    raw = _inflate_checked(path, header, width * height * nbytes * nbytes)
     out = np.empty(height * width * nbytes, dtype=np.uint8)
     if not _kpng.png_unfilter_bytes(raw, height, width * nbytes, nbytes, out):
         raise MaskkitIOError("not a readable PNG (bad filter bytes)", source=path)
@@ -310,12 +455,19 @@ def _inflate_rgb_png(path, data: bytes) -> np.ndarray | None:
     Returns None for any other kind of PNG (the caller falls back to Pillow) and raises
     :class:`~maskkit.errors.MaskkitIOError` for a corrupt one.
     """
+    header = _png_header(data, path)
+    if header is None:
+        return None
+    return _unfilter_rgb(path, header)
+
+
+def _unfilter_rgb(path, header) -> np.ndarray | None:
     from maskkit._kernels import png as _kpng
 
-    inflated = inflate_png(path, data)
-    if inflated is None:
+    width, height, depth, ctype, interlace = header
+    if depth != 8 or ctype not in (2, 6) or interlace:
         return None
-    raw, height, width, bpp = inflated
+    raw, bpp = _inflate_checked(path, header, 3 * width * height), _CHANNELS[ctype]
     out = np.empty((height, width, 3), dtype=np.uint8)
     if not _kpng.png_unfilter(raw, height, width, bpp, out):
         raise MaskkitIOError("not a readable PNG (bad filter bytes)", source=path)

@@ -546,6 +546,20 @@ def add_coco(c: Corpus) -> None:
 
 # ==================================================================== RLE
 
+def rle_string(values) -> str:
+    """The compressed RLE characters of already delta-coded ``values`` (pycocotools'
+    5-bit groups with continuation and sign bits)."""
+    out = []
+    for x in values:
+        more = True
+        while more:
+            c = x & 0x1F
+            x >>= 5
+            more = x != -1 if c & 0x10 else x != 0
+            out.append(chr((c | 0x20 if more else c) + 48))
+    return "".join(out)
+
+
 #: (name, rle, maskkit exception or None when valid, why); all for a 6×8 image.
 RLE_CASES = [
     ("counts_overflow_2e64", {"size": [6, 8], "counts": [0, 2**64 + 5, 3]},
@@ -579,6 +593,18 @@ RLE_CASES = [
      "InvalidRLEError", "a valid string for 4×5, not 6×8"),
     ("compressed_empty", {"size": [6, 8], "counts": ""},
      "InvalidRLEError", "no runs for 48 pixels"),
+    # issue 17: runs longer than the image whose int64 sum wraps to the right total
+    ("counts_2e62_background", {"size": [6, 8], "counts": [2**62] * 4 + [48]},
+     "InvalidRLEError", "four runs of 2**62 wrap the int64 sum back to 48"),
+    ("counts_2e62_foreground", {"size": [6, 8], "counts": [0, 2**62] * 4 + [48]},
+     "InvalidRLEError", "foreground runs of 2**62 (decoded as all ones before issue 17)"),
+    ("counts_run_longer_than_image", {"size": [6, 8], "counts": [0, 49, -1]},
+     "InvalidRLEError", "a run of 49 in 48 pixels"),
+    ("compressed_delta_overflow", {"size": [6, 8], "counts": rle_string([0, 0, 0]
+                                                                       + [2**58] * 70)},
+     "InvalidRLEError", "delta-coded runs that grow past int64"),
+    ("compressed_euro", {"size": [6, 8], "counts": "0\u20acQ1"},
+     "InvalidRLEError", "'\u20ac' (read as '?' before issue 17: runs 0, 15, 33)"),
     ("size_missing", {"counts": [48]}, "InvalidRLEError", "no 'size'"),
     ("size_three_numbers", {"size": [6, 8, 1], "counts": [48]},
      "InvalidRLEError", "size [6, 8, 1]"),
@@ -632,13 +658,13 @@ def add_png(c: Corpus) -> None:
         c.add(d + f"grey8_truncated_{label}.png", valid[:cut],
               io_error("read_mask", f"cut at byte {cut}"), io_error("read_png", f"cut at {cut}"))
     for label, cut in [("before_idat_crc", len(valid) - 14), ("in_iend", len(valid) - 6)]:
-        why = (f"cut at byte {cut}, after the whole zlib stream: every pixel is there and "
-               "Adler-32 vouches for it (Pillow reads it)")
-        c.add(d + f"grey8_truncated_{label}.png", valid[:cut], labels_ok("read_mask", why),
-              labels_ok("read_png", why))
+        why = (f"cut at byte {cut}, after the whole zlib stream: Pillow reads it, but the "
+               "PNG spec needs the CRC and IEND (issue 17)")
+        c.add(d + f"grey8_truncated_{label}.png", valid[:cut], io_error("read_mask", why),
+              io_error("read_png", why))
     c.add(d + "grey8_missing_iend.png", valid[:-12],
-          labels_ok("read_mask", "every pixel is there; only IEND is missing (Pillow "
-                                 "accepts this)"))
+          io_error("read_mask", "only IEND is missing: Pillow accepts it, the PNG spec "
+                                "does not (issue 17)"))
     c.add(d + "grey8_garbage_after_iend.png", valid + b"\x00garbage" * 4,
           labels_ok("read_mask", "bytes after IEND are ignored"))
     c.add(d + "signature_then_garbage.png",
@@ -653,8 +679,7 @@ def add_png(c: Corpus) -> None:
     bad_idat_crc = bytearray(valid)
     bad_idat_crc[len(valid) - 13] ^= 0xFF  # last byte of the IDAT CRC
     c.add(d + "grey8_bad_idat_crc.png", bytes(bad_idat_crc),
-          labels_ok("read_mask", "the pixels are intact and zlib's Adler-32 vouches for them; "
-                                 "Pillow does not check IDAT CRCs"))
+          io_error("read_mask", "the IDAT CRC is wrong: a critical chunk (issue 17)"))
     raw = raw_grey()
     for label, stream, why in [
         ("bad_zlib_header", b"\x78\x02" + stored_zlib(raw)[2:], "FCHECK wrong"),
@@ -682,22 +707,18 @@ def add_png(c: Corpus) -> None:
     idat = valid[idat_at:idat_at + 12 + struct.unpack(">I", valid[idat_at:idat_at + 4])[0]]
     n = len(idat) - 12
     head, tail = valid[:idat_at], valid[idat_at + len(idat):]
-    # a length that runs past the zlib stream still yields every pixel (checked by
-    # Adler-32); one that cuts the stream short loses pixels and must be refused
-    longer = "the chunk swallows what follows, but the zlib stream inside is whole"
+    # issue 17: any wrong length breaks the chunk's CRC or runs past the file
     for label, length in [("longer", n + 9), ("shorter", n - 9), ("huge", 0xFFFFFFF0)]:
         broken = head + struct.pack(">I", length) + idat[4:] + tail
         c.add(d + f"grey8_idat_length_{label}.png", broken,
-              io_error("read_mask", f"IDAT length {length}, true {n}") if label == "shorter"
-              else labels_ok("read_mask", f"IDAT length {length}, true {n}: {longer}"))
+              io_error("read_mask", f"IDAT length {length}, true {n}"))
     rgb = rgb_png()
     ridat_at = rgb.index(b"IDAT") - 4
     rn = struct.unpack(">I", rgb[ridat_at:ridat_at + 4])[0]
     for label, length in [("longer", rn + 7), ("shorter", rn - 7), ("huge", 0xFFFFFFF0)]:
         broken = rgb[:ridat_at] + struct.pack(">I", length) + rgb[ridat_at + 4:]
         c.add(d + f"rgb8_idat_length_{label}.png", broken,
-              io_error("read_png_rgb_fast", f"IDAT length {length}, true {rn}")
-              if label == "shorter" else rgb_ok(f"IDAT length {length}, true {rn}: {longer}"))
+              io_error("read_png_rgb_fast", f"IDAT length {length}, true {rn}"))
     # declared sizes
     huge = "1e10 pixels declared: refused before anything is allocated"
     c.add(d + "grey8_100000x100000.png",
@@ -715,8 +736,8 @@ def add_png(c: Corpus) -> None:
     c.add(d + "color_type_5.png", png_with_stream(8, 6, 8, 5, stored_zlib(raw)),
           io_error("read_mask", "colour type 5 does not exist"))
     c.add(d + "palette_without_plte.png", png_with_stream(8, 6, 8, 3, stored_zlib(raw)),
-          labels_ok("read_mask", "a palette PNG without PLTE: Pillow reads the indices, "
-                                 "which is all a label map needs"))
+          io_error("read_mask", "a palette PNG without PLTE: Pillow reads the indices, "
+                                "the PNG spec refuses it (issue 17)"))
     # valid but unusual files
     c.add(d + "grey8_three_idat_chunks.png", grey_png(idat_parts=3),
           labels_ok("read_mask", "the image data split over three IDAT chunks"))
@@ -727,8 +748,9 @@ def add_png(c: Corpus) -> None:
           labels_ok("read_mask", "an unknown ancillary chunk is skipped"))
     c.add(d + "grey8_unknown_critical_chunk.png",
           grey_png(before_idat=chunk(b"ZZZZ", b"hello")),
-          labels_ok("read_mask", "Pillow skips unknown critical chunks too (the spec says "
-                                 "refuse); the pixels are still right"))
+          io_error("read_mask", "Pillow skips unknown critical chunks; the spec says "
+                                "refuse (issue 17)"))
+    add_png_strict(c)
     # label PNGs of unexpected modes
     bits = [[v % 2 for v in row] for row in LABELS]
     c.add(d + "mode_1bit.png", grey_png(bits, depth=1),
@@ -762,6 +784,74 @@ def add_png(c: Corpus) -> None:
           PNG_SIGNATURE + ihdr(5, 4, 8, 2, interlace=1) + chunk(b"IDAT", stored_zlib(b""))
           + chunk(b"IEND", b""),
           io_error("read_png_rgb_fast", "Adam7 declared, no pixel data"))
+
+
+def add_png_strict(c: Corpus) -> None:
+    """Issue 17: a PNG is read exactly when zlib and the PNG spec accept it, and a read is
+    refused from the header when its buffers would exceed the byte limit."""
+    d = "png/strict/"
+    raw = raw_grey()
+    z = stored_zlib(raw)
+    grey = ihdr(8, 6, 8, 0)
+    end = chunk(b"IEND", b"")
+
+    def png(*chunks):
+        return PNG_SIGNATURE + b"".join(chunks)
+
+    def header(comp=0, filt=0, interlace=0, extra=b""):
+        return chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 6, 8, 0, comp, filt, interlace)
+                     + extra)
+
+    for label, data, why in [
+        ("adler_3_garbage_bytes", png(grey, chunk(b"IDAT", z[:-4] + b"\xde\xad\xbe"), end),
+         "a 3-byte Adler-32 trailer: zlib says 'incomplete or truncated stream'"),
+        ("adler_1_byte", png(grey, chunk(b"IDAT", z[:-3]), end),
+         "a 1-byte Adler-32 trailer"),
+        ("adler_missing", png(grey, chunk(b"IDAT", z[:-4]), end), "no Adler-32 trailer"),
+        ("ihdr_filter_method_1", png(header(filt=1), chunk(b"IDAT", z), end),
+         "IHDR filter method 1 (Pillow refuses it)"),
+        ("ihdr_compression_method_1", png(header(comp=1), chunk(b"IDAT", z), end),
+         "IHDR compression method 1"),
+        ("ihdr_interlace_2", png(header(interlace=2), chunk(b"IDAT", z), end),
+         "IHDR interlace method 2"),
+        ("ihdr_length_14", png(header(extra=b"\x00"), chunk(b"IDAT", z), end),
+         "a 14-byte IHDR"),
+        ("idat_not_consecutive", png(grey, chunk(b"IDAT", z[:20]), chunk(b"tEXt", b"a\x00b"),
+                                     chunk(b"IDAT", z[20:]), end),
+         "IDAT chunks split by a tEXt chunk"),
+        ("bad_iend_crc", png(grey, chunk(b"IDAT", z), chunk(b"IEND", b"", crc=1)),
+         "the IEND CRC is wrong"),
+        ("bad_plte_crc", png(ihdr(8, 6, 8, 3), chunk(b"PLTE", bytes(15), crc=7),
+                             chunk(b"IDAT", z), end), "the PLTE CRC is wrong"),
+        ("plte_after_idat", png(ihdr(8, 6, 8, 3), chunk(b"IDAT", z), chunk(b"PLTE", bytes(15)),
+                                end), "PLTE after the image data"),
+        ("plte_in_grey", png(grey, chunk(b"PLTE", bytes(15)), chunk(b"IDAT", z), end),
+         "a palette in a grey image"),
+        ("depth_16_palette", png(ihdr(8, 6, 16, 3), chunk(b"PLTE", bytes(15)),
+                                 chunk(b"IDAT", z), end),
+         "bit depth 16 does not exist for palette images"),
+        ("first_chunk_not_ihdr", png(chunk(b"tEXt", b"a\x00b"), grey, chunk(b"IDAT", z), end),
+         "IHDR must come first"),
+    ]:
+        c.add(d + f"{label}.png", data, io_error("read_mask", why), io_error("read_png", why))
+    c.add(d + "ancillary_bad_crc.png",
+          png(grey, chunk(b"tEXt", b"a\x00b", crc=3), chunk(b"IDAT", z), end),
+          labels_ok("read_mask", "a bad CRC in an ancillary chunk is not fatal (PNG spec)"))
+    # bombs: refused from the header, before a byte of image data is inflated
+    bomb = "refused from the header by the byte limit (2 GiB default), before inflating"
+    for label, (w, h, depth, ctype) in {"rgba16_16384x16384": (16384, 16384, 16, 6),
+                                        "grey16_32768x32768": (32768, 32768, 16, 0),
+                                        "grey8_32768x32768": (32768, 32768, 8, 0),
+                                        "rgb8_20000x20000": (20000, 20000, 8, 2)}.items():
+        f = png_with_stream(w, h, depth, ctype, stored_zlib(bytes(64)))
+        runs = [error("read_png", "ImageTooLargeError", "ValueError", bomb, bomb=True)]
+        if ctype in (0, 3):
+            runs += [error("read_mask", "ImageTooLargeError", "ValueError", bomb, bomb=True),
+                     error("count", "ImageTooLargeError", "ValueError", bomb, bomb=True)]
+        else:
+            runs.append(error("read_png_rgb_fast", "ImageTooLargeError", "ValueError", bomb,
+                              bomb=True))
+        c.add(d + f"bomb_{label}.png", f, *runs)
 
 
 def _rgb_stream(label: str) -> bytes:
@@ -816,6 +906,21 @@ def add_tiff(c: Corpus) -> None:
           labels_ok("read_mask", "16-bit labels", dtype="uint16"))
     c.add(d + "100000x100000.tif", tiff_image(100000, 100000, bytes(64)),
           error("read_mask", "ImageTooLargeError", "ValueError", "1e10 pixels declared"))
+    # issue 17: one PackBits strip declared 37 × 175 million pixels (162 bytes); `maskkit
+    # count` sent it to GDAL, which decoded 6.5 GB before failing
+    strip = b"\x81\x00" * 20
+    c.add(d + "bomb_packbits_strip_175000000x37.tif",
+          tiff_image(175_000_000, 37, strip, compression=32773),
+          error("read_mask", "ImageTooLargeError", "ValueError", "6.5e9 pixels declared",
+                bomb=True),
+          error("count", "ImageTooLargeError", "ValueError",
+                "tiled path: one strip would decode to 6.5 GB", bomb=True))
+    c.add(d + "bomb_uint32_32768x32768.tif",
+          tiff_image(32768, 32768, strip, bits=(32,), compression=32773),
+          error("read_mask", "ImageTooLargeError", "ValueError",
+                "2**30 pixels of 4 bytes: 4 GiB, above the byte limit", bomb=True),
+          error("count", "ImageTooLargeError", "ValueError",
+                "tiled path: one 4 GiB strip", bomb=True))
 
 
 # ==================================================================== .npy
@@ -839,6 +944,10 @@ def add_npy(c: Corpus) -> None:
     c.add(d + "header_code.npy",
           npy("", (), data, header="__import__('os').system('false')"),
           io_error("read_mask", "code in the header is never evaluated"))
+    c.add(d + "bomb_int64_32768x32768.npy", npy("<i8", (32768, 32768), data),
+          io_error("read_mask", "8 GiB declared, 192 bytes stored: never allocated",
+                   bomb=True),
+          io_error("count", "8 GiB declared, 192 bytes stored (the tiled path)", bomb=True))
     c.add(d + "header_negative_shape.npy", npy("<i4", (-6, 8), data),
           io_error("read_mask", "a negative dimension"))
     c.add(d + "header_unknown_dtype.npy", npy("<q9", (6, 8), data),
