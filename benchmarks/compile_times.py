@@ -20,7 +20,7 @@ import time
 os.environ["MASKKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="maskkit-compile-")
 os.environ.setdefault("MASKKIT_QUIET_COMPILE", "1")
 
-from numba.core import event  # noqa: E402
+from numba.core import event
 
 
 class _Timer(event.Listener):

@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+# The first-compile notice ("maskkit: compiling kernels for first use") would land in the
+# stderr of whichever test compiles a kernel first; test_jit.py checks it on its own.
+os.environ["MASKKIT_QUIET_COMPILE"] = "1"
+
 settings.register_profile(
     "heavy",
     max_examples=1000,
