@@ -187,12 +187,18 @@ class YoloReader(Reader):
 
 
 def image_size(path: Path) -> tuple[int, int]:
-    """``(width, height)`` of an image from its header (the pixels are not decoded)."""
+    """``(width, height)`` of an image as it is displayed, from its header (the pixels are
+    not decoded): an EXIF orientation of 5-8 (a quarter turn) swaps the stored size, as
+    Ultralytics' ``exif_size`` and supervision do."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
-            return im.size
+            w, h = im.size
+            if im.format in ("JPEG", "TIFF", "WEBP", "MPO") and \
+                    im.getexif().get(0x0112) in (5, 6, 7, 8):
+                return h, w
+            return w, h
     except (OSError, UnidentifiedImageError) as exc:
         raise MaskkitIOError(f"cannot read the image size: {exc}", source=path) from None
 

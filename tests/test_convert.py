@@ -1,0 +1,412 @@
+"""maskkit convert: round trips measured against pycocotools, the real labelme export,
+supervision's YOLO reader, and the CLI's batch behaviour."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from pycocotools import mask as cocomask
+
+import maskkit
+from maskkit.cli import main
+from maskkit.formats import detect_format
+from maskkit.formats.geometry import join_rings, single_ring
+
+REAL = Path(__file__).resolve().parents[2] / "shared/data/real"
+LABELME = REAL / "labelme_voc2011_instance/examples/instance_segmentation"
+MMDET = REAL / "coco_val2017_instances_mmdet/instances_val2017.json"
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def coco_mask(seg, h, w) -> np.ndarray:
+    """The reference: pycocotools' mask of a polygon list or an RLE."""
+    if isinstance(seg, list):
+        rle = cocomask.merge(cocomask.frPyObjects(seg, h, w))
+    elif isinstance(seg["counts"], list):
+        rle = cocomask.frPyObjects(seg, h, w)
+    else:
+        rle = seg
+    return cocomask.decode(rle).astype(bool)
+
+
+def iou(a, b) -> float:
+    u = np.count_nonzero(a | b)
+    return 1.0 if u == 0 else np.count_nonzero(a & b) / u
+
+
+def blob(rng, h, w, holes=True) -> np.ndarray:
+    m = np.zeros((h, w), np.uint8)
+    for _ in range(rng.integers(1, 4)):
+        y, x = rng.integers(0, h - 4), rng.integers(0, w - 4)
+        m[y:y + rng.integers(2, 10), x:x + rng.integers(2, 10)] = 1
+    if holes:
+        m[rng.random((h, w)) < 0.04] = 0
+    return m
+
+
+def star(rng, cx, cy, r) -> list[float]:
+    n = int(rng.integers(3, 9))
+    t = np.sort(rng.uniform(0, 2 * np.pi, n))
+    rad = rng.uniform(r / 3, r, n)
+    return np.round(np.stack([cx + rad * np.cos(t), cy + rad * np.sin(t)], 1), 2).ravel().tolist()
+
+
+def make_coco(folder: Path, *, seed=0, images=6, h=40, w=56, crowd=True, rle=True,
+              overlap=False) -> Path:
+    """A COCO file with single-part, multi-part (disjoint or overlapping), RLE-with-holes
+    and crowd objects, and its images (so YOLO can read the sizes back)."""
+    rng = np.random.default_rng(seed)
+    imgs, anns = [], []
+    for i in range(1, images + 1):
+        name = f"sub/img{i}.png" if i % 2 else f"img{i}.png"
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("L", (w, h)).save(folder / name)
+        imgs.append({"id": 10 + i, "file_name": name, "height": h, "width": w})
+
+        def add(seg, cat, iscrowd=0, i=i):
+            anns.append({"id": len(anns) + 1, "image_id": 10 + i, "category_id": cat,
+                         "segmentation": seg, "iscrowd": iscrowd, "area": 0, "bbox": [0] * 4})
+
+        add([star(rng, 12, 12, 10)], 3)
+        add([star(rng, 8, 30, 7), star(rng, 30, 30, 7), star(rng, 46, 10, 7)], 7)
+        if overlap:
+            add([[5, 5, 25, 5, 25, 25, 5, 25], [15, 15, 35, 15, 35, 35, 15, 35]], 3)
+        if rle:
+            add(maskkit.rle_encode(blob(rng, h, w)), 7)
+        if crowd:
+            m = blob(rng, h, w, holes=False)
+            add({"size": [h, w], "counts": _uncompressed(m)}, 3, 1)
+    cats = [{"id": 3, "name": "cat", "supercategory": "animal"},
+            {"id": 7, "name": "dog", "supercategory": "animal"}]
+    path = folder / "instances.json"
+    path.write_text(json.dumps({"images": imgs, "annotations": anns, "categories": cats}))
+    return path
+
+
+def _uncompressed(m: np.ndarray) -> list[int]:
+    flat = np.asfortranarray(m).ravel(order="F")
+    change = np.flatnonzero(np.diff(np.concatenate([[0], flat, [1 - flat[-1]]])))
+    return np.diff(np.concatenate([[0], change])).tolist()
+
+
+def by_image(coco: dict) -> dict:
+    names = {im["id"]: im["file_name"] for im in coco["images"]}
+    out: dict = {n: [] for n in names.values()}
+    for a in coco["annotations"]:
+        out[names[a["image_id"]]].append(a)
+    return out
+
+
+# ------------------------------------------------------------- geometry, property
+
+
+@settings(deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_single_ring_of_rle_is_exact(seed):
+    """An RLE traced along pixel edges, holes joined into one ring: pycocotools gives the
+    same pixels back (YOLO can hold any mask exactly)."""
+    rng = np.random.default_rng(seed)
+    m = blob(rng, 24, 30).astype(bool)
+    ring, measured, how = single_ring(maskkit.rle_encode(m), 24, 30)
+    assert how == "traced"
+    if not m.any():
+        assert ring == []
+        return
+    assert np.array_equal(coco_mask([ring], 24, 30), m)
+    assert measured == 1.0
+
+
+@settings(deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 5))
+def test_joined_disjoint_parts_are_exact(seed, n):
+    """Ultralytics' join (closest vertices, bridges out and back) keeps the union of
+    disjoint parts pixel for pixel under COCO's rule."""
+    rng = np.random.default_rng(seed)
+    parts = [star(rng, 7 + 14 * k, rng.uniform(7, 25), 6.5) for k in range(n)]
+    ring = join_rings(parts)
+    assert np.array_equal(coco_mask([ring], 32, 14 * n), coco_mask(parts, 32, 14 * n))
+
+
+def test_overlapping_parts_lose_the_overlap_and_say_so():
+    parts = [[5, 5, 25, 5, 25, 25, 5, 25], [15, 15, 35, 15, 35, 35, 15, 35]]
+    ring, measured, how = single_ring(parts, 40, 40)
+    truth = iou(coco_mask([ring], 40, 40), coco_mask(parts, 40, 40))
+    assert how == "joined" and measured == pytest.approx(truth) and measured < 0.9
+
+
+# ------------------------------------------------------------------ round trips
+
+
+def test_coco_yolo_coco_round_trip(tmp_path):
+    src = make_coco(tmp_path, overlap=True)
+    s = maskkit.convert(src, tmp_path / "yolo", to="yolo", images=tmp_path, workers=1,
+                        progress=False)
+    assert s["dropped"] == 6  # the crowd regions: YOLO has none
+    back = tmp_path / "back.json"
+    maskkit.convert(tmp_path / "yolo", back, to="coco", workers=2, progress=False)
+    a, b = json.loads(src.read_text()), json.loads(back.read_text())
+    assert b["categories"] == a["categories"]  # ids, names, supercategories survive
+    lines = [json.loads(x) for x in (tmp_path / "yolo/convert_losses.jsonl").open()]
+    reported = {(x["image"], x["object"]): x["iou"] for x in lines if "iou" in x}
+    src_by, back_by = by_image(a), by_image(b)
+    assert set(src_by) == set(back_by)
+    for name, anns in src_by.items():
+        kept = [x for x in anns if not x["iscrowd"]]
+        got = back_by[name]
+        assert len(got) == len(kept)
+        for x, y in zip(kept, got):
+            assert y["category_id"] == x["category_id"]
+            m0 = coco_mask(x["segmentation"], 40, 56)
+            m1 = coco_mask(y["segmentation"], 40, 56)
+            value = iou(m0, m1)
+            obj = anns.index(x)
+            if isinstance(x["segmentation"], list) and len(x["segmentation"]) == 1:
+                assert y["segmentation"] == x["segmentation"]  # exact vertices
+            if (name, obj) in reported:
+                assert reported[(name, obj)] == pytest.approx(value)
+            else:
+                assert value == 1.0
+            if x["segmentation"] == [[5, 5, 25, 5, 25, 25, 5, 25],
+                                     [15, 15, 35, 15, 35, 35, 15, 35]]:
+                assert value < 1.0  # overlapping parts: the one lossy kind
+            else:
+                assert value == 1.0
+            # area and bbox are the pixels, as pycocotools counts them
+            assert y["area"] == int(m1.sum())
+
+
+def test_yolo_data_yaml_and_layout(tmp_path):
+    src = make_coco(tmp_path, images=2, crowd=False, rle=False)
+    maskkit.convert(src, tmp_path / "y", to="yolo", images=tmp_path, workers=1, progress=False)
+    import yaml
+
+    doc = yaml.safe_load((tmp_path / "y/data.yaml").read_text())
+    assert doc["names"] == {0: "cat", 1: "dog"} and doc["nc"] == 2
+    assert (tmp_path / "y/labels/sub/img1.txt").is_file()
+    assert (tmp_path / "y/images/sub/img1.png").is_file()
+    first = (tmp_path / "y/labels/img2.txt").read_text().splitlines()[0].split()
+    assert first[0] == "0" and all(0 <= float(v) <= 1 for v in first[1:])
+
+
+def test_coco_labelme_coco_is_lossless(tmp_path):
+    src = make_coco(tmp_path, overlap=True)
+    s = maskkit.convert(src, tmp_path / "lm", to="labelme", workers=1, progress=False)
+    assert s["changed"] == 0 and s["dropped"] == 0
+    back = tmp_path / "back.json"
+    maskkit.convert(tmp_path / "lm", back, to="coco", workers=1, progress=False)
+    a, b = json.loads(src.read_text()), json.loads(back.read_text())
+    assert b["categories"] == a["categories"]
+    src_by, back_by = by_image(a), by_image(b)
+    for name, anns in src_by.items():
+        got = back_by[name]
+        assert len(got) == len(anns)
+        for x, y in zip(anns, got):
+            assert (y["category_id"], y["iscrowd"]) == (x["category_id"], x["iscrowd"])
+            if isinstance(x["segmentation"], list):
+                assert y["segmentation"] == x["segmentation"]
+            assert np.array_equal(coco_mask(x["segmentation"], 40, 56),
+                                  coco_mask(y["segmentation"], 40, 56))
+
+
+def test_labelme_shapes(tmp_path):
+    """rectangle -> 4 corners, circle -> labelme2coco's polygon, mask -> its pixels,
+    group_id joins parts, line/point/__ignore__ are reported as dropped."""
+    import base64
+
+    from maskkit.io.png import encode_label_png
+
+    crop = np.array([[1, 0, 1], [1, 1, 0]], np.uint8)
+    doc = {"version": "5.2.1", "imagePath": "a.jpg", "imageHeight": 20, "imageWidth": 30,
+           "imageData": None, "flags": {}, "shapes": [
+               {"label": "box", "points": [[9, 8], [2, 3]], "shape_type": "rectangle"},
+               {"label": "ball", "points": [[15, 10], [15, 14]], "shape_type": "circle"},
+               {"label": "blob", "points": [[20, 5], [22, 6]], "shape_type": "mask",
+                "mask": base64.b64encode(encode_label_png(crop)).decode()},
+               {"label": "box", "points": [[20, 15], [25, 15], [25, 19]], "group_id": 4},
+               {"label": "box", "points": [[1, 15], [5, 15], [5, 19]], "group_id": 4},
+               {"label": "box", "points": [[0, 0], [3, 3]], "shape_type": "line"},
+               {"label": "__ignore__", "points": [[0, 0], [3, 0], [3, 3]]},
+           ]}
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    s = maskkit.convert(tmp_path, tmp_path / "out.json", to="coco", workers=1,
+                        progress=False)
+    assert s["dropped"] == 2 and s["objects_written"] == 4
+    out = json.loads((tmp_path / "out.json").read_text())
+    cats = {c["id"]: c["name"] for c in out["categories"]}
+    assert sorted(cats.values()) == ["ball", "blob", "box"]
+    segs = [(cats[a["category_id"]], a["segmentation"]) for a in out["annotations"]]
+    assert segs[0] == ("box", [[2.0, 3.0, 9.0, 3.0, 9.0, 8.0, 2.0, 8.0]])
+    assert segs[1][0] == "ball" and len(segs[1][1][0]) == 24
+    full = np.zeros((20, 30), bool)
+    full[5:7, 20:23] = crop
+    assert np.array_equal(coco_mask(segs[2][1], 20, 30), full)
+    assert segs[3] == ("box", [[20.0, 15.0, 25.0, 15.0, 25.0, 19.0],
+                               [1.0, 15.0, 5.0, 15.0, 5.0, 19.0]])
+
+
+@pytest.mark.skipif(not LABELME.is_dir(), reason="../shared/data/real not present")
+def test_real_labelme_matches_labelme2coco_export(tmp_path):
+    """labelme's own COCO export: same objects, categories (ids from labels.txt),
+    polygons. Its area/bbox come from labelme's PIL-drawn masks (outline included), ours
+    from COCO's rule: ours are checked against pycocotools instead."""
+    out = tmp_path / "lm.json"
+    s = maskkit.convert(LABELME / "data_annotated", out, to="coco",
+                        categories=LABELME / "labels.txt", workers=1, progress=False)
+    assert s["dropped"] == 2  # the two __ignore__ regions, as labelme2coco drops them
+    ref = json.loads((LABELME / "data_dataset_coco/annotations.json").read_text())
+    mine = json.loads(out.read_text())
+    assert {(c["id"], c["name"]) for c in mine["categories"]} == \
+        {(c["id"], c["name"]) for c in ref["categories"]}
+    ref_by = {Path(k).name: v for k, v in by_image(ref).items()}
+    mine_by = by_image(mine)
+    assert set(ref_by) == set(mine_by)
+    total = 0
+    for name, anns in ref_by.items():
+        img = next(i for i in mine["images"] if i["file_name"] == name)
+        for x, y in zip(anns, mine_by[name], strict=True):
+            assert (y["category_id"], y["segmentation"]) == (x["category_id"],
+                                                              x["segmentation"])
+            m = coco_mask(y["segmentation"], img["height"], img["width"])
+            assert y["area"] == int(m.sum())
+            assert y["area"] <= x["area"]  # labelme's outline pixels make it larger
+            total += 1
+    assert total == 12
+
+
+@pytest.mark.skipif(not MMDET.is_file(), reason="../shared/data/real not present")
+def test_real_coco_to_yolo_reports_parts_and_crowd(tmp_path):
+    data = json.loads(MMDET.read_text())
+    for im in data["images"]:
+        Image.new("L", (im["width"], im["height"])).save(tmp_path / Path(im["file_name"]).name)
+        im["file_name"] = Path(im["file_name"]).name
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(data))
+    s = maskkit.convert(src, tmp_path / "y", to="yolo", images=tmp_path, workers=1,
+                        progress=False)
+    assert s["dropped"] == 1  # the crowd region
+    assert s["changed"] == 1  # the 3-part polygon, joined
+    back = tmp_path / "back.json"
+    maskkit.convert(tmp_path / "y", back, to="coco", workers=1, progress=False)
+    b = json.loads(back.read_text())
+    assert [c["id"] for c in b["categories"]] == [c["id"] for c in data["categories"]]
+    assert len(b["annotations"]) == len(data["annotations"]) - 1
+
+
+# ------------------------------------------------------------- supervision, peer
+
+
+def test_supervision_reads_our_yolo(tmp_path):
+    """supervision's YOLO reader agrees on classes, object count and vertices (its boxes
+    are the vertices' extent); its masks come from cv2.fillPoly on vertices rounded to
+    whole pixels, boundary included, not COCO's rule, so they are not compared."""
+    sv = pytest.importorskip("supervision")
+    src = make_coco(tmp_path, crowd=False, rle=False)
+    maskkit.convert(src, tmp_path / "y", to="yolo", images=tmp_path, workers=1,
+                    progress=False)
+    ours = by_image(json.loads(src.read_text()))
+    flat = tmp_path / "flat"
+    for d in ("images", "labels"):
+        (flat / d).mkdir(parents=True)
+    for name in ours:
+        stem = Path(name).stem
+        os.link(tmp_path / "y/images" / name, flat / "images" / Path(name).name)
+        os.link(tmp_path / "y/labels" / (name[:-4] + ".txt"), flat / "labels" / f"{stem}.txt")
+    ds = sv.DetectionDataset.from_yolo(str(flat / "images"), str(flat / "labels"),
+                                       str(tmp_path / "y/data.yaml"))
+    assert ds.classes == ["cat", "dog"]
+    cid = {3: 0, 7: 1}
+    for path, _img, det in ds:
+        anns = ours[next(n for n in ours if Path(n).name == Path(path).name)]
+        assert det.class_id.tolist() == [cid[a["category_id"]] for a in anns]
+        for a, box in zip(anns, det.xyxy):
+            xy = np.concatenate([np.reshape(p, (-1, 2)) for p in a["segmentation"]])
+            assert np.allclose(box, [*xy.min(0), *xy.max(0)], atol=1e-4)
+
+
+def test_we_read_supervision_yolo(tmp_path):
+    """supervision writes 5 decimals; we read its vertices to that precision."""
+    sv = pytest.importorskip("supervision")
+    h, w = 40, 56
+    poly = np.array([[3.0, 4.0], [30.0, 6.0], [20.0, 33.0]])
+    mask = sv.polygon_to_mask(poly, (w, h)).astype(bool)
+    det = sv.Detections(xyxy=np.array([[3, 4, 30, 33]], float), mask=mask[None],
+                        class_id=np.array([1]))
+    (tmp_path / "img").mkdir()
+    Image.new("RGB", (w, h)).save(tmp_path / "img/a.png")
+    ds = sv.DetectionDataset(classes=["cat", "dog"], images=[str(tmp_path / "img/a.png")],
+                             annotations={str(tmp_path / "img/a.png"): det})
+    root = tmp_path / "svyolo"
+    ds.as_yolo(str(root / "images"), str(root / "labels"), str(root / "data.yaml"))
+    maskkit.convert(root, tmp_path / "c.json", to="coco", workers=1, progress=False)
+    c = json.loads((tmp_path / "c.json").read_text())
+    assert [x["name"] for x in c["categories"]] == ["cat", "dog"]
+    (a,) = c["annotations"]
+    assert a["category_id"] == 1
+    line = (root / "labels/a.txt").read_text().split()
+    xs = np.array(line[1:], float).reshape(-1, 2) * [w, h]
+    assert np.allclose(np.array(a["segmentation"][0]).reshape(-1, 2), xs, atol=1e-6)
+
+
+# ------------------------------------------------------------ detection, errors, CLI
+
+
+def test_detection(tmp_path):
+    src = make_coco(tmp_path, images=1)
+    assert detect_format(src) == "coco"
+    maskkit.convert(src, tmp_path / "y", to="yolo", images=tmp_path, workers=1, progress=False)
+    maskkit.convert(src, tmp_path / "l", to="labelme", workers=1, progress=False)
+    assert detect_format(tmp_path / "y") == "yolo"
+    assert detect_format(tmp_path / "l") == "labelme"
+    both = tmp_path / "both"
+    both.mkdir()
+    (both / "labels").mkdir()
+    (both / "x.json").write_text((tmp_path / "l/sub/img1.json").read_text())
+    with pytest.raises(maskkit.InvalidInputError, match="ambiguous.*--from"):
+        detect_format(both)
+    (tmp_path / "none").mkdir()
+    with pytest.raises(maskkit.InvalidInputError, match="cannot tell"):
+        detect_format(tmp_path / "none")
+
+
+def test_cli_skip_bad_label_file(tmp_path, capsys):
+    src = make_coco(tmp_path, images=3, crowd=False)
+    assert main(["convert", str(src), "-o", str(tmp_path / "y"), "--to", "yolo",
+                 "--images", str(tmp_path), "--workers", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "convert coco -> yolo: 3 images" in out and "0 lossy" in out
+    (tmp_path / "y/labels/img2.txt").write_text("0 0.1 0.2 0.3\n")
+    argv = ["convert", str(tmp_path / "y"), "-o", str(tmp_path / "c.json"), "--to", "coco",
+            "--workers", "1", "--quiet"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "img2.txt: line 1:" in err and "3 coordinates" in err
+    assert main([*argv, "--on-error", "skip"]) == 3
+    errors = [json.loads(x) for x in (tmp_path / "c.errors.jsonl").open()]
+    assert len(errors) == 1 and errors[0]["image"].endswith("img2.txt")
+    assert len(json.loads((tmp_path / "c.json").read_text())["images"]) == 2
+
+
+def test_yolo_missing_image_is_a_clear_error(tmp_path):
+    src = make_coco(tmp_path, images=1)
+    maskkit.convert(src, tmp_path / "y", to="yolo", workers=1, progress=False)  # no images
+    with pytest.raises(maskkit.MaskkitIOError, match="no image size"):
+        maskkit.convert(tmp_path / "y", tmp_path / "c.json", to="coco", workers=1,
+                        progress=False)
+
+
+def test_unknown_labelme_label_is_an_error(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps({
+        "imagePath": "a.jpg", "imageHeight": 5, "imageWidth": 5,
+        "shapes": [{"label": "zebra", "points": [[0, 0], [3, 0], [3, 3]]}]}))
+    with pytest.raises(maskkit.UnknownCategoryError, match="zebra"):
+        maskkit.convert(tmp_path, tmp_path / "c.json", to="coco", categories=["cat"],
+                        workers=1, progress=False)
