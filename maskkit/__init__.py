@@ -79,7 +79,7 @@ _API: dict[str, str] = {
     "label_tiled": "tiled",
     "count_tiled": "tiled",
     # format conversion (COCO, YOLO segmentation, labelme)
-    "convert": "convert",
+    "convert": "conversion",
     "trace_outlines": "labels2coco",
 }
 

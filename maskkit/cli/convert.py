@@ -48,7 +48,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from maskkit.batch import echo
-    from maskkit.convert import convert
+    from maskkit.conversion import convert
 
     s = convert(
         args.src, args.output, to=args.to, from_=args.from_, categories=args.categories,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from maskkit.errors import InvalidAnnotationError, MaskkitError
 from maskkit.formats.base import Reader, Writer, WriteResult
-from maskkit.formats.geometry import as_rle, polygon_parts, rle_stats
+from maskkit.formats.geometry import area_bbox, as_rle, polygon_parts
 from maskkit.formats.model import Category, ImageRecord, Instance
 
 __all__ = ["CocoReader", "CocoWriter", "detect"]
@@ -83,10 +83,10 @@ class CocoWriter(Writer):
     def write(self, rec: ImageRecord) -> WriteResult:
         anns = []
         for inst in rec.instances:
-            rle = as_rle(inst.segmentation, rec.height, rec.width)
-            area, bbox = rle_stats(rle)
+            area, bbox = area_bbox(inst.segmentation, rec.height, rec.width)
             parts = polygon_parts(inst.segmentation)
-            seg = parts if parts is not None else rle
+            seg = parts if parts is not None else as_rle(inst.segmentation, rec.height,
+                                                         rec.width)
             ann = {"category_id": inst.category_id, "segmentation": seg, "area": area,
                    "bbox": bbox, "iscrowd": int(inst.iscrowd)}
             ann.update(inst.extra)
@@ -95,7 +95,9 @@ class CocoWriter(Writer):
         return WriteResult(payload=(rec.id, image, anns), objects=len(anns))
 
     def finish(self, payloads: list) -> None:
-        from maskkit.io.files import write_json
+        import json
+
+        from maskkit.io import fs
 
         ids = [p[0] for p in payloads]
         keep = all(isinstance(i, int) and not isinstance(i, bool) for i in ids) and \
@@ -106,5 +108,7 @@ class CocoWriter(Writer):
             images.append({"id": iid, **image})
             for ann in anns:
                 annotations.append({"id": len(annotations) + 1, "image_id": iid, **ann})
-        write_json(self.dst, {"images": images, "annotations": annotations,
-                              "categories": [c.as_coco() for c in self.categories]})
+        doc = {"images": images, "annotations": annotations,
+               "categories": [c.as_coco() for c in self.categories]}
+        # json.dumps takes the C encoder; json.dump to a file would not
+        fs.write_bytes(self.dst, json.dumps(doc).encode())

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from maskkit.labels2coco import trace_outlines
-from maskkit.rasterize import polygon_to_rle
+from maskkit.rasterize import polygon_to_rle, segmentation_runs
 from maskkit.rle import rle_area, rle_decode, rle_encode, rle_to_bbox
 
 __all__ = [
-    "as_rle", "crop_of", "join_rings", "mask_iou", "outline_parts", "polygon_parts",
+    "area_bbox", "as_rle", "crop_of", "join_rings", "mask_iou", "outline_parts", "polygon_parts",
     "rle_stats", "single_ring",
 ]
 
@@ -52,6 +52,28 @@ def as_rle(seg, height: int, width: int) -> dict:
 def rle_stats(rle: dict) -> tuple[int, list[int]]:
     """``(area, [x, y, w, h])`` of an RLE, as ``pycocotools.mask.area/toBbox``."""
     return int(rle_area(rle)), [int(v) for v in rle_to_bbox(rle)]
+
+
+def area_bbox(seg, height: int, width: int) -> tuple[int, list[int]]:
+    """``(area, [x, y, w, h])`` of a geometry's pixels under COCO's rule, from its runs
+    (no RLE string is made): what ``pycocotools.mask.area/toBbox`` give for its mask.
+
+    Examples
+    --------
+    >>> area_bbox([[1, 1, 4, 1, 4, 3, 1, 3]], 4, 5)
+    (6, [1, 1, 3, 2])
+    """
+    s, e = segmentation_runs(seg, height, width)
+    if s.size == 0:
+        return 0, [0, 0, 0, 0]
+    last = e - 1
+    c0, c1 = s // height, last // height
+    r0, r1 = s % height, last % height
+    wraps = c0 != c1  # a run that goes on into the next column covers every row
+    y0 = 0 if wraps.any() else int(r0.min())
+    y1 = height - 1 if wraps.any() else int(r1.max())
+    x0, x1 = int(c0[0]), int(c1[-1])
+    return int((e - s).sum()), [x0, y0, x1 - x0 + 1, y1 - y0 + 1]
 
 
 def mask_iou(a: dict, b: dict) -> float:

@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 
 from maskkit.errors import InvalidAnnotationError, MaskkitIOError, UnknownCategoryError
-from maskkit.formats.base import Reader, Writer, WriteResult, safe_relative
+from maskkit.formats.base import Reader, StagedFolder, Writer, WriteResult, safe_relative
 from maskkit.formats.geometry import single_ring
 from maskkit.formats.model import Category, ImageRecord, Instance
 
@@ -221,13 +221,16 @@ class YoloWriter(Writer):
         self.index = {c.id: k for k, c in enumerate(self.categories)}
         self.images = None if images is None else Path(images)
         self.check = check
+        self.labels = StagedFolder(self.root / "labels")
 
     def start(self) -> None:
-        (self.root / "labels").mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.labels.start()
+
+    def abort(self) -> None:
+        self.labels.abort()
 
     def write(self, rec: ImageRecord) -> WriteResult:
-        from maskkit.io import fs
-
         rel = safe_relative(rec.file_name)
         res = WriteResult()
         lines = []
@@ -252,8 +255,7 @@ class YoloWriter(Writer):
             lines.append(str(k) + " " + " ".join(map(_fmt, xs)))
             res.objects += 1
         stem = rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
-        fs.write_bytes(self.root / "labels" / f"{stem}.txt",
-                       ("\n".join(lines) + "\n" if lines else "").encode())
+        self.labels.write(f"{stem}.txt", ("\n".join(lines) + "\n" if lines else "").encode())
         if self.images is not None:
             link_image(self.images / rel, self.root / "images" / rel)
         return res
@@ -261,6 +263,7 @@ class YoloWriter(Writer):
     def finish(self, payloads: list) -> None:
         from maskkit.io import fs
 
+        self.labels.commit()
         names = "".join(f"  {k}: {json.dumps(c.name)}\n" for k, c in enumerate(self.categories))
         text = ("# written by maskkit convert; class k is the k-th category of "
                 f"{SIDECAR}\ntrain: images\nval: images\n"

@@ -1,5 +1,8 @@
 """``maskkit convert``: any supported annotation format to any other, as one batch job.
 
+(The module is not called ``convert``: importing a submodule of that name would replace
+the function ``maskkit.convert`` on the package.)
+
 The source is read image by image into the interchange model
 (:mod:`maskkit.formats.model`) and written by the target's writer; per-image work runs
 on the batch layer (:func:`maskkit.batch.run_batch`: workers, ``on_error``, progress),
@@ -136,26 +139,30 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
     read = written = 0
     dropped_n = 0
     job = functools.partial(_convert_one, reader, writer)
-    for res in run_batch(job, range(len(reader.units)), workers=workers, on_error=on_error,
-                         desc="images", progress=progress, engine=engine,
-                         scheduler=scheduler):
-        if res.error is not None:
-            if warn:
-                warn(f"skipped {res.error}")
-            errors.append({"image": _unit_name(reader, reader.units[res.item]),
-                           "error": type(res.error).__name__, "reason": str(res.error)})
-            continue
-        n_in, name, dropped_read, wres = res.value
-        read += n_in
-        written += wres.objects
-        payloads[res.item] = wres.payload
-        for loss in wres.losses:
-            losses.append({"image": name, **loss})
-        for what in [*dropped_read, *wres.dropped]:
-            dropped_n += 1
-            losses.append({"image": name, "dropped": what})
-    order = sorted(payloads)
-    writer.finish([payloads[i] for i in order])
+    try:
+        for res in run_batch(job, range(len(reader.units)), workers=workers,
+                             on_error=on_error, desc="images", progress=progress,
+                             engine=engine, scheduler=scheduler):
+            if res.error is not None:
+                if warn:
+                    warn(f"skipped {res.error}")
+                errors.append({"image": _unit_name(reader, reader.units[res.item]),
+                               "error": type(res.error).__name__, "reason": str(res.error)})
+                continue
+            n_in, name, dropped_read, wres = res.value
+            read += n_in
+            written += wres.objects
+            payloads[res.item] = wres.payload
+            for loss in wres.losses:
+                losses.append({"image": name, **loss})
+            for what in [*dropped_read, *wres.dropped]:
+                dropped_n += 1
+                losses.append({"image": name, "dropped": what})
+        order = sorted(payloads)
+        writer.finish([payloads[i] for i in order])
+    except BaseException:
+        writer.abort()
+        raise
     losses_path, errors_path = _report_paths(dst, writer)
     _write_lines(losses_path, losses)
     _write_lines(errors_path, errors)

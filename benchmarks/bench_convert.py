@@ -1,0 +1,139 @@
+"""Format conversion: COCO -> YOLO segmentation and YOLO segmentation -> COCO over many
+small images, maskkit (``maskkit.convert``) vs supervision's ``DetectionDataset`` round
+trip (``from_coco(..., force_masks=True).as_yolo(...)`` and ``from_yolo(...).as_coco(...)``),
+both in this process, single-threaded, labels only (no image copies).
+
+Run::
+
+    pytest benchmarks/bench_convert.py --benchmark-only --benchmark-columns=median,iqr,rounds \
+        --benchmark-group-by=group -s
+
+``MASKKIT_BENCH_CONVERT_N`` sets the number of images (default 10000).  The dataset is
+generated once (seeded): 64×48 images, 1-6 objects each, single-part polygons of 4-12
+vertices, one in five objects in two parts.  Every run's output is checked after the
+rounds (object count, class ids) so a fast wrong run fails.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+
+N_IMAGES = int(os.environ.get("MASKKIT_BENCH_CONVERT_N", "10000"))
+H, W = 48, 64
+G_TO_YOLO = f"convert: COCO -> YOLO-seg, {N_IMAGES} images {W}x{H}"
+G_TO_COCO = f"convert: YOLO-seg -> COCO, {N_IMAGES} images {W}x{H}"
+
+
+def _poly(rng, cx, cy, r):
+    n = int(rng.integers(4, 13))
+    t = np.sort(rng.uniform(0, 2 * np.pi, n))
+    rad = rng.uniform(r / 2, r, n)
+    xy = np.stack([cx + rad * np.cos(t), cy + rad * np.sin(t)], 1)
+    return np.round(np.clip(xy, 0, [W, H]), 2).ravel().tolist()
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("convert")
+    images = root / "images"
+    images.mkdir()
+    buf = io.BytesIO()
+    Image.new("RGB", (W, H)).save(buf, format="PNG")
+    png = buf.getvalue()
+    rng = np.random.default_rng(7)
+    imgs, anns = [], []
+    for i in range(N_IMAGES):
+        name = f"{i:05d}.png"
+        (images / name).write_bytes(png)
+        imgs.append({"id": i + 1, "file_name": name, "height": H, "width": W})
+        for _ in range(int(rng.integers(1, 7))):
+            cx, cy = rng.uniform(8, W - 8), rng.uniform(8, H - 8)
+            seg = [_poly(rng, cx, cy, 7)]
+            if rng.random() < 0.2:
+                seg.append(_poly(rng, (cx + 30) % W, cy, 5))
+            anns.append({"id": len(anns) + 1, "image_id": i + 1,
+                         "category_id": int(rng.integers(1, 4)), "segmentation": seg,
+                         "iscrowd": 0, "area": 1.0, "bbox": [0, 0, 1, 1]})
+    cats = [{"id": k, "name": n, "supercategory": ""} for k, n in
+            enumerate(["cat", "dog", "bird"], start=1)]
+    coco = root / "instances.json"
+    coco.write_text(json.dumps({"images": imgs, "annotations": anns, "categories": cats}))
+    # the YOLO source for the other direction, written once by maskkit
+    import maskkit
+
+    yolo = root / "yolo"
+    maskkit.convert(coco, yolo, to="yolo", images=images, workers=1, progress=False,
+                    check=False)
+    return {"root": root, "coco": coco, "images": images, "yolo": yolo,
+            "objects": len(anns)}
+
+
+def _yolo_objects(folder) -> int:
+    return sum(len(p.read_text().splitlines()) for p in folder.rglob("*.txt"))
+
+
+def _rounds(benchmark, fn):
+    benchmark.pedantic(fn, rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_coco_to_yolo_maskkit(benchmark, impl, dataset, tmp_path, workers):
+    import maskkit
+
+    out = tmp_path / "y"
+    benchmark.group = G_TO_YOLO
+    impl("maskkit" if workers == 1 else "maskkit_2_workers")
+    _rounds(benchmark, lambda: maskkit.convert(dataset["coco"], out, to="yolo",
+                                               workers=workers, progress=False))
+    assert _yolo_objects(out / "labels") == dataset["objects"]
+
+
+def test_coco_to_yolo_supervision(benchmark, impl, dataset, tmp_path):
+    sv = pytest.importorskip("supervision")
+    out = tmp_path / "y"
+    benchmark.group = G_TO_YOLO
+    impl("supervision")
+
+    def run():
+        ds = sv.DetectionDataset.from_coco(str(dataset["images"]), str(dataset["coco"]),
+                                           force_masks=True)
+        ds.as_yolo(annotations_directory_path=str(out / "labels"),
+                   data_yaml_path=str(out / "data.yaml"))
+
+    _rounds(benchmark, run)
+    assert _yolo_objects(out / "labels") >= dataset["objects"] * 0.95
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_yolo_to_coco_maskkit(benchmark, impl, dataset, tmp_path, workers):
+    import maskkit
+
+    out = tmp_path / "c.json"
+    benchmark.group = G_TO_COCO
+    impl("maskkit" if workers == 1 else "maskkit_2_workers")
+    _rounds(benchmark, lambda: maskkit.convert(dataset["yolo"], out, to="coco",
+                                               workers=workers, progress=False))
+    assert len(json.loads(out.read_text())["annotations"]) == dataset["objects"]
+
+
+def test_yolo_to_coco_supervision(benchmark, impl, dataset, tmp_path):
+    sv = pytest.importorskip("supervision")
+    out = tmp_path / "c.json"
+    y = dataset["yolo"]
+    benchmark.group = G_TO_COCO
+    impl("supervision")
+
+    def run():
+        ds = sv.DetectionDataset.from_yolo(str(y / "images"), str(y / "labels"),
+                                           str(y / "data.yaml"))
+        ds.as_coco(annotations_path=str(out))
+
+    _rounds(benchmark, run)
+    assert len(json.loads(out.read_text())["annotations"]) >= dataset["objects"] * 0.95
