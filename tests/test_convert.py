@@ -410,3 +410,32 @@ def test_unknown_labelme_label_is_an_error(tmp_path):
     with pytest.raises(maskkit.UnknownCategoryError, match="zebra"):
         maskkit.convert(tmp_path, tmp_path / "c.json", to="coco", categories=["cat"],
                         workers=1, progress=False)
+
+
+@settings(deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.integers(1, 40))
+def test_areas_bboxes_match_pycocotools(seed, h, w):
+    from maskkit.formats.geometry import areas_bboxes
+
+    rng = np.random.default_rng(seed)
+    segs = []
+    for _ in range(int(rng.integers(1, 5))):
+        segs.append([np.round(rng.uniform(-5, max(h, w) + 5, 2 * int(rng.integers(3, 8))),
+                              1).tolist() for _ in range(int(rng.integers(1, 3)))])
+    segs.append(maskkit.rle_encode(rng.random((h, w)) < 0.3))
+    for seg, (area, bbox) in zip(segs, areas_bboxes(segs, h, w)):
+        rle = seg if isinstance(seg, dict) else cocomask.merge(cocomask.frPyObjects(seg, h, w))
+        assert area == int(cocomask.area(rle))
+        assert bbox == [int(v) for v in cocomask.toBbox(rle)]
+
+
+@pytest.mark.parametrize("line", ["0 0.1 nan 0.3 0.4 0.5 0.6", "0 nan 0.1 0.3 0.4 0.5 0.6",
+                                  "0 0.1 0.2 0.3 inf 0.5 0.6", "5 0.1 0.2 0.3 0.4 0.5 0.6",
+                                  "0 0.1 0.2 x 0.4 0.5 0.6"])
+def test_bad_yolo_lines_name_the_file(tmp_path, line):
+    src = make_coco(tmp_path, images=1, crowd=False, rle=False)
+    maskkit.convert(src, tmp_path / "y", to="yolo", images=tmp_path, workers=1, progress=False)
+    (tmp_path / "y/labels/sub/img1.txt").write_text(line + "\n")
+    with pytest.raises(maskkit.InvalidAnnotationError, match="img1.txt"):
+        maskkit.convert(tmp_path / "y", tmp_path / "c.json", to="coco", workers=1,
+                        progress=False)

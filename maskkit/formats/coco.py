@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from maskkit.errors import InvalidAnnotationError, MaskkitError
 from maskkit.formats.base import Reader, Writer, WriteResult
-from maskkit.formats.geometry import area_bbox, as_rle, polygon_parts
+from maskkit.formats.geometry import areas_bboxes, as_rle, polygon_parts
 from maskkit.formats.model import Category, ImageRecord, Instance
 
 __all__ = ["CocoReader", "CocoWriter", "detect"]
@@ -82,8 +82,9 @@ class CocoWriter(Writer):
 
     def write(self, rec: ImageRecord) -> WriteResult:
         anns = []
-        for inst in rec.instances:
-            area, bbox = area_bbox(inst.segmentation, rec.height, rec.width)
+        stats = areas_bboxes([inst.segmentation for inst in rec.instances], rec.height,
+                             rec.width)
+        for inst, (area, bbox) in zip(rec.instances, stats):
             parts = polygon_parts(inst.segmentation)
             seg = parts if parts is not None else as_rle(inst.segmentation, rec.height,
                                                          rec.width)

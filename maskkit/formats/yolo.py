@@ -22,6 +22,8 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 from maskkit.errors import InvalidAnnotationError, MaskkitIOError, UnknownCategoryError
 from maskkit.formats.base import Reader, StagedFolder, Writer, WriteResult, safe_relative
 from maskkit.formats.geometry import single_ring
@@ -155,6 +157,7 @@ class YoloReader(Reader):
             raise MaskkitIOError(f"cannot read label file: {exc}", source=label_path) from None
         rec = ImageRecord(rel_image, h, w)
         nc = len(self.class_ids)
+        classes, flat, ends = [], [], []
         for lineno, line in enumerate(text.splitlines(), start=1):
             fields = line.split()
             if not fields:
@@ -162,7 +165,7 @@ class YoloReader(Reader):
             where = f"line {lineno}"
             try:
                 k = int(fields[0])
-                vals = [float(v) for v in fields[1:]]
+                vals = list(map(float, fields[1:]))
             except ValueError:
                 raise InvalidAnnotationError("expected 'class x1 y1 x2 y2 ...' numbers",
                                              source=label_path, obj=where) from None
@@ -178,25 +181,83 @@ class YoloReader(Reader):
                 raise InvalidAnnotationError(
                     f"{len(vals)} coordinates; a polygon needs an even number, at least 6",
                     source=label_path, obj=where)
-            if not all(-1e6 < v < 1e6 for v in vals):
+            if not -1e6 < min(vals) <= max(vals) < 1e6:
                 raise InvalidAnnotationError("coordinates must be finite, normalised numbers",
                                              source=label_path, obj=where)
-            xy = [round(v * (w if i % 2 == 0 else h), 9) for i, v in enumerate(vals)]
-            rec.instances.append(Instance(self.class_ids[k], [xy]))
+            classes.append(self.class_ids[k])
+            flat.extend(vals)
+            ends.append(len(flat))
+        if not classes:
+            return rec
+        # pixels = normalised * size, snapped to 1e-9 px so that x / w * w gives x back
+        xy = np.asarray(flat).reshape(-1, 2) * (w, h)
+        if not np.isfinite(xy).all():
+            raise InvalidAnnotationError("coordinates must be finite numbers",
+                                         source=label_path)
+        xy = np.round(xy, 9).ravel().tolist()
+        start = 0
+        for cid, end in zip(classes, ends):
+            rec.instances.append(Instance(cid, [xy[start:end]]))
+            start = end
         return rec
 
 
 def image_size(path: Path) -> tuple[int, int]:
     """``(width, height)`` of an image as it is displayed, from its header (the pixels are
     not decoded): an EXIF orientation of 5-8 (a quarter turn) swaps the stored size, as
-    Ultralytics' ``exif_size`` and supervision do."""
+    Ultralytics' ``exif_size`` and supervision do.  PNG and JPEG headers without EXIF
+    are read here (a few small reads); anything else goes to Pillow."""
+    try:
+        with open(path, "rb") as fh:
+            size = _header_size(fh)
+    except OSError as exc:
+        raise MaskkitIOError(f"cannot read the image: {exc.strerror or exc}", source=path) \
+            from None
+    return size if size is not None else _pillow_size(path)
+
+
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _header_size(fh) -> tuple[int, int] | None:
+    head = fh.read(24)
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        pos = 33  # after IHDR: an eXIf chunk (orientation) must come before IDAT
+        for _ in range(64):
+            fh.seek(pos)
+            chunk = fh.read(8)
+            if len(chunk) < 8 or chunk[4:8] == b"IDAT":
+                return (w, h) if w and h else None
+            if chunk[4:8] == b"eXIf":
+                return None
+            pos += 12 + int.from_bytes(chunk[:4], "big")
+        return None
+    if head[:2] != b"\xff\xd8":
+        return None
+    pos = 2
+    for _ in range(256):
+        fh.seek(pos)
+        seg = fh.read(10)
+        if len(seg) < 4 or seg[0] != 0xFF:
+            return None
+        marker, length = seg[1], int.from_bytes(seg[2:4], "big")
+        if marker == 0xE1 and seg[4:8] == b"Exif":
+            return None  # orientation to apply: Pillow reads it
+        if marker in _SOF and len(seg) >= 9:
+            h, w = int.from_bytes(seg[5:7], "big"), int.from_bytes(seg[7:9], "big")
+            return (w, h) if w and h else None
+        pos += 2 + length
+    return None
+
+
+def _pillow_size(path: Path) -> tuple[int, int]:
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
             w, h = im.size
-            if im.format in ("JPEG", "TIFF", "WEBP", "MPO") and \
-                    im.getexif().get(0x0112) in (5, 6, 7, 8):
+            if im.getexif().get(0x0112) in (5, 6, 7, 8):
                 return h, w
             return w, h
     except (OSError, UnidentifiedImageError) as exc:
