@@ -79,35 +79,42 @@ def _yolo_objects(folder) -> int:
     return sum(len(p.read_text().splitlines()) for p in folder.rglob("*.txt"))
 
 
-def _rounds(benchmark, fn):
-    benchmark.pedantic(fn, rounds=3, iterations=1, warmup_rounds=1)
+def _rounds(benchmark, fn, tmp_path, suffix=""):
+    """Each round writes a new output (files created, as in a first conversion: writing
+    over the last round's files would be cheaper for whoever overwrites in place)."""
+    count = iter(range(1000))
+
+    def setup():
+        return (tmp_path / f"out{next(count)}{suffix}",), {}
+
+    benchmark.pedantic(fn, setup=setup, rounds=3, iterations=1, warmup_rounds=1)
+    return tmp_path / f"out{next(count) - 1}{suffix}"
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_coco_to_yolo_maskkit(benchmark, impl, dataset, tmp_path, workers):
     import maskkit
 
-    out = tmp_path / "y"
     benchmark.group = G_TO_YOLO
     impl("maskkit" if workers == 1 else "maskkit_2_workers")
-    _rounds(benchmark, lambda: maskkit.convert(dataset["coco"], out, to="yolo",
-                                               workers=workers, progress=False))
+    out = _rounds(benchmark, lambda o: maskkit.convert(dataset["coco"], o, to="yolo",
+                                                       workers=workers, progress=False),
+                  tmp_path)
     assert _yolo_objects(out / "labels") == dataset["objects"]
 
 
 def test_coco_to_yolo_supervision(benchmark, impl, dataset, tmp_path):
     sv = pytest.importorskip("supervision")
-    out = tmp_path / "y"
     benchmark.group = G_TO_YOLO
     impl("supervision")
 
-    def run():
+    def run(out):
         ds = sv.DetectionDataset.from_coco(str(dataset["images"]), str(dataset["coco"]),
                                            force_masks=True)
         ds.as_yolo(annotations_directory_path=str(out / "labels"),
                    data_yaml_path=str(out / "data.yaml"))
 
-    _rounds(benchmark, run)
+    out = _rounds(benchmark, run, tmp_path)
     assert _yolo_objects(out / "labels") >= dataset["objects"] * 0.95
 
 
@@ -115,25 +122,24 @@ def test_coco_to_yolo_supervision(benchmark, impl, dataset, tmp_path):
 def test_yolo_to_coco_maskkit(benchmark, impl, dataset, tmp_path, workers):
     import maskkit
 
-    out = tmp_path / "c.json"
     benchmark.group = G_TO_COCO
     impl("maskkit" if workers == 1 else "maskkit_2_workers")
-    _rounds(benchmark, lambda: maskkit.convert(dataset["yolo"], out, to="coco",
-                                               workers=workers, progress=False))
+    out = _rounds(benchmark, lambda o: maskkit.convert(dataset["yolo"], o, to="coco",
+                                                       workers=workers, progress=False),
+                  tmp_path, ".json")
     assert len(json.loads(out.read_text())["annotations"]) == dataset["objects"]
 
 
 def test_yolo_to_coco_supervision(benchmark, impl, dataset, tmp_path):
     sv = pytest.importorskip("supervision")
-    out = tmp_path / "c.json"
     y = dataset["yolo"]
     benchmark.group = G_TO_COCO
     impl("supervision")
 
-    def run():
+    def run(out):
         ds = sv.DetectionDataset.from_yolo(str(y / "images"), str(y / "labels"),
                                            str(y / "data.yaml"))
         ds.as_coco(annotations_path=str(out))
 
-    _rounds(benchmark, run)
+    out = _rounds(benchmark, run, tmp_path, ".json")
     assert len(json.loads(out.read_text())["annotations"]) >= dataset["objects"] * 0.95

@@ -264,11 +264,6 @@ def _pillow_size(path: Path) -> tuple[int, int]:
         raise MaskkitIOError(f"cannot read the image size: {exc}", source=path) from None
 
 
-def _fmt(v: float) -> str:
-    s = repr(v)
-    return s[:-2] if s.endswith(".0") else s
-
-
 class YoloWriter(Writer):
     """Write a YOLO segmentation dataset: ``labels/<file_name>.txt``, ``data.yaml``,
     ``categories.json``; with ``images=DIR`` the images are linked (or copied) into
@@ -313,7 +308,7 @@ class YoloWriter(Writer):
                 res.losses.append({"object": i, "category_id": inst.category_id,
                                    "iou": iou, "how": how})
             xs = [v / w if j % 2 == 0 else v / h for j, v in enumerate(ring)]
-            lines.append(str(k) + " " + " ".join(map(_fmt, xs)))
+            lines.append(str(k) + " " + " ".join(map(repr, xs)))  # repr: shortest exact
             res.objects += 1
         stem = rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
         self.labels.write(f"{stem}.txt", ("\n".join(lines) + "\n" if lines else "").encode())
