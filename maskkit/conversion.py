@@ -60,10 +60,11 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
     ----------
     src : path
         The source: a COCO JSON file, a YOLO dataset folder (``labels/``, ``images/``,
-        ``data.yaml``), a folder of labelme JSON files.
+        ``data.yaml``), a folder of labelme JSON files, a VOC folder
+        (``SegmentationObject/``, ``SegmentationClass/``).
     dst : path
         The output: a JSON file for ``to="coco"``, else a folder.
-    to : {"coco", "yolo", "labelme"}
+    to : {"coco", "yolo", "labelme", "voc"}
         The target format.
     from_ : str, optional
         The source format; detected when None (an ambiguous source is an error).

@@ -439,3 +439,82 @@ def test_bad_yolo_lines_name_the_file(tmp_path, line):
     with pytest.raises(maskkit.InvalidAnnotationError, match="img1.txt"):
         maskkit.convert(tmp_path / "y", tmp_path / "c.json", to="coco", workers=1,
                         progress=False)
+
+
+# ------------------------------------------------------------------------- VOC
+
+
+def test_coco_voc_coco_round_trip(tmp_path):
+    """Objects keep the pixels no later object covers (the annToMask loop's order), crowd
+    regions become void; each overlapped object is reported with exactly that IoU."""
+    src = make_coco(tmp_path, overlap=True)
+    maskkit.convert(src, tmp_path / "voc", to="voc", workers=1, progress=False)
+    back = tmp_path / "back.json"
+    s = maskkit.convert(tmp_path / "voc", back, to="coco", workers=2, progress=False)
+    a, b = json.loads(src.read_text()), json.loads(back.read_text())
+    images_with_void = 0
+    assert b["categories"] == a["categories"]
+    losses = [json.loads(x) for x in (tmp_path / "voc/convert_losses.jsonl").open()]
+    reported = {(x["image"], x["object"]): x["iou"] for x in losses if "iou" in x}
+    assert reported
+    back_by = {Path(k).stem: v for k, v in by_image(b).items()}
+    for name, anns in by_image(a).items():
+        label = np.zeros((40, 56), np.int32)
+        void = np.zeros((40, 56), bool)
+        for k, x in enumerate(anns, start=1):
+            m = coco_mask(x["segmentation"], 40, 56)
+            if x["iscrowd"]:
+                void |= m
+            else:
+                label[m] = k
+        void &= label == 0
+        images_with_void += bool(void.any())
+        got = iter(back_by[Path(name).stem])
+        for k, x in enumerate(anns, start=1):
+            if x["iscrowd"]:
+                continue
+            visible = label == k
+            full = coco_mask(x["segmentation"], 40, 56)
+            if visible.sum() < full.sum():
+                assert reported[(name, k - 1)] == pytest.approx(visible.sum() / full.sum())
+            if not visible.any():
+                continue
+            y = next(got)
+            assert y["category_id"] == x["category_id"]
+            assert np.array_equal(coco_mask(y["segmentation"], 40, 56), visible)
+        assert next(got, None) is None
+    assert s["dropped"] == images_with_void > 0  # one void report per image with void
+
+
+@pytest.mark.skipif(not LABELME.is_dir(), reason="../shared/data/real not present")
+def test_real_voc_pngs_against_labelme(tmp_path):
+    """labelme's VOC PNGs were drawn by PIL (outline included), not by COCO's rule: the
+    objects and classes agree with its COCO export, the pixels nearly."""
+    from maskkit.io.png import read_png
+
+    voc = LABELME / "data_dataset_voc"
+    out = tmp_path / "voc.json"
+    s = maskkit.convert(voc, out, to="coco", workers=1, progress=False)
+    assert s["dropped"] == 2  # the void (__ignore__) regions of two images
+    ref = json.loads((LABELME / "data_dataset_coco/annotations.json").read_text())
+    mine = json.loads(out.read_text())
+    names = {c["id"]: c["name"] for c in mine["categories"]}
+    ref_names = {c["id"]: c["name"] for c in ref["categories"]}
+    ref_by = {Path(k).name: v for k, v in by_image(ref).items()}
+    for name, anns in by_image(mine).items():
+        expected = ref_by[Path(name).name]
+        assert sorted(names[a["category_id"]] for a in anns) == \
+            sorted(ref_names[a["category_id"]] for a in expected)
+        h, w = next((i["height"], i["width"]) for i in mine["images"] if i["file_name"] == name)
+        for a in anns:  # each object matches one of the export's polygons closely
+            m = coco_mask(a["segmentation"], h, w)
+            best = max(iou(m, coco_mask(e["segmentation"], h, w)) for e in expected)
+            assert best > 0.9
+    # and the other way: the export's polygons painted by COCO's rule
+    maskkit.convert(LABELME / "data_dataset_coco/annotations.json", tmp_path / "v",
+                    to="voc", workers=1, progress=False)
+    for png in (voc / "SegmentationClass").glob("*.png"):
+        theirs = read_png(png)
+        ours = read_png(tmp_path / "v/SegmentationClass" / png.name)
+        known = theirs != 255
+        assert np.mean(theirs[known] == ours[known]) > 0.99

@@ -7,13 +7,13 @@ import sys
 
 from maskkit.cli._common import EXIT_SKIPPED, add_batch_options, batch_kwargs
 
-FORMATS = ["coco", "yolo", "labelme"]
+FORMATS = ["coco", "yolo", "labelme", "voc"]
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "convert",
-        help="convert annotations between COCO, YOLO segmentation and labelme",
+        help="convert annotations between COCO, YOLO segmentation, labelme and VOC PNGs",
         description=(
             "Convert an annotation dataset from one format to another, pixel-exact where "
             "the target can hold the objects (every polygon is rasterised by COCO's rule). "
@@ -22,8 +22,8 @@ def add_parser(sub) -> None:
             "hold at all are listed as dropped."
         ),
     )
-    p.add_argument("src", metavar="SRC", help="COCO JSON file, YOLO dataset folder, or "
-                                               "folder of labelme JSON files")
+    p.add_argument("src", metavar="SRC", help="COCO JSON file, YOLO dataset folder, folder of "
+                                               "labelme JSON files, or VOC folder")
     p.add_argument("-o", "--output", required=True, metavar="DST",
                    help="output: a JSON file for --to coco, else a folder")
     p.add_argument("--to", required=True, choices=FORMATS, help="target format")

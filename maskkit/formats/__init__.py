@@ -2,7 +2,7 @@
 
 Every format is read into one interchange model (:mod:`maskkit.formats.model`) and
 written from it; :func:`maskkit.convert` (``maskkit convert``) runs a reader and a writer
-over a dataset.  Formats: ``coco``, ``yolo`` (segmentation), ``labelme``.
+over a dataset.  Formats: ``coco``, ``yolo`` (segmentation), ``labelme``, ``voc`` (segmentation PNGs).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ FORMATS = {
     "coco": ("coco", "CocoReader", "CocoWriter"),
     "yolo": ("yolo", "YoloReader", "YoloWriter"),
     "labelme": ("labelme", "LabelmeReader", "LabelmeWriter"),
+    "voc": ("voc", "VocReader", "VocWriter"),
 }
 
 
