@@ -61,10 +61,11 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
     src : path
         The source: a COCO JSON file, a YOLO dataset folder (``labels/``, ``images/``,
         ``data.yaml``), a folder of labelme JSON files, a VOC folder
-        (``SegmentationObject/``, ``SegmentationClass/``).
+        (``SegmentationObject/``, ``SegmentationClass/``), a CVAT for images 1.1 XML file.
     dst : path
-        The output: a JSON file for ``to="coco"``, else a folder.
-    to : {"coco", "yolo", "labelme", "voc"}
+        The output: a JSON file for ``to="coco"``, an XML file for ``to="cvat"``, else a
+        folder.
+    to : {"coco", "yolo", "labelme", "voc", "cvat"}
         The target format.
     from_ : str, optional
         The source format; detected when None (an ambiguous source is an error).

@@ -518,3 +518,74 @@ def test_real_voc_pngs_against_labelme(tmp_path):
         ours = read_png(tmp_path / "v/SegmentationClass" / png.name)
         known = theirs != 255
         assert np.mean(theirs[known] == ours[known]) > 0.99
+
+
+# ------------------------------------------------------------------------ CVAT
+
+
+def test_coco_cvat_coco_is_lossless(tmp_path):
+    src = make_coco(tmp_path, overlap=True)
+    s = maskkit.convert(src, tmp_path / "cvat.xml", to="cvat", workers=1, progress=False)
+    assert s["changed"] == 0 and s["dropped"] == 0
+    assert detect_format(tmp_path / "cvat.xml") == "cvat"
+    back = tmp_path / "back.json"
+    maskkit.convert(tmp_path / "cvat.xml", back, to="coco", workers=2, progress=False)
+    a, b = json.loads(src.read_text()), json.loads(back.read_text())
+    assert b["categories"] == a["categories"]
+    back_by = by_image(b)
+    for name, anns in by_image(a).items():
+        got = back_by[name]
+        assert len(got) == len(anns)
+        for x, y in zip(anns, got):
+            assert (y["category_id"], y["iscrowd"]) == (x["category_id"], x["iscrowd"])
+            if isinstance(x["segmentation"], list):
+                assert y["segmentation"] == x["segmentation"]
+            assert np.array_equal(coco_mask(x["segmentation"], 40, 56),
+                                  coco_mask(y["segmentation"], 40, 56))
+
+
+def test_cvat_shapes(tmp_path):
+    """box (rotated about its centre), mask (row-major runs over its box, background
+    first), group_id joins parts, polyline/points reported as dropped."""
+    xml = """<?xml version="1.0" encoding="utf-8"?>
+<annotations><version>1.1</version>
+<meta><task><labels><label><name>car</name></label><label><name>tree</name></label>
+</labels></task></meta>
+<image id="0" name="a.jpg" width="12" height="10">
+  <box label="car" occluded="0" xtl="1" ytl="2" xbr="5" ybr="4" z_order="0"></box>
+  <box label="car" occluded="0" xtl="0" ytl="0" xbr="4" ybr="2" rotation="90"></box>
+  <mask label="tree" rle="1, 2, 3, 1, 1" left="6" top="5" width="4" height="2"></mask>
+  <polygon label="tree" points="0,6;3,6;3,9" group_id="3"></polygon>
+  <polygon label="tree" points="8,0;11,0;11,3" group_id="3"></polygon>
+  <polyline label="car" points="0,0;3,3"></polyline>
+  <points label="car" points="1,1"></points>
+</image></annotations>"""
+    (tmp_path / "a.xml").write_text(xml)
+    s = maskkit.convert(tmp_path / "a.xml", tmp_path / "c.json", to="coco", workers=1,
+                        progress=False)
+    assert s["dropped"] == 2
+    c = json.loads((tmp_path / "c.json").read_text())
+    assert [(x["id"], x["name"]) for x in c["categories"]] == [(1, "car"), (2, "tree")]
+    segs = [a["segmentation"] for a in c["annotations"]]
+    assert segs[0] == [[1.0, 2.0, 5.0, 2.0, 5.0, 4.0, 1.0, 4.0]]
+    assert np.allclose(np.reshape(segs[1], (-1, 2)), [[3, -1], [3, 3], [1, 3], [1, -1]])
+    mask = np.zeros((10, 12), bool)
+    mask[5:7, 6:10] = np.array([0, 1, 1, 0, 0, 0, 1, 0], bool).reshape(2, 4)
+    assert np.array_equal(coco_mask(segs[2], 10, 12), mask)
+    assert segs[3] == [[0.0, 6.0, 3.0, 6.0, 3.0, 9.0], [8.0, 0.0, 11.0, 0.0, 11.0, 3.0]]
+    # and back: the mask is written over its tight box
+    maskkit.convert(tmp_path / "c.json", tmp_path / "b.xml", to="cvat", workers=1,
+                    progress=False)
+    assert 'rle="0, 2, 1, 1" left="7" top="5" width="2" height="2"' in \
+        (tmp_path / "b.xml").read_text()
+
+
+def test_bad_cvat_mask_names_file_and_shape(tmp_path):
+    (tmp_path / "a.xml").write_text(
+        '<annotations><meta><labels><label><name>t</name></label></labels></meta>'
+        '<image id="0" name="a.jpg" width="4" height="4">'
+        '<mask label="t" rle="1, 2" left="0" top="0" width="2" height="2"></mask>'
+        '</image></annotations>')
+    with pytest.raises(maskkit.InvalidAnnotationError, match=r"a\.xml.*mask 0.*covers 3"):
+        maskkit.convert(tmp_path / "a.xml", tmp_path / "c.json", to="coco", workers=1,
+                        progress=False)

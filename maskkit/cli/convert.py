@@ -7,13 +7,14 @@ import sys
 
 from maskkit.cli._common import EXIT_SKIPPED, add_batch_options, batch_kwargs
 
-FORMATS = ["coco", "yolo", "labelme", "voc"]
+FORMATS = ["coco", "yolo", "labelme", "voc", "cvat"]
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "convert",
-        help="convert annotations between COCO, YOLO segmentation, labelme and VOC PNGs",
+        help="convert annotations between COCO, YOLO segmentation, labelme, VOC PNGs and "
+             "CVAT XML",
         description=(
             "Convert an annotation dataset from one format to another, pixel-exact where "
             "the target can hold the objects (every polygon is rasterised by COCO's rule). "
@@ -23,9 +24,10 @@ def add_parser(sub) -> None:
         ),
     )
     p.add_argument("src", metavar="SRC", help="COCO JSON file, YOLO dataset folder, folder of "
-                                               "labelme JSON files, or VOC folder")
+                                               "labelme JSON files, VOC folder or CVAT XML")
     p.add_argument("-o", "--output", required=True, metavar="DST",
-                   help="output: a JSON file for --to coco, else a folder")
+                   help="output: a JSON file for --to coco, an XML file for --to "
+                        "cvat, else a folder")
     p.add_argument("--to", required=True, choices=FORMATS, help="target format")
     p.add_argument("--from", dest="from_", choices=FORMATS, default=None,
                    help="source format (default: detected; an ambiguous source is an error)")

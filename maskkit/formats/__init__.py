@@ -2,7 +2,8 @@
 
 Every format is read into one interchange model (:mod:`maskkit.formats.model`) and
 written from it; :func:`maskkit.convert` (``maskkit convert``) runs a reader and a writer
-over a dataset.  Formats: ``coco``, ``yolo`` (segmentation), ``labelme``, ``voc`` (segmentation PNGs).
+over a dataset.  Formats: ``coco``, ``yolo`` (segmentation), ``labelme``, ``voc`` (segmentation PNGs),
+``cvat`` (CVAT for images 1.1 XML).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ FORMATS = {
     "yolo": ("yolo", "YoloReader", "YoloWriter"),
     "labelme": ("labelme", "LabelmeReader", "LabelmeWriter"),
     "voc": ("voc", "VocReader", "VocWriter"),
+    "cvat": ("cvat", "CvatReader", "CvatWriter"),
 }
 
 
