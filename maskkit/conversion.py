@@ -51,7 +51,7 @@ def _report_paths(dst, writer) -> tuple[Path, Path]:
 
 
 def convert(src, dst, *, to: str, from_: str | None = None, categories=None, images=None,
-            check: bool = True, workers: int | None = None, on_error: str = "raise",
+            outputs=None, check: bool = True, workers: int | None = None, on_error: str = "raise",
             progress: bool | None = None, warn=None, engine: str = "local",
             scheduler: str | None = None) -> dict:
     """Convert an annotation dataset from one format to another.
@@ -61,11 +61,12 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
     src : path
         The source: a COCO JSON file, a YOLO dataset folder (``labels/``, ``images/``,
         ``data.yaml``), a folder of labelme JSON files, a VOC folder
-        (``SegmentationObject/``, ``SegmentationClass/``), a CVAT for images 1.1 XML file.
+        (``SegmentationObject/``, ``SegmentationClass/``), a CVAT for images 1.1 XML file,
+        a folder of Cityscapes ``*_gtFine_polygons.json``.
     dst : path
         The output: a JSON file for ``to="coco"``, an XML file for ``to="cvat"``, else a
         folder.
-    to : {"coco", "yolo", "labelme", "voc", "cvat"}
+    to : {"coco", "yolo", "labelme", "voc", "cvat", "cityscapes"}
         The target format.
     from_ : str, optional
         The source format; detected when None (an ambiguous source is an error).
@@ -75,6 +76,9 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
     images : path, optional
         YOLO target: the folder the image file names are relative to; the images are
         linked (or copied) into ``dst/images`` so the dataset is complete.
+    outputs : list of str, optional
+        Cityscapes target: which PNGs to write, among ``labelIds``, ``labelTrainIds``,
+        ``instanceIds`` (default: all).
     check : bool
         Measure the IoU of every object whose geometry the target changes (default).
     workers, on_error, progress, engine, scheduler
@@ -132,6 +136,10 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
         if to != "yolo":
             raise InvalidInputError("images=... is for a YOLO target")
         wopts["images"] = images
+    if outputs is not None:
+        if to != "cityscapes":
+            raise InvalidInputError("outputs=... is for a Cityscapes target")
+        wopts["outputs"] = tuple(outputs)
     writer = writer_for(to, dst, reader.categories, **wopts)
     writer.start()
     errors, losses = [], []

@@ -185,9 +185,9 @@ def test_coco_yolo_coco_round_trip(tmp_path):
 
 
 def test_yolo_data_yaml_and_layout(tmp_path):
+    yaml = pytest.importorskip("yaml")
     src = make_coco(tmp_path, images=2, crowd=False, rle=False)
     maskkit.convert(src, tmp_path / "y", to="yolo", images=tmp_path, workers=1, progress=False)
-    import yaml
 
     doc = yaml.safe_load((tmp_path / "y/data.yaml").read_text())
     assert doc["names"] == {0: "cat", 1: "dog"} and doc["nc"] == 2
@@ -589,3 +589,103 @@ def test_bad_cvat_mask_names_file_and_shape(tmp_path):
     with pytest.raises(maskkit.InvalidAnnotationError, match=r"a\.xml.*mask 0.*covers 3"):
         maskkit.convert(tmp_path / "a.xml", tmp_path / "c.json", to="coco", workers=1,
                         progress=False)
+
+
+# ------------------------------------------------------------------ Cityscapes
+
+
+def make_cityscapes(folder: Path, *, seed=0, images=3, h=60, w=90) -> Path:
+    rng = np.random.default_rng(seed)
+    root = folder / "gtFine/train/aachen"
+    root.mkdir(parents=True)
+    labels = ["road", "sky", "car", "person", "cargroup", "license plate", "car", "pole"]
+    for i in range(images):
+        objs = [{"label": "road", "polygon": [[0, 30], [w, 30], [w, h], [0, h]]}]
+        for lab in labels:
+            cx, cy = rng.uniform(10, w - 10), rng.uniform(10, h - 10)
+            objs.append({"label": lab, "polygon": np.reshape(star(rng, cx, cy, 12),
+                                                             (-1, 2)).tolist()})
+        objs.append({"label": "car", "polygon": [[1, 1], [5, 1], [5, 5]], "deleted": 1})
+        (root / f"aachen_{i:06d}_000019_gtFine_polygons.json").write_text(json.dumps(
+            {"imgHeight": h, "imgWidth": w, "objects": objs}))
+    return folder / "gtFine"
+
+
+def test_cityscapes_polygons_to_pngs_follow_coco_rule(tmp_path):
+    """labelIds / trainIds / instanceIds: the objects painted in file order by COCO's
+    rule (pycocotools masks); ids and train ids from Cityscapes' own label table."""
+    name2label = pytest.importorskip("cityscapesscripts.helpers.labels").name2label
+    from maskkit.io.png import read_png
+
+    src = make_cityscapes(tmp_path)
+    assert detect_format(src) == "cityscapes"
+    s = maskkit.convert(src, tmp_path / "out", to="cityscapes", workers=1, progress=False)
+    assert s["dropped"] == 3  # one license plate per image
+    for js in sorted((src / "train/aachen").glob("*.json")):
+        doc = json.loads(js.read_text())
+        ids = np.zeros((60, 90), np.uint8)
+        inst = np.zeros((60, 90), np.int64)
+        count: dict = {}
+        for o in doc["objects"]:
+            lab, crowd = o["label"], False
+            if lab not in name2label and lab.endswith("group"):
+                lab, crowd = lab[:-5], True
+            info = name2label[lab]
+            if o.get("deleted") or info.id < 0:
+                continue
+            m = coco_mask([np.ravel(o["polygon"]).tolist()], 60, 90)
+            ids[m] = info.id
+            if info.hasInstances and not crowd:
+                inst[m] = info.id * 1000 + count.setdefault(lab, 0)
+                count[lab] += 1
+            else:
+                inst[m] = info.id
+        stem = js.name.replace("_gtFine_polygons.json", "")
+        out = tmp_path / "out/train/aachen"
+        assert np.array_equal(read_png(out / f"{stem}_gtFine_labelIds.png"), ids)
+        train = np.array([name2label[n].trainId if name2label[n].trainId >= 0 else 255
+                          for n in sorted(name2label, key=lambda n: name2label[n].id)
+                          if name2label[n].id >= 0], np.uint8)
+        assert np.array_equal(read_png(out / f"{stem}_gtFine_labelTrainIds.png"), train[ids])
+        assert np.array_equal(read_png(out / f"{stem}_gtFine_instanceIds.png"), inst)
+
+
+def test_cityscapes_to_coco_keeps_polygons_and_table(tmp_path):
+    src = make_cityscapes(tmp_path, images=1)
+    maskkit.convert(src, tmp_path / "c.json", to="coco", workers=1, progress=False)
+    c = json.loads((tmp_path / "c.json").read_text())
+    cats = {x["id"]: x for x in c["categories"]}
+    assert cats[26]["name"] == "car" and cats[26]["supercategory"] == "vehicle"
+    assert c["images"][0]["file_name"] == "train/aachen/aachen_000000_000019_leftImg8bit.png"
+    crowd = [a for a in c["annotations"] if a["iscrowd"]]
+    assert [cats[a["category_id"]]["name"] for a in crowd] == ["car"]  # cargroup
+    # and back into label PNGs from COCO: the same pixels
+    maskkit.convert(tmp_path / "c.json", tmp_path / "o1", to="cityscapes", workers=1,
+                    progress=False, outputs=["labelIds"])
+    maskkit.convert(src, tmp_path / "o2", to="cityscapes", workers=1, progress=False,
+                    outputs=["labelIds"])
+    from maskkit.io.png import read_png
+
+    name = "train/aachen/aachen_000000_000019_gtFine_labelIds.png"
+    assert np.array_equal(read_png(tmp_path / "o1" / name), read_png(tmp_path / "o2" / name))
+    assert not (tmp_path / "o1/train/aachen/aachen_000000_000019_gtFine_instanceIds.png").exists()
+
+
+def test_cityscapes_json2labelimg_differs_only_on_borders(tmp_path):
+    """json2labelImg fills with PIL (boundary pixels included): most pixels agree."""
+    pytest.importorskip("cityscapesscripts")
+    from cityscapesscripts.helpers.annotation import Annotation
+    from cityscapesscripts.preparation.json2labelImg import createLabelImage
+
+    from maskkit.io.png import read_png
+
+    src = make_cityscapes(tmp_path, images=1)
+    maskkit.convert(src, tmp_path / "o", to="cityscapes", workers=1, progress=False,
+                    outputs=["labelIds"])
+    js = next((src / "train/aachen").glob("*.json"))
+    ann = Annotation()
+    ann.fromJsonFile(str(js))
+    theirs = np.asarray(createLabelImage(ann, "ids"))
+    ours = read_png(next((tmp_path / "o/train/aachen").glob("*_labelIds.png")))
+    agree = np.mean(theirs == ours)
+    assert 0.9 < agree < 1.0

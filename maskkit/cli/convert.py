@@ -7,14 +7,14 @@ import sys
 
 from maskkit.cli._common import EXIT_SKIPPED, add_batch_options, batch_kwargs
 
-FORMATS = ["coco", "yolo", "labelme", "voc", "cvat"]
+FORMATS = ["coco", "yolo", "labelme", "voc", "cvat", "cityscapes"]
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "convert",
-        help="convert annotations between COCO, YOLO segmentation, labelme, VOC PNGs and "
-             "CVAT XML",
+        help="convert annotations between COCO, YOLO segmentation, labelme, VOC PNGs, "
+             "CVAT XML and Cityscapes",
         description=(
             "Convert an annotation dataset from one format to another, pixel-exact where "
             "the target can hold the objects (every polygon is rasterised by COCO's rule). "
@@ -24,7 +24,8 @@ def add_parser(sub) -> None:
         ),
     )
     p.add_argument("src", metavar="SRC", help="COCO JSON file, YOLO dataset folder, folder of "
-                                               "labelme JSON files, VOC folder or CVAT XML")
+                                               "labelme JSON files, VOC folder, CVAT XML or "
+                                               "Cityscapes gtFine folder")
     p.add_argument("-o", "--output", required=True, metavar="DST",
                    help="output: a JSON file for --to coco, an XML file for --to "
                         "cvat, else a folder")
@@ -37,6 +38,9 @@ def add_parser(sub) -> None:
     p.add_argument("--images", metavar="DIR", default=None,
                    help="YOLO target: folder the image file names are relative to; images "
                         "are linked (or copied) into DST/images")
+    p.add_argument("--cityscapes-outputs", nargs="+", metavar="KIND",
+                   choices=["labelIds", "labelTrainIds", "instanceIds"], default=None,
+                   help="Cityscapes target: which PNGs to write (default: all three)")
     p.add_argument("--no-check", action="store_true",
                    help="do not measure the IoU of objects whose geometry changes")
     add_batch_options(
@@ -54,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     s = convert(
         args.src, args.output, to=args.to, from_=args.from_, categories=args.categories,
-        images=args.images, check=not args.no_check, on_error=args.on_error,
+        images=args.images, check=not args.no_check, outputs=args.cityscapes_outputs, on_error=args.on_error,
         progress=False if args.quiet else None,
         warn=lambda m: echo(f"maskkit convert: warning: {m}"), **batch_kwargs(args),
     )

@@ -3,7 +3,8 @@
 Every format is read into one interchange model (:mod:`maskkit.formats.model`) and
 written from it; :func:`maskkit.convert` (``maskkit convert``) runs a reader and a writer
 over a dataset.  Formats: ``coco``, ``yolo`` (segmentation), ``labelme``, ``voc`` (segmentation PNGs),
-``cvat`` (CVAT for images 1.1 XML).
+``cvat`` (CVAT for images 1.1 XML),
+``cityscapes`` (polygons JSON in, label PNGs out).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ FORMATS = {
     "labelme": ("labelme", "LabelmeReader", "LabelmeWriter"),
     "voc": ("voc", "VocReader", "VocWriter"),
     "cvat": ("cvat", "CvatReader", "CvatWriter"),
+    "cityscapes": ("cityscapes", "CityscapesReader", "CityscapesWriter"),
 }
 
 

@@ -112,9 +112,10 @@ class StagedFolder:
     a few hundred bytes the per-file way costs ~2.5 ms a file on ext4, this one ~0.05 ms.
     """
 
-    def __init__(self, final):
+    def __init__(self, final, *, stage=None):
         self.final = Path(final)
-        self.stage = self.final.parent / f".{self.final.name}.staging"
+        self.stage = Path(stage) if stage is not None else \
+            self.final.parent / f".{self.final.name}.staging"
 
     def start(self) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
@@ -148,6 +149,21 @@ class StagedFolder:
             raise MaskkitIOError(f"cannot move the finished output into place: "
                                  f"{exc.strerror or exc}", source=self.final) from None
         shutil.rmtree(old, ignore_errors=True)
+
+    def merge(self) -> None:
+        """Move every staged file into ``final`` (which may hold other files: they are
+        kept), one rename per file, then remove the staging folder."""
+        try:
+            for dirpath, _dirs, files in os.walk(self.stage):
+                rel = os.path.relpath(dirpath, self.stage)
+                target = self.final / rel
+                target.mkdir(parents=True, exist_ok=True)
+                for f in files:
+                    os.replace(os.path.join(dirpath, f), target / f)
+        except OSError as exc:
+            raise MaskkitIOError(f"cannot move the finished output into place: "
+                                 f"{exc.strerror or exc}", source=self.final) from None
+        shutil.rmtree(self.stage, ignore_errors=True)
 
     def abort(self) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
