@@ -118,6 +118,23 @@ def test_coco_to_yolo_supervision(benchmark, impl, dataset, tmp_path):
     assert _yolo_objects(out / "labels") >= dataset["objects"] * 0.95
 
 
+def test_coco_to_yolo_file_floor(benchmark, impl, dataset, tmp_path):
+    """Not a converter: writing the same label files with plain Python, to show how much
+    of every converter's time is creating 10000 small files on this disk."""
+    contents = {p.relative_to(dataset["yolo"] / "labels"): p.read_bytes()
+                for p in (dataset["yolo"] / "labels").rglob("*.txt")}
+    benchmark.group = G_TO_YOLO
+    impl("file_creation_floor")
+
+    def run(out):
+        out.mkdir()
+        for rel, data in contents.items():
+            with open(out / rel, "wb") as fh:
+                fh.write(data)
+
+    _rounds(benchmark, run, tmp_path)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_yolo_to_coco_maskkit(benchmark, impl, dataset, tmp_path, workers):
     import maskkit
@@ -143,3 +160,67 @@ def test_yolo_to_coco_supervision(benchmark, impl, dataset, tmp_path):
 
     out = _rounds(benchmark, run, tmp_path, ".json")
     assert len(json.loads(out.read_text())["annotations"]) >= dataset["objects"] * 0.95
+
+
+# --------------------------------------------------------------------- Cityscapes
+
+N_CITY = int(os.environ.get("MASKKIT_BENCH_CITY_N", "20"))
+CH, CW = 1024, 2048
+G_CITY = f"convert: Cityscapes polygons -> labelIds PNG, {N_CITY} images {CW}x{CH}"
+
+
+@pytest.fixture(scope="module")
+def cityscapes(tmp_path_factory):
+    """Cityscapes-like polygons: per image 12 large stuff regions and 90 objects of
+    8-40 vertices (a gtFine image has ~100 objects)."""
+    root = tmp_path_factory.mktemp("city") / "gtFine" / "val" / "city"
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(11)
+    stuff = ["road", "sidewalk", "building", "vegetation", "sky", "terrain"]
+    things = ["car", "person", "bicycle", "pole", "traffic sign", "rider"]
+    for i in range(N_CITY):
+        objs = []
+        for _ in range(12):
+            x, y = rng.uniform(0, CW - 400), rng.uniform(0, CH - 300)
+            objs.append({"label": str(rng.choice(stuff)), "polygon": np.round(np.stack(
+                [x + rng.uniform(0, 900, 8), y + rng.uniform(0, 500, 8)], 1), 1).tolist()})
+        for _ in range(90):
+            cx, cy, r = rng.uniform(0, CW), rng.uniform(0, CH), rng.uniform(10, 120)
+            n = int(rng.integers(8, 41))
+            t = np.sort(rng.uniform(0, 2 * np.pi, n))
+            rad = rng.uniform(r / 2, r, n)
+            objs.append({"label": str(rng.choice(things)), "polygon": np.round(np.stack(
+                [cx + rad * np.cos(t), cy + rad * np.sin(t)], 1), 1).tolist()})
+        (root / f"city_{i:06d}_000019_gtFine_polygons.json").write_text(json.dumps(
+            {"imgHeight": CH, "imgWidth": CW, "objects": objs}))
+    return root.parent.parent
+
+
+def test_cityscapes_labelids_maskkit(benchmark, impl, cityscapes, tmp_path):
+    import maskkit
+
+    benchmark.group = G_CITY
+    impl("maskkit")
+    out = _rounds(benchmark, lambda o: maskkit.convert(cityscapes, o, to="cityscapes",
+                                                       outputs=["labelIds"], workers=1,
+                                                       progress=False), tmp_path)
+    assert len(list(out.rglob("*_labelIds.png"))) == N_CITY
+    benchmark.extra_info["ms_per_image"] = round(benchmark.stats.stats.median / N_CITY * 1e3, 2)
+
+
+def test_cityscapes_labelids_json2labelimg(benchmark, impl, cityscapes, tmp_path):
+    pytest.importorskip("cityscapesscripts")
+    from cityscapesscripts.preparation.json2labelImg import json2labelImg
+
+    benchmark.group = G_CITY
+    impl("cityscapesscripts")
+    files = sorted(cityscapes.rglob("*_polygons.json"))
+
+    def run(out):
+        out.mkdir()
+        for js in files:
+            json2labelImg(str(js), str(out / js.name.replace("polygons.json", "labelIds.png")))
+
+    out = _rounds(benchmark, run, tmp_path)
+    assert len(list(out.glob("*_labelIds.png"))) == N_CITY
+    benchmark.extra_info["ms_per_image"] = round(benchmark.stats.stats.median / N_CITY * 1e3, 2)

@@ -689,3 +689,29 @@ def test_cityscapes_json2labelimg_differs_only_on_borders(tmp_path):
     ours = read_png(next((tmp_path / "o/train/aachen").glob("*_labelIds.png")))
     agree = np.mean(theirs == ours)
     assert 0.9 < agree < 1.0
+
+
+@settings(deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 70), st.integers(1, 70),
+       st.sampled_from(["u8", "u16", "palette"]))
+def test_label_png_encoder_round_trips(seed, h, w, kind):
+    """The writers' PNG encoder: Pillow and maskkit's reader give the labels back."""
+    import io
+
+    from maskkit.formats.labelpng import encode_png
+    from maskkit.io.png import read_png, voc_palette
+
+    rng = np.random.default_rng(seed)
+    top = 65535 if kind == "u16" else 255
+    lab = rng.integers(0, top + 1, (h, w)).astype(np.uint16 if kind == "u16" else np.uint8)
+    lab[: h // 2] = lab[0, 0]  # runs, as in label maps
+    data = encode_png(lab, palette=voc_palette() if kind == "palette" else None)
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.mode == {"u8": "L", "u16": "I;16", "palette": "P"}[kind]
+        assert np.array_equal(np.asarray(im), lab)
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"maskkit_png_{os.getpid()}.png"
+    path.write_bytes(data)
+    try:
+        assert np.array_equal(read_png(path), lab)
+    finally:
+        path.unlink()

@@ -179,7 +179,7 @@ class CityscapesWriter(Writer):
         self.stage.abort()
 
     def write(self, rec: ImageRecord) -> WriteResult:
-        from maskkit.io.png import encode_label_png
+        from maskkit.formats.labelpng import encode_png
         from maskkit.rasterize import paint_polygons
 
         rel = safe_relative(rec.file_name)
@@ -211,16 +211,16 @@ class CityscapesWriter(Writer):
         if segs:
             paint_polygons(labels, segs, ids, threads=1)
         if "labelIds" in self.outputs:
-            self.stage.write(f"{stem}_gtFine_labelIds.png", encode_label_png(labels))
+            self.stage.write(f"{stem}_gtFine_labelIds.png", encode_png(labels))
         if "labelTrainIds" in self.outputs:
             self.stage.write(f"{stem}_gtFine_labelTrainIds.png",
-                             encode_label_png(self.train_lut[labels]))
+                             encode_png(self.train_lut[labels]))
         if "instanceIds" in self.outputs:
             inst = np.zeros((rec.height, rec.width), np.uint16)
             if segs:
                 paint_polygons(inst, segs, inst_values, threads=1)
             self.stage.write(f"{stem}_gtFine_instanceIds.png",
-                             encode_label_png(inst.astype(np.uint16)))
+                             encode_png(inst))
             if things:  # instances covered by later objects: what is left of them
                 full = areas_bboxes([segs[j] for _, j in things], rec.height, rec.width)
                 values, counts = np.unique(inst, return_counts=True)

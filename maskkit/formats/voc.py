@@ -145,6 +145,9 @@ class VocWriter(Writer):
                 f"VOC class values are 1..254 (0 is background, 255 void); category ids "
                 f"{bad[:10]} do not fit: renumber the categories first")
         self.known = {c.id for c in self.categories}
+        from maskkit.io.png import voc_palette
+
+        self.palette = voc_palette()
         self.cls_dir = StagedFolder(self.root / CLASS_DIR)
         self.obj_dir = StagedFolder(self.root / OBJECT_DIR)
 
@@ -158,7 +161,7 @@ class VocWriter(Writer):
         self.obj_dir.abort()
 
     def write(self, rec: ImageRecord) -> WriteResult:
-        from maskkit.io.png import encode_label_png
+        from maskkit.formats.labelpng import encode_png
         from maskkit.rasterize import paint_polygons
 
         rel = safe_relative(rec.file_name)
@@ -197,8 +200,8 @@ class VocWriter(Writer):
                     res.losses.append({"object": i, "category_id": lut[n].item(),
                                        "iou": int(left[n]) / area, "how": "overlapped"})
         res.objects = len(objects)
-        self.obj_dir.write(f"{stem}.png", encode_label_png(obj, palette=True))
-        self.cls_dir.write(f"{stem}.png", encode_label_png(lut[obj], palette=True))
+        self.obj_dir.write(f"{stem}.png", encode_png(obj, palette=self.palette))
+        self.cls_dir.write(f"{stem}.png", encode_png(lut[obj], palette=self.palette))
         return res
 
     def finish(self, payloads: list) -> None:
