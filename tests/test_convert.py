@@ -715,3 +715,41 @@ def test_label_png_encoder_round_trips(seed, h, w, kind):
         assert np.array_equal(read_png(path), lab)
     finally:
         path.unlink()
+
+
+@pytest.mark.skipif(not MMDET.is_file(), reason="../shared/data/real not present")
+@pytest.mark.parametrize("target", ["labelme", "cvat"])
+def test_real_coco_lossless_targets(tmp_path, target):
+    """The mmdet COCO sample (a 3-part polygon, an uncompressed-RLE crowd region) through
+    the lossless targets and back: every object's pixels, category and crowd flag."""
+    data = json.loads(MMDET.read_text())
+    dst = tmp_path / ("out.xml" if target == "cvat" else "out")
+    s = maskkit.convert(MMDET, dst, to=target, workers=1, progress=False)
+    assert s["changed"] == 0 and s["dropped"] == 0
+    back = tmp_path / "back.json"
+    maskkit.convert(dst, back, to="coco", workers=1, progress=False)
+    b = json.loads(back.read_text())
+    assert [c["id"] for c in b["categories"]] == [c["id"] for c in data["categories"]]
+    sizes = {im["file_name"]: (im["height"], im["width"]) for im in data["images"]}
+    back_by = {Path(k).name: v for k, v in by_image(b).items()}
+    for name, anns in by_image(data).items():
+        got = back_by[Path(name).name]
+        assert len(got) == len(anns)
+        for x, y in zip(anns, got):
+            assert (y["category_id"], y["iscrowd"]) == (x["category_id"], x["iscrowd"])
+            assert np.array_equal(coco_mask(x["segmentation"], *sizes[name]),
+                                  coco_mask(y["segmentation"], *sizes[name]))
+
+
+def test_failed_run_leaves_previous_output(tmp_path):
+    src = make_coco(tmp_path, images=2, crowd=False)
+    maskkit.convert(src, tmp_path / "y", to="yolo", images=tmp_path, workers=1, progress=False)
+    before = {p: p.read_bytes() for p in (tmp_path / "y/labels").rglob("*.txt")}
+    data = json.loads(src.read_text())
+    data["annotations"][-1]["segmentation"] = [[1, 2, 3]]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(maskkit.InvalidAnnotationError, match="polygon part 0"):
+        maskkit.convert(bad, tmp_path / "y", to="yolo", workers=1, progress=False)
+    assert {p: p.read_bytes() for p in (tmp_path / "y/labels").rglob("*.txt")} == before
+    assert not list(tmp_path.glob("y/.*staging*"))
