@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from maskkit.errors import InvalidInputError, MaskkitError
+from maskkit.formats.base import WriteResult
 
 __all__ = ["convert"]
 
@@ -43,6 +44,13 @@ def _unit_name(reader, unit) -> str:
     return str(Path(root, unit)) if root is not None else str(unit)
 
 
+def _manifest_path(dst, writer) -> Path:
+    d = Path(dst)
+    if writer.single_file:
+        return d.with_name(f".{d.name}.convert_manifest.jsonl")
+    return d / ".convert_manifest.jsonl"
+
+
 def _report_paths(dst, writer) -> tuple[Path, Path]:
     d = Path(dst)
     if writer.single_file:
@@ -52,8 +60,8 @@ def _report_paths(dst, writer) -> tuple[Path, Path]:
 
 def convert(src, dst, *, to: str, from_: str | None = None, categories=None, images=None,
             outputs=None, check: bool = True, workers: int | None = None, on_error: str = "raise",
-            progress: bool | None = None, warn=None, engine: str = "local",
-            scheduler: str | None = None) -> dict:
+            progress: bool | None = None, warn=None, resume: bool = False,
+            engine: str = "local", scheduler: str | None = None) -> dict:
     """Convert an annotation dataset from one format to another.
 
     Parameters
@@ -86,13 +94,20 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
         is listed in the errors file and the rest is converted.
     warn : callable, optional
         Called with one line per skipped image.
+    resume : bool
+        Finish an interrupted run: a hidden manifest beside the output
+        (``.convert_manifest.jsonl`` in the output folder, ``.<name>.convert_manifest.jsonl``
+        beside an output file) records each finished image with the sha256 of the files it
+        wrote (and, for COCO/CVAT, its part of the output); with ``resume=True`` the images
+        whose files still have that content are not redone, and a run with other options
+        is refused.  The manifest is removed when a run completes.
 
     Returns
     -------
     dict
         ``images``, ``objects_read``, ``objects_written``, ``changed`` (objects whose
         geometry changed), ``min_iou`` / ``mean_iou`` (over those), ``dropped``,
-        ``skipped``, ``seconds``, ``from``, ``to``, ``output``, ``losses_file``.  The losses
+        ``skipped``, ``resumed``, ``seconds``, ``from``, ``to``, ``output``, ``losses_file``.  The losses
         file (``convert_losses.jsonl`` in the output folder, or ``<dst>.losses.jsonl``)
         has one line per changed or dropped object.
 
@@ -141,38 +156,77 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
             raise InvalidInputError("outputs=... is for a Cityscapes target")
         wopts["outputs"] = tuple(outputs)
     writer = writer_for(to, dst, reader.categories, **wopts)
-    writer.start()
+    from maskkit.io import fs
+    from maskkit.io.manifest import ManifestLog, file_matches, read_manifest
+
+    manifest_path = _manifest_path(dst, writer)
+    recorded = {"from": source_format, "to": to, "src": str(src), "check": bool(check),
+                "outputs": list(wopts.get("outputs", ())),
+                "categories": [c.as_coco() for c in reader.categories]}
+    keys = [reader.key(u) for u in reader.units]
+    done: dict = {}
+    keep = None
+    if resume and fs.exists(manifest_path):
+        entries, keep = read_manifest(manifest_path, "convert", recorded, key="unit")
+        done = {k: r for k, r in entries.items()
+                if all(file_matches(p, sha) for p, sha in r["files"].items())}
+    writer.start(resume=bool(resume))
     errors, losses = [], []
     for unit, err in getattr(reader, "bad_units", {}).items():
         errors.append({"image": str(unit), "error": type(err).__name__, "reason": str(err)})
     payloads: dict[int, object] = {}
     read = written = 0
     dropped_n = 0
+
+    def take(index, n_in, name, dropped_read, wres):
+        nonlocal read, written, dropped_n
+        read += n_in
+        written += wres.objects
+        payloads[index] = wres.payload
+        for loss in wres.losses:
+            losses.append({"image": name, **loss})
+        for what in [*dropped_read, *wres.dropped]:
+            dropped_n += 1
+            losses.append({"image": name, "dropped": what})
+
+    todo = []
+    for i, k in enumerate(keys):
+        r = done.get(k)
+        if r is None:
+            todo.append(i)
+            continue
+        payload = r["payload"]
+        take(i, r["n_in"], r["name"], r["dropped"], WriteResult(
+            payload=tuple(payload) if isinstance(payload, list) else payload,
+            objects=r["objects"], losses=r["losses"], dropped=r["wdropped"]))
     job = functools.partial(_convert_one, reader, writer)
+    manifest = ManifestLog(manifest_path, "convert", recorded, keep=keep)
     try:
-        for res in run_batch(job, range(len(reader.units)), workers=workers,
-                             on_error=on_error, desc="images", progress=progress,
-                             engine=engine, scheduler=scheduler):
-            if res.error is not None:
-                if warn:
-                    warn(f"skipped {res.error}")
-                errors.append({"image": _unit_name(reader, reader.units[res.item]),
-                               "error": type(res.error).__name__, "reason": str(res.error)})
-                continue
-            n_in, name, dropped_read, wres = res.value
-            read += n_in
-            written += wres.objects
-            payloads[res.item] = wres.payload
-            for loss in wres.losses:
-                losses.append({"image": name, **loss})
-            for what in [*dropped_read, *wres.dropped]:
-                dropped_n += 1
-                losses.append({"image": name, "dropped": what})
+        try:
+            for res in run_batch(job, todo, workers=workers, on_error=on_error,
+                                 desc="images", progress=progress, engine=engine,
+                                 scheduler=scheduler):
+                if res.error is not None:
+                    if warn:
+                        warn(f"skipped {res.error}")
+                    errors.append({"image": _unit_name(reader, reader.units[res.item]),
+                                   "error": type(res.error).__name__,
+                                   "reason": str(res.error)})
+                    continue
+                n_in, name, dropped_read, wres = res.value
+                take(res.item, n_in, name, dropped_read, wres)
+                manifest.record({"unit": keys[res.item], "n_in": n_in, "name": name,
+                                 "dropped": dropped_read, "objects": wres.objects,
+                                 "losses": wres.losses, "wdropped": wres.dropped,
+                                 "payload": wres.payload, "files": wres.files})
+        finally:
+            manifest.close()
         order = sorted(payloads)
         writer.finish([payloads[i] for i in order])
     except BaseException:
-        writer.abort()
+        # the staged files stay (hidden) for --resume; the next run without it wipes them
         raise
+    fs.remove(manifest_path)  # complete: nothing left to resume
     losses_path, errors_path = _report_paths(dst, writer)
     _write_lines(losses_path, losses)
     _write_lines(errors_path, errors)
@@ -183,7 +237,8 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
         "changed": len(changed), "min_iou": min(changed) if changed else 1.0,
         "mean_iou": sum(changed) / len(changed) if changed else 1.0,
         "lossy": sum(1 for v in changed if v < 1.0),
-        "dropped": dropped_n, "skipped": len(errors), "seconds": time.perf_counter() - t0,
+        "dropped": dropped_n, "skipped": len(errors), "resumed": len(done),
+        "seconds": time.perf_counter() - t0,
         "losses_file": str(losses_path) if losses else None,
     }
 

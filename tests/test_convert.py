@@ -752,4 +752,54 @@ def test_failed_run_leaves_previous_output(tmp_path):
     with pytest.raises(maskkit.InvalidAnnotationError, match="polygon part 0"):
         maskkit.convert(bad, tmp_path / "y", to="yolo", workers=1, progress=False)
     assert {p: p.read_bytes() for p in (tmp_path / "y/labels").rglob("*.txt")} == before
+    # the good image's labels wait, hidden, for --resume; fixed input: only the rest is done
+    assert list(tmp_path.glob("y/.labels.staging/**/*.txt"))
+    data["annotations"][-1]["segmentation"] = [[1, 2, 3, 2, 3, 4]]
+    bad.write_text(json.dumps(data))
+    s = maskkit.convert(bad, tmp_path / "y", to="yolo", workers=1, progress=False,
+                        resume=True)
+    assert s["resumed"] == 1 and s["images"] == 2
     assert not list(tmp_path.glob("y/.*staging*"))
+    assert not (tmp_path / "y/.convert_manifest.jsonl").exists()
+
+
+@pytest.mark.parametrize("target", ["coco", "yolo", "labelme", "voc", "cvat"])
+def test_resume_gives_the_same_output(tmp_path, target):
+    """A run stopped by a bad image, then resumed after the fix, writes what one clean
+    run writes; the images already done are not redone."""
+    src = make_coco(tmp_path, images=4)
+    data = json.loads(src.read_text())
+    name = {"coco": "c.json", "cvat": "c.xml"}.get(target, "out")
+    clean = tmp_path / "clean" / name
+    maskkit.convert(src, clean, to=target, workers=1, progress=False)
+    good = data["annotations"][-1]["segmentation"]
+    data["annotations"][-1]["segmentation"] = [[1, 2, 3]]
+    (tmp_path / "bad.json").write_text(json.dumps(data))
+    out = tmp_path / "resumed" / name
+    with pytest.raises(maskkit.InvalidAnnotationError):
+        maskkit.convert(tmp_path / "bad.json", out, to=target, workers=1, progress=False)
+    data["annotations"][-1]["segmentation"] = good
+    (tmp_path / "bad.json").write_text(json.dumps(data))
+    s = maskkit.convert(tmp_path / "bad.json", out, to=target, workers=1, progress=False,
+                        resume=True)
+    assert s["resumed"] == 3 and s["images"] == 4
+
+    def files(root):
+        root = root if root.is_dir() else root.parent
+        return {p.relative_to(root): p.read_bytes() for p in root.rglob("*")
+                if p.is_file() and not p.name.startswith(".")}
+
+    assert files(out) == files(clean)
+    with pytest.raises(maskkit.InvalidInputError, match="other options"):
+        _resume_other(tmp_path, out, target)
+
+
+def _resume_other(tmp_path, out, target):
+    """A resume with other options than the interrupted run is refused."""
+    from maskkit.conversion import _manifest_path
+    from maskkit.formats import writer_for
+
+    path = _manifest_path(out, writer_for(target, out, []))
+    path.write_text(json.dumps({"convert_manifest": 1, "options": {"to": "other"}}) + "\n")
+    maskkit.convert(tmp_path / "bad.json", out, to=target, workers=1, progress=False,
+                    resume=True)

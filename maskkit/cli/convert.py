@@ -47,6 +47,9 @@ def add_parser(sub) -> None:
         p,
         on_error_help="on a bad image: stop (raise, default) or skip it, list it in "
                       "convert_errors.jsonl and exit with status 3",
+        resume_help="finish an interrupted or failed run: images recorded in the hidden "
+                    "manifest beside DST whose files still have the recorded content are "
+                    "not redone",
     )
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
@@ -60,13 +63,15 @@ def run(args: argparse.Namespace) -> int:
         args.src, args.output, to=args.to, from_=args.from_, categories=args.categories,
         images=args.images, check=not args.no_check, outputs=args.cityscapes_outputs, on_error=args.on_error,
         progress=False if args.quiet else None,
-        warn=lambda m: echo(f"maskkit convert: warning: {m}"), **batch_kwargs(args),
+        warn=lambda m: echo(f"maskkit convert: warning: {m}"), resume=args.resume,
+        **batch_kwargs(args),
     )
     line = (f"convert {s['from']} -> {s['to']}: {s['images']} images, "
             f"{s['objects_read']} objects read, {s['objects_written']} written -> "
             f"{s['output']} in {s['seconds']:.2f} s; {s['changed']} reshaped "
             f"({s['lossy']} lossy, min IoU {s['min_iou']:.4f}), {s['dropped']} dropped, "
-            f"{s['skipped']} skipped")
+            f"{s['skipped']} skipped"
+            + (f", {s['resumed']} already done" if s["resumed"] else ""))
     if s["losses_file"]:
         line += f"; details in {s['losses_file']}"
     print(line, file=sys.stdout)

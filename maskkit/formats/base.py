@@ -10,6 +10,7 @@ a worker; ``finish`` runs in the parent with every payload, in the source's orde
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -37,12 +38,15 @@ class WriteResult:
         ``{"object", "category_id", "iou", "how"}`` (IoU under COCO's rasteriser).
     dropped : list of str
         Objects the target cannot hold at all (a crowd region in YOLO ...).
+    files : dict
+        ``{path: sha256}`` of the files written for this image (for ``--resume``).
     """
 
     payload: Any = None
     objects: int = 0
     losses: list = field(default_factory=list)
     dropped: list = field(default_factory=list)
+    files: dict = field(default_factory=dict)
 
 
 class Reader:
@@ -58,6 +62,10 @@ class Reader:
     def read(self, unit):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def key(self, unit) -> str:
+        """A short, stable name of a unit (the resume manifest's key)."""
+        return str(unit[0] if isinstance(unit, tuple) else unit)
+
 
 class Writer:
     """Base class of the format writers (see the module docstring)."""
@@ -69,8 +77,9 @@ class Writer:
         self.dst = dst
         self.categories = list(categories)
 
-    def start(self) -> None:
-        """Prepare the destination (folders)."""
+    def start(self, resume: bool = False) -> None:
+        """Prepare the destination (folders); ``resume``: keep what an interrupted run
+        staged."""
 
     def write(self, rec) -> WriteResult:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -117,15 +126,18 @@ class StagedFolder:
         self.stage = Path(stage) if stage is not None else \
             self.final.parent / f".{self.final.name}.staging"
 
-    def start(self) -> None:
-        shutil.rmtree(self.stage, ignore_errors=True)
+    def start(self, keep: bool = False) -> None:
+        """Create the staging folder; ``keep``: keep one left by an interrupted run."""
+        if not keep:
+            shutil.rmtree(self.stage, ignore_errors=True)
         try:
-            self.stage.mkdir(parents=True)
+            self.stage.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise MaskkitIOError(f"cannot create a folder: {exc.strerror or exc}",
                                  source=self.stage) from None
 
-    def write(self, rel: str, data: bytes) -> None:
+    def write(self, rel: str, data: bytes) -> tuple[str, str]:
+        """Write one file; return its path and the sha256 of ``data``."""
         path = self.stage / rel
         try:
             try:
@@ -138,6 +150,7 @@ class StagedFolder:
         except OSError as exc:
             raise MaskkitIOError(f"cannot write: {exc.strerror or exc}", source=path) \
                 from None
+        return str(path), hashlib.sha256(data).hexdigest()
 
     def commit(self) -> None:
         old = self.final.parent / f".{self.final.name}.old-{os.getpid()}"

@@ -171,9 +171,9 @@ class CityscapesWriter(Writer):
         # staged inside the output folder, then merged into it: other files there stay
         self.stage = StagedFolder(self.root, stage=self.root / ".cityscapes.staging")
 
-    def start(self) -> None:
+    def start(self, resume: bool = False) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        self.stage.start()
+        self.stage.start(keep=resume)
 
     def abort(self) -> None:
         self.stage.abort()
@@ -211,16 +211,17 @@ class CityscapesWriter(Writer):
         if segs:
             paint_polygons(labels, segs, ids, threads=1)
         if "labelIds" in self.outputs:
-            self.stage.write(f"{stem}_gtFine_labelIds.png", encode_png(labels))
+            res.files.update([self.stage.write(f"{stem}_gtFine_labelIds.png",
+                                               encode_png(labels))])
         if "labelTrainIds" in self.outputs:
-            self.stage.write(f"{stem}_gtFine_labelTrainIds.png",
-                             encode_png(self.train_lut[labels]))
+            res.files.update([self.stage.write(f"{stem}_gtFine_labelTrainIds.png",
+                                               encode_png(self.train_lut[labels]))])
         if "instanceIds" in self.outputs:
             inst = np.zeros((rec.height, rec.width), np.uint16)
             if segs:
                 paint_polygons(inst, segs, inst_values, threads=1)
-            self.stage.write(f"{stem}_gtFine_instanceIds.png",
-                             encode_png(inst))
+            res.files.update([self.stage.write(f"{stem}_gtFine_instanceIds.png",
+                                               encode_png(inst))])
             if things:  # instances covered by later objects: what is left of them
                 full = areas_bboxes([segs[j] for _, j in things], rec.height, rec.width)
                 values, counts = np.unique(inst, return_counts=True)

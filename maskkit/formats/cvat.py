@@ -94,6 +94,9 @@ class CvatReader(Reader):
             units.append((dict(image.attrib), shapes))
         self.units = units
 
+    def key(self, unit) -> str:
+        return str(unit[0].get("name"))
+
     def read(self, unit) -> ImageRecord:
         info, shapes = unit
         where_image = f"image {info.get('id', info.get('name'))!r}"

@@ -277,7 +277,7 @@ class LabelmeWriter(Writer):
         self.root = Path(dst)
         self.names = {c.id: c.name for c in self.categories}
 
-    def start(self) -> None:
+    def start(self, resume: bool = False) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def write(self, rec: ImageRecord) -> WriteResult:
@@ -311,8 +311,13 @@ class LabelmeWriter(Writer):
         doc = {"version": self.version, "flags": {}, "shapes": shapes,
                "imagePath": rel.rsplit("/", 1)[-1], "imageData": None,
                "imageHeight": rec.height, "imageWidth": rec.width}
-        fs.write_bytes(self.root / f"{stem}.json", (json.dumps(doc, indent=2) + "\n").encode())
-        return WriteResult(objects=len(rec.instances))
+        import hashlib
+
+        data = (json.dumps(doc, indent=2) + "\n").encode()
+        path = self.root / f"{stem}.json"
+        fs.write_bytes(path, data)
+        return WriteResult(objects=len(rec.instances),
+                           files={str(path): hashlib.sha256(data).hexdigest()})
 
     def finish(self, payloads: list) -> None:
         from maskkit.io import fs

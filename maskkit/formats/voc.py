@@ -151,10 +151,10 @@ class VocWriter(Writer):
         self.cls_dir = StagedFolder(self.root / CLASS_DIR)
         self.obj_dir = StagedFolder(self.root / OBJECT_DIR)
 
-    def start(self) -> None:
+    def start(self, resume: bool = False) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        self.cls_dir.start()
-        self.obj_dir.start()
+        self.cls_dir.start(keep=resume)
+        self.obj_dir.start(keep=resume)
 
     def abort(self) -> None:
         self.cls_dir.abort()
@@ -200,8 +200,9 @@ class VocWriter(Writer):
                     res.losses.append({"object": i, "category_id": lut[n].item(),
                                        "iou": int(left[n]) / area, "how": "overlapped"})
         res.objects = len(objects)
-        self.obj_dir.write(f"{stem}.png", encode_png(obj, palette=self.palette))
-        self.cls_dir.write(f"{stem}.png", encode_png(lut[obj], palette=self.palette))
+        for folder, data in ((self.obj_dir, obj), (self.cls_dir, lut[obj])):
+            path, sha = folder.write(f"{stem}.png", encode_png(data, palette=self.palette))
+            res.files[path] = sha
         return res
 
     def finish(self, payloads: list) -> None:

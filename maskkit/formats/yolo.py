@@ -279,9 +279,9 @@ class YoloWriter(Writer):
         self.check = check
         self.labels = StagedFolder(self.root / "labels")
 
-    def start(self) -> None:
+    def start(self, resume: bool = False) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        self.labels.start()
+        self.labels.start(keep=resume)
 
     def abort(self) -> None:
         self.labels.abort()
@@ -311,7 +311,9 @@ class YoloWriter(Writer):
             lines.append(str(k) + " " + " ".join(map(repr, xs)))  # repr: shortest exact
             res.objects += 1
         stem = rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
-        self.labels.write(f"{stem}.txt", ("\n".join(lines) + "\n" if lines else "").encode())
+        path, sha = self.labels.write(f"{stem}.txt",
+                                      ("\n".join(lines) + "\n" if lines else "").encode())
+        res.files[path] = sha
         if self.images is not None:
             link_image(self.images / rel, self.root / "images" / rel)
         return res
