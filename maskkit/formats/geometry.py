@@ -14,8 +14,8 @@ from maskkit.rasterize import COORD_LIMIT, polygon_to_rle, segmentation_runs
 from maskkit.rle import rle_area, rle_decode, rle_encode, rle_to_bbox
 
 __all__ = [
-    "area_bbox", "areas_bboxes", "as_rle", "crop_of", "join_rings", "mask_iou", "outline_parts", "polygon_parts",
-    "rle_stats", "single_ring",
+    "area_bbox", "areas_bboxes", "as_rle", "crop_of", "join_rings", "mask_iou", "outline_parts",
+    "polygon_parts", "rle_stats", "runs_iou", "single_ring",
 ]
 
 
@@ -131,6 +131,29 @@ def mask_iou(a: dict, b: dict) -> float:
     return 1.0 if union == 0 else int(np.count_nonzero(ma & mb)) / union
 
 
+def runs_iou(a, b) -> float:
+    """IoU of two objects given as sorted, disjoint half-open pixel runs ``(starts, ends)``
+    (what :func:`maskkit.segmentation_runs` returns); 1.0 when both are empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> runs_iou((np.array([0, 10]), np.array([4, 12])), (np.array([2]), np.array([11])))
+    0.25
+    """
+    (s1, e1), (s2, e2) = a, b
+    area = int((e1 - s1).sum() + (e2 - s2).sum())
+    if area == 0:
+        return 1.0
+    pos = np.concatenate([s1, e1, s2, e2])
+    step = np.concatenate([np.ones(s1.size, np.int64), -np.ones(e1.size, np.int64),
+                           np.ones(s2.size, np.int64), -np.ones(e2.size, np.int64)])
+    order = np.argsort(pos, kind="stable")
+    pos, depth = pos[order], np.cumsum(step[order])
+    inter = int(np.diff(pos)[depth[:-1] == 2].sum())
+    return inter / (area - inter)
+
+
 def crop_of(rle: dict) -> tuple[np.ndarray, int, int]:
     """``(crop, x0, y0)``: the mask of an RLE cut to its bounding box (uint8)."""
     mask = rle_decode(rle)
@@ -178,23 +201,20 @@ def join_rings(parts) -> list[float]:
         ia, ib = np.unravel_index(int(np.argmin(d)), d.shape)
         exits[i - 1], entries[i] = int(ia), int(ib)
     entries[0] = exits[0]
-
-    def walk(i: int) -> list[np.ndarray]:
-        ring = rings[i]
-        n = len(ring)
-        start = entries[i]
-        order = [(start + k) % n for k in range(n + 1)]  # closed: back to the entry vertex
-        out = []
-        detoured = i == len(rings) - 1
-        for k in order:
-            out.append(ring[k])
-            if not detoured and k == exits[i]:
-                out.extend(walk(i + 1))
-                out.append(ring[k])
-                detoured = True
-        return out
-
-    pts = np.asarray(walk(0))
+    offsets = np.cumsum([0] + [len(r) for r in rings]).tolist()
+    # the walk as indices into all vertices, built from the last part outwards: part i
+    # goes round from its entry vertex back to it, and at its exit vertex detours through
+    # the walk of part i+1 and comes back to the exit vertex
+    walk: list[int] = []
+    for i in range(len(rings) - 1, -1, -1):
+        n, start, base = len(rings[i]), entries[i], offsets[i]
+        loop = [base + (start + k) % n for k in range(n + 1)]
+        if i == len(rings) - 1:
+            walk = loop
+        else:
+            at = (exits[i] - start) % n
+            walk = loop[:at + 1] + walk + loop[at:]
+    pts = np.concatenate(rings)[walk]
     keep = np.ones(len(pts), bool)
     keep[1:] = np.any(pts[1:] != pts[:-1], axis=1)  # no zero-length edges
     pts = pts[keep]
@@ -226,15 +246,15 @@ def single_ring(seg, height: int, width: int, *, check: bool = True):
             return [float(v) for v in parts[0]], 1.0, "kept"
         ring = join_rings(parts)
         how = "joined"
-        before = as_rle(seg, height, width) if check else None
     else:
-        before = as_rle(seg, height, width)
-        rings, _ = outline_parts(before)
+        seg = as_rle(seg, height, width)
+        rings, _ = outline_parts(seg)
         if not rings:
             return [], 1.0, "traced"
         ring = join_rings(rings)
         how = "traced"
     iou = 1.0
     if check:
-        iou = mask_iou(before, polygon_to_rle([ring], height, width))
+        iou = runs_iou(segmentation_runs(seg, height, width),
+                       segmentation_runs([ring], height, width))
     return ring, iou, how
