@@ -173,7 +173,8 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
     writer.start(resume=bool(resume))
     errors, losses = [], []
     for unit, err in getattr(reader, "bad_units", {}).items():
-        errors.append({"image": str(unit), "error": type(err).__name__, "reason": str(err)})
+        errors.append((-1, {"image": str(unit), "error": type(err).__name__,
+                            "reason": str(err)}))
     payloads: dict[int, object] = {}
     read = written = 0
     dropped_n = 0
@@ -184,10 +185,10 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
         written += wres.objects
         payloads[index] = wres.payload
         for loss in wres.losses:
-            losses.append({"image": name, **loss})
+            losses.append((index, {"image": name, **loss}))
         for what in [*dropped_read, *wres.dropped]:
             dropped_n += 1
-            losses.append({"image": name, "dropped": what})
+            losses.append((index, {"image": name, "dropped": what}))
 
     todo = []
     for i, k in enumerate(keys):
@@ -201,32 +202,32 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
             objects=r["objects"], losses=r["losses"], dropped=r["wdropped"]))
     job = functools.partial(_convert_one, reader, writer)
     manifest = ManifestLog(manifest_path, "convert", recorded, keep=keep)
+    # a failed or killed run leaves its staged files (hidden) and the manifest for
+    # --resume; the next run without --resume starts both afresh
     try:
-        try:
-            for res in run_batch(job, todo, workers=workers, on_error=on_error,
-                                 desc="images", progress=progress, engine=engine,
-                                 scheduler=scheduler):
-                if res.error is not None:
-                    if warn:
-                        warn(f"skipped {res.error}")
-                    errors.append({"image": _unit_name(reader, reader.units[res.item]),
-                                   "error": type(res.error).__name__,
-                                   "reason": str(res.error)})
-                    continue
-                n_in, name, dropped_read, wres = res.value
-                take(res.item, n_in, name, dropped_read, wres)
-                manifest.record({"unit": keys[res.item], "n_in": n_in, "name": name,
-                                 "dropped": dropped_read, "objects": wres.objects,
-                                 "losses": wres.losses, "wdropped": wres.dropped,
-                                 "payload": wres.payload, "files": wres.files})
-        finally:
-            manifest.close()
-        order = sorted(payloads)
-        writer.finish([payloads[i] for i in order])
-    except BaseException:
-        # the staged files stay (hidden) for --resume; the next run without it wipes them
-        raise
+        for res in run_batch(job, todo, workers=workers, on_error=on_error,
+                             desc="images", progress=progress, engine=engine,
+                             scheduler=scheduler):
+            if res.error is not None:
+                if warn:
+                    warn(f"skipped {res.error}")
+                errors.append((res.item, {
+                    "image": _unit_name(reader, reader.units[res.item]),
+                    "error": type(res.error).__name__, "reason": str(res.error)}))
+                continue
+            n_in, name, dropped_read, wres = res.value
+            take(res.item, n_in, name, dropped_read, wres)
+            manifest.record({"unit": keys[res.item], "n_in": n_in, "name": name,
+                             "dropped": dropped_read, "objects": wres.objects,
+                             "losses": wres.losses, "wdropped": wres.dropped,
+                             "payload": wres.payload, "files": wres.files})
+    finally:
+        manifest.close()
+    writer.finish([payloads[i] for i in sorted(payloads)])
     fs.remove(manifest_path)  # complete: nothing left to resume
+    # in the source's order, whatever order the workers finished in
+    losses = [x for _, x in sorted(losses, key=lambda t: t[0])]
+    errors = [x for _, x in sorted(errors, key=lambda t: t[0])]
     losses_path, errors_path = _report_paths(dst, writer)
     _write_lines(losses_path, losses)
     _write_lines(errors_path, errors)

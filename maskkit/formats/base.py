@@ -87,9 +87,6 @@ class Writer:
     def finish(self, payloads: list) -> None:
         """Write what is written once (the COCO file, data.yaml, class lists)."""
 
-    def abort(self) -> None:
-        """Clean up after a failed run (staging folders)."""
-
 
 _BAD_PART = re.compile(r"(^|/)\.\.(/|$)")
 

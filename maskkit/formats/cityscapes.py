@@ -175,9 +175,6 @@ class CityscapesWriter(Writer):
         self.root.mkdir(parents=True, exist_ok=True)
         self.stage.start(keep=resume)
 
-    def abort(self) -> None:
-        self.stage.abort()
-
     def write(self, rec: ImageRecord) -> WriteResult:
         from maskkit.formats.labelpng import encode_png
         from maskkit.rasterize import paint_polygons

@@ -156,10 +156,6 @@ class VocWriter(Writer):
         self.cls_dir.start(keep=resume)
         self.obj_dir.start(keep=resume)
 
-    def abort(self) -> None:
-        self.cls_dir.abort()
-        self.obj_dir.abort()
-
     def write(self, rec: ImageRecord) -> WriteResult:
         from maskkit.formats.labelpng import encode_png
         from maskkit.rasterize import paint_polygons

@@ -283,9 +283,6 @@ class YoloWriter(Writer):
         self.root.mkdir(parents=True, exist_ok=True)
         self.labels.start(keep=resume)
 
-    def abort(self) -> None:
-        self.labels.abort()
-
     def write(self, rec: ImageRecord) -> WriteResult:
         rel = safe_relative(rec.file_name)
         res = WriteResult()
