@@ -174,6 +174,3 @@ class StagedFolder:
             raise MaskkitIOError(f"cannot move the finished output into place: "
                                  f"{exc.strerror or exc}", source=self.final) from None
         shutil.rmtree(self.stage, ignore_errors=True)
-
-    def abort(self) -> None:
-        shutil.rmtree(self.stage, ignore_errors=True)
