@@ -803,3 +803,14 @@ def _resume_other(tmp_path, out, target):
     path.write_text(json.dumps({"convert_manifest": 1, "options": {"to": "other"}}) + "\n")
     maskkit.convert(tmp_path / "bad.json", out, to=target, workers=1, progress=False,
                     resume=True)
+
+
+def test_hostile_image_size_is_refused(tmp_path):
+    (tmp_path / "a.xml").write_text(
+        '<annotations><meta><labels><label><name>t</name></label></labels></meta>'
+        '<image id="0" name="a.jpg" width="1000000" height="1000000">'
+        '<mask label="t" rle="1" left="0" top="0" width="1" height="1"></mask>'
+        '</image></annotations>')
+    with pytest.raises(maskkit.ImageTooLargeError, match="a.jpg"):
+        maskkit.convert(tmp_path / "a.xml", tmp_path / "c.json", to="coco", workers=1,
+                        progress=False)

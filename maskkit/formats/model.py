@@ -107,3 +107,8 @@ class ImageRecord:
             raise InvalidAnnotationError(
                 f"image {self.file_name!r}: height and width must be whole numbers >= 1; got "
                 f"{self.height!r}×{self.width!r}")
+        from maskkit.limits import check_image_size
+
+        # a hostile size (a 10⁶×10⁶ image in an XML header) is refused before any
+        # writer allocates a label map for it
+        check_image_size(self.height, self.width, obj=f"image {self.file_name!r}")
