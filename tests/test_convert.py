@@ -814,3 +814,32 @@ def test_hostile_image_size_is_refused(tmp_path):
     with pytest.raises(maskkit.ImageTooLargeError, match="a.jpg"):
         maskkit.convert(tmp_path / "a.xml", tmp_path / "c.json", to="coco", workers=1,
                         progress=False)
+
+
+def test_yolo_split_layouts(tmp_path):
+    """Both layouts Ultralytics reads: root/labels/<split>/ and <split>/labels/ (Roboflow
+    exports), images found by swapping the last 'labels' folder for 'images'."""
+    src = make_coco(tmp_path, images=2, crowd=False, rle=False)
+    maskkit.convert(src, tmp_path / "y", to="yolo", images=tmp_path, workers=1, progress=False)
+    rf = tmp_path / "rf"
+    for split in ("train", "valid"):
+        (rf / split / "labels").mkdir(parents=True)
+        (rf / split / "images").mkdir(parents=True)
+    (rf / "train/labels/a.txt").write_bytes((tmp_path / "y/labels/img2.txt").read_bytes())
+    (rf / "train/images/a.png").write_bytes((tmp_path / "img2.png").read_bytes())
+    (rf / "valid/labels/b.txt").write_bytes((tmp_path / "y/labels/sub/img1.txt").read_bytes())
+    (rf / "valid/images/b.png").write_bytes((tmp_path / "sub/img1.png").read_bytes())
+    (rf / "data.yaml").write_text("names: [cat, dog]\ntrain: train/images\nval: valid/images\n")
+    maskkit.convert(rf, tmp_path / "rf.json", to="coco", workers=1, progress=False)
+    c = json.loads((tmp_path / "rf.json").read_text())
+    assert [im["file_name"] for im in c["images"]] == ["train/images/a.png",
+                                                      "valid/images/b.png"]
+    a = by_image(json.loads(src.read_text()))
+    index = {3: 0, 7: 1}  # no categories.json here: ids are data.yaml's class indices
+    for name, ref in (("train/images/a.png", "img2.png"),
+                      ("valid/images/b.png", "sub/img1.png")):
+        got, want = by_image(c)[name], a[ref]
+        assert [g["category_id"] for g in got] == [index[r["category_id"]] for r in want]
+        for g, r in zip(got, want):
+            if len(r["segmentation"]) == 1:
+                assert g["segmentation"] == r["segmentation"]

@@ -2,8 +2,10 @@
 
 One line per object: ``class x1 y1 x2 y2 ...`` with coordinates divided by the image
 width / height; a line of 5 numbers is a box ``class cx cy w h``.  The files hold no image
-size, so the reader takes it from the image beside ``labels/`` (``images/`` + the same
-relative path, any usual extension), as Ultralytics does.  ``data.yaml`` gives the class
+size, so the reader takes it from the image whose path is the label's with its last
+``labels`` folder replaced by ``images`` (``labels/train/a.txt`` -> ``images/train/a.*``,
+``train/labels/a.txt`` -> ``train/images/a.*``; any usual extension), as Ultralytics
+does.  ``data.yaml`` gives the class
 names (``names:`` list or ``{index: name}``); maskkit also writes ``categories.json``
 beside it so that COCO category ids survive a round trip (class index ``k`` is the
 ``k``-th category by id).
@@ -116,46 +118,51 @@ class YoloReader(Reader):
             cats = [Category(k, n) for k, n in enumerate(names)]
         self.categories = cats
         self.class_ids = [c.id for c in cats]
-        labels = root / "labels" if (root / "labels").is_dir() else root
-        images = root / "images" if labels != root else root
-        self.labels_root, self.images_root = labels, images
-        found: dict[str, str] = {}
-        for dirpath, _dirs, files in os.walk(images):
-            rel_dir = os.path.relpath(dirpath, images)
+        self.root = root
+        self.labels_root = self.images_root = root
+        # every image and label file under the root (hidden folders, such as a staging
+        # folder left by an interrupted run, are not part of the dataset)
+        images: dict[str, str] = {}
+        texts: list[str] = []
+        for dirpath, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            prefix = "" if rel_dir == "." else rel_dir + "/"
             for f in files:
                 stem, ext = os.path.splitext(f)
                 if ext.lower() in IMAGE_SUFFIXES:
-                    key = stem if rel_dir == "." else f"{rel_dir}/{stem}"
-                    found.setdefault(key.replace(os.sep, "/"), f)
+                    images.setdefault(prefix + stem, prefix + f)
+                elif ext == ".txt" and f != "classes.txt":
+                    texts.append(prefix + f)
+        # Ultralytics' rule: the image of .../labels/x.txt is .../images/x.* (the last
+        # "labels" folder of the path); both root/labels/<split> and <split>/labels work
+        in_labels = [t for t in texts if "labels" in t.split("/")[:-1]]
         units = []
-        for dirpath, _dirs, files in os.walk(labels):
-            rel_dir = os.path.relpath(dirpath, labels).replace(os.sep, "/")
-            for f in files:
-                if not f.endswith(".txt") or f == "classes.txt":
-                    continue
-                stem = f[:-4]
-                key = stem if rel_dir == "." else f"{rel_dir}/{stem}"
-                image = found.get(key)
-                rel_image = None if image is None else (
-                    image if rel_dir == "." else f"{rel_dir}/{image}")
-                units.append((f if rel_dir == "." else f"{rel_dir}/{f}", rel_image))
-        units.sort()
-        self.units = units
+        for rel in in_labels or texts:
+            parts = rel[:-4].split("/")
+            dirs = parts[:-1]
+            if "labels" in dirs:
+                j = len(dirs) - 1 - dirs[::-1].index("labels")
+                parts[j] = "images"
+            units.append((rel, images.get("/".join(parts))))
+        self.units = sorted(units)
 
     def read(self, unit) -> ImageRecord:
         rel_label, rel_image = unit
-        label_path = self.labels_root / rel_label
+        label_path = self.root / rel_label
         if rel_image is None:
             raise MaskkitIOError(
                 "YOLO labels hold no image size and no image was found for this label file "
-                f"under {self.images_root} (same relative path, one of {IMAGE_SUFFIXES})",
+                f"(its path with 'labels' replaced by 'images', one of {IMAGE_SUFFIXES})",
                 source=label_path)
-        w, h = image_size(self.images_root / rel_image)
+        w, h = image_size(self.root / rel_image)
         try:
             text = label_path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise MaskkitIOError(f"cannot read label file: {exc}", source=label_path) from None
-        rec = ImageRecord(rel_image, h, w)
+        # file names relative to the images/ folder of the root/images layout
+        name = rel_image[len("images/"):] if rel_image.startswith("images/") else rel_image
+        rec = ImageRecord(name, h, w)
         nc = len(self.class_ids)
         classes, flat, ends = [], [], []
         for lineno, line in enumerate(text.splitlines(), start=1):
