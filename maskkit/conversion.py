@@ -204,6 +204,7 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
     manifest = ManifestLog(manifest_path, "convert", recorded, keep=keep)
     # a failed or killed run leaves its staged files (hidden) and the manifest for
     # --resume; the next run without --resume starts both afresh
+    pending: list[str] = []  # manifest lines of results that arrived together
     try:
         for res in run_batch(job, todo, workers=workers, on_error=on_error,
                              desc="images", progress=progress, engine=engine,
@@ -217,11 +218,17 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
                 continue
             n_in, name, dropped_read, wres = res.value
             take(res.item, n_in, name, dropped_read, wres)
-            manifest.record({"unit": keys[res.item], "n_in": n_in, "name": name,
-                             "dropped": dropped_read, "objects": wres.objects,
-                             "losses": wres.losses, "wdropped": wres.dropped,
-                             "payload": wres.payload, "files": wres.files})
+            # one line per image, written with the lines of the results that came with it
+            pending.append(json.dumps({
+                "unit": keys[res.item], "n_in": n_in, "name": name, "dropped": dropped_read,
+                "objects": wres.objects, "losses": wres.losses, "wdropped": wres.dropped,
+                "payload": wres.payload, "files": wres.files}) + "\n")
+            if not res.more or len(pending) >= 512:
+                manifest.log.write("".join(pending).encode())
+                pending.clear()
     finally:
+        if pending:
+            manifest.log.write("".join(pending).encode())
         manifest.close()
     writer.finish([payloads[i] for i in sorted(payloads)])
     fs.remove(manifest_path)  # complete: nothing left to resume

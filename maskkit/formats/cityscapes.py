@@ -60,7 +60,8 @@ OUTPUTS = ("labelIds", "labelTrainIds", "instanceIds")
 
 def _polygon_files(root: Path, limit: int | None = None) -> list[str]:
     out = []
-    for dirpath, _dirs, files in os.walk(root):
+    for dirpath, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # not staging
         rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
         for f in files:
             if f.endswith(SUFFIX):

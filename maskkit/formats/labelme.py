@@ -45,7 +45,8 @@ AREA_SHAPES = ("polygon", "rectangle", "circle", "mask")
 
 def _json_files(root: Path) -> list[str]:
     out = []
-    for dirpath, _dirs, files in os.walk(root):
+    for dirpath, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # not staging
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         for f in files:
             if f.endswith(".json") and f != SIDECAR:

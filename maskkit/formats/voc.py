@@ -76,7 +76,8 @@ class VocReader(Reader):
         self.categories = _categories(self.root)
         self.known = {c.id for c in self.categories}
         units = []
-        for dirpath, _dirs, files in os.walk(self.root / OBJECT_DIR):
+        for dirpath, dirs, files in os.walk(self.root / OBJECT_DIR):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # not staging
             rel = os.path.relpath(dirpath, self.root / OBJECT_DIR).replace(os.sep, "/")
             units += [f if rel == "." else f"{rel}/{f}" for f in files
                       if f.lower().endswith(".png")]
