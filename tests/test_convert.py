@@ -843,3 +843,26 @@ def test_yolo_split_layouts(tmp_path):
         for g, r in zip(got, want):
             if len(r["segmentation"]) == 1:
                 assert g["segmentation"] == r["segmentation"]
+
+
+def test_cityscapes_instance_pngs_read_back(tmp_path):
+    """instanceIds PNGs (here maskkit's own) read as objects: one per value, exactly its
+    pixels; values below 1000 of classes with instances are crowd regions."""
+    from maskkit.io.png import read_png
+
+    src = make_cityscapes(tmp_path, images=2)
+    maskkit.convert(src, tmp_path / "o", to="cityscapes", outputs=["instanceIds"],
+                    workers=1, progress=False)
+    assert detect_format(tmp_path / "o") == "cityscapes"
+    maskkit.convert(tmp_path / "o", tmp_path / "c.json", to="coco", workers=1,
+                    progress=False)
+    c = json.loads((tmp_path / "c.json").read_text())
+    for name, anns in by_image(c).items():
+        ids = read_png(tmp_path / "o" / name.replace("_leftImg8bit.png",
+                                                     "_gtFine_instanceIds.png"))
+        values = [v for v in np.unique(ids) if v]
+        assert len(anns) == len(values)
+        for a, v in zip(anns, values):
+            assert np.array_equal(coco_mask(a["segmentation"], 60, 90), ids == v)
+            assert a["category_id"] == (v // 1000 if v >= 1000 else v)
+            assert a["iscrowd"] == int(v in (26,))  # the cargroup region

@@ -1,10 +1,13 @@
-"""Cityscapes: ``*_gtFine_polygons.json`` in, ``labelIds`` / ``trainIds`` / ``instanceIds``
-PNGs out.
+"""Cityscapes: ``*_gtFine_polygons.json`` (or ``*_instanceIds.png``) in, ``labelIds`` /
+``trainIds`` / ``instanceIds`` PNGs out.
 
 Reading (polygons JSON): every object that is not ``deleted`` is a COCO polygon of the
 label's ``id``; a label ending in ``group`` (``cargroup``) that is not itself a label is
 that class as a crowd region, as ``json2labelImg`` reads it; labels with a negative id
-(``license plate``) are not drawn by Cityscapes and are reported as dropped.  The
+(``license plate``) are not drawn by Cityscapes and are reported as dropped.  A folder
+without polygons is read from its ``*_instanceIds.png``: each value is one object (RLE,
+exactly its pixels) of class ``value // 1000`` (values of 1000 and up) or ``value``;
+a value below 1000 of a class with instances is a crowd region.  The
 categories are the Cityscapes label table (id, name, category as supercategory).
 
 Writing: the objects are painted in file order, later on top (Cityscapes' own order:
@@ -55,16 +58,17 @@ LABELS = [
 ]
 BY_NAME = {lab[0]: lab for lab in LABELS}
 SUFFIX = "_polygons.json"
+PNG_SUFFIX = "_instanceIds.png"
 OUTPUTS = ("labelIds", "labelTrainIds", "instanceIds")
 
 
-def _polygon_files(root: Path, limit: int | None = None) -> list[str]:
+def _polygon_files(root: Path, limit: int | None = None, suffix: str = SUFFIX) -> list[str]:
     out = []
     for dirpath, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # not staging
         rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
         for f in files:
-            if f.endswith(SUFFIX):
+            if f.endswith(suffix):
                 out.append(f if rel == "." else f"{rel}/{f}")
                 if limit and len(out) >= limit:
                     return out
@@ -72,11 +76,12 @@ def _polygon_files(root: Path, limit: int | None = None) -> list[str]:
 
 
 def detect(path) -> bool:
-    """A ``*_polygons.json`` file, or a folder holding one."""
+    """A ``*_polygons.json`` or ``*_instanceIds.png`` file, or a folder holding one."""
     p = Path(path)
     if p.is_file():
-        return p.name.endswith(SUFFIX)
-    return p.is_dir() and bool(_polygon_files(p, limit=1))
+        return p.name.endswith((SUFFIX, PNG_SUFFIX))
+    return p.is_dir() and bool(_polygon_files(p, limit=1) or
+                               _polygon_files(p, limit=1, suffix=PNG_SUFFIX))
 
 
 def table_categories() -> list[Category]:
@@ -95,12 +100,16 @@ class CityscapesReader(Reader):
         if p.is_file():
             self.root, self.units = p.parent, [p.name]
         elif p.is_dir():
-            self.root, self.units = p, _polygon_files(p)
+            # polygons when there are any (the source of truth), else the instance PNGs
+            self.root = p
+            self.units = _polygon_files(p) or _polygon_files(p, suffix=PNG_SUFFIX)
         else:
             raise MaskkitIOError("no such file or folder", source=src)
         self.categories = table_categories()
 
     def read(self, unit) -> ImageRecord:
+        if unit.endswith(PNG_SUFFIX):
+            return self._read_png(unit)
         from maskkit.io.files import read_json
 
         path = self.root / unit
@@ -143,6 +152,42 @@ class CityscapesReader(Reader):
                 raise InvalidAnnotationError("polygon coordinates must be finite",
                                              source=path, obj=where)
             rec.instances.append(Instance(lab[1], [xy.ravel().tolist()], crowd))
+        return rec
+
+
+    def _read_png(self, unit) -> ImageRecord:
+        """An ``instanceIds`` PNG: ``id * 1000 + k`` is instance ``k`` of class ``id``; a
+        value below 1000 is a class region (a crowd region for a class with instances);
+        0 (unlabeled) is left out.  Objects come out as RLE, exactly their pixels."""
+        from maskkit.io.png import read_png
+        from maskkit.labels2coco import label_image_annotations
+
+        path = self.root / unit
+        ids = read_png(path)
+        if ids.ndim != 2:
+            raise InvalidAnnotationError(f"an instanceIds PNG is one channel; got shape "
+                                         f"{ids.shape}", source=path)
+        h, w = ids.shape
+        base = unit[: -len(PNG_SUFFIX)]
+        base = base[: -len("_gtFine")] if base.endswith("_gtFine") else base
+        rec = ImageRecord(f"{base}_leftImg8bit.png", h, w)
+        by_id = {lab[1]: lab for lab in LABELS if lab[1] >= 0}
+
+        values: list[int] = []  # the map value of each object, in the order they come
+
+        def category_of(v):
+            v = int(v)
+            cid = v // 1000 if v >= 1000 else v
+            if cid not in by_id:
+                raise UnknownCategoryError(f"value {v}: class {cid} is not a Cityscapes "
+                                           "label id", source=path)
+            values.append(v)
+            return cid
+
+        anns = label_image_annotations(ids, kind="instance", category_of=category_of)
+        for a, v in zip(anns, values, strict=True):
+            crowd = by_id[a["category_id"]][4] and v < 1000  # a class region, no instance
+            rec.instances.append(Instance(a["category_id"], a["segmentation"], crowd))
         return rec
 
 
