@@ -80,6 +80,9 @@ _API: dict[str, str] = {
     "labels_to_coco": "labels2coco",
     "label_tiled": "tiled",
     "count_tiled": "tiled",
+    # format conversion (COCO, YOLO segmentation, labelme)
+    "convert": "conversion",
+    "trace_outlines": "labels2coco",
 }
 
 __all__ = ["__version__", *sorted(_API)]

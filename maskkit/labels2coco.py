@@ -34,7 +34,8 @@ from maskkit._kernels import ccl
 from maskkit._kernels import rle as _kr
 from maskkit.errors import InvalidInputError, MaskkitIOError, UnknownCategoryError
 
-__all__ = ["label_image_annotations", "labels_to_coco", "load_class_map", "relative_names"]
+__all__ = ["label_image_annotations", "labels_to_coco", "load_class_map", "relative_names",
+           "trace_outlines"]
 
 KINDS = ("instance", "semantic")
 SEGMENTATIONS = ("rle", "polygons")
@@ -170,6 +171,54 @@ def _crop_polygons(crop: np.ndarray, r0: int, c0: int, simplify: float):
         if not np.array_equal(check, crop):
             return None
     return parts
+
+
+def trace_outlines(mask, *, offset=(0, 0)) -> list[list[list[float]]]:
+    """The outlines of a binary mask, traced along pixel edges, holes included.
+
+    Each 4-connected region of the mask gives one polygon: its exterior ring first, then
+    one ring per hole.  Vertices are pixel corners (whole numbers), so COCO's rasteriser
+    (which samples pixel centres) gives back exactly the region's pixels from the
+    exterior ring, and exactly the hole's pixels from a hole ring; rings are flat
+    ``[x1, y1, x2, y2, ...]`` lists, implicitly closed (the first vertex is not repeated).
+
+    Parameters
+    ----------
+    mask : array_like of bool or int, shape (H, W)
+        Non-zero pixels are traced.
+    offset : (int, int)
+        ``(x, y)`` added to every vertex (the position of a crop in its image).
+
+    Returns
+    -------
+    list of list of list of float
+        ``[[exterior, hole, hole, ...], ...]``, one entry per region, in raster order
+        of rasterio's tracer (``rasterio.features.shapes``, 4-connectivity).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ring = np.ones((3, 3), np.uint8); ring[1, 1] = 0
+    >>> [[len(r) // 2 for r in rings] for rings in trace_outlines(ring)]
+    [[4, 4]]
+    >>> trace_outlines(np.array([[0, 1]]), offset=(10, 5))
+    [[[11.0, 5.0, 11.0, 6.0, 12.0, 6.0, 12.0, 5.0]]]
+    """
+    from affine import Affine
+    from rasterio.features import shapes
+
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise InvalidInputError(f"mask must be 2-D (H, W); got shape {mask.shape}")
+    crop = (mask != 0).view(np.uint8) if mask.dtype != np.uint8 else (mask != 0).astype(np.uint8)
+    if not crop.any():
+        return []
+    out = []
+    for geom, _ in shapes(crop, mask=crop.astype(bool), connectivity=4,
+                          transform=Affine.translation(*offset)):
+        out.append([np.asarray(r, np.float64)[:-1].ravel().tolist()
+                    for r in geom["coordinates"]])
+    return out
 
 
 def label_image_annotations(

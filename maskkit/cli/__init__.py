@@ -20,6 +20,7 @@ from maskkit.cli._output import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, Parser
 # subcommand modules, in the order they are listed by --help
 _COMMANDS = [
     "coco2sem", "count", "panoptic", "pq", "audit", "bench", "render", "rasterize", "labels2coco",
+    "convert",
 ]
 
 

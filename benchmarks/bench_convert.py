@@ -1,0 +1,226 @@
+"""Format conversion: COCO -> YOLO segmentation and YOLO segmentation -> COCO over many
+small images, maskkit (``maskkit.convert``) vs supervision's ``DetectionDataset`` round
+trip (``from_coco(..., force_masks=True).as_yolo(...)`` and ``from_yolo(...).as_coco(...)``),
+both in this process, single-threaded, labels only (no image copies).
+
+Run::
+
+    pytest benchmarks/bench_convert.py --benchmark-only --benchmark-columns=median,iqr,rounds \
+        --benchmark-group-by=group -s
+
+``MASKKIT_BENCH_CONVERT_N`` sets the number of images (default 10000).  The dataset is
+generated once (seeded): 64×48 images, 1-6 objects each, single-part polygons of 4-12
+vertices, one in five objects in two parts.  Every run's output is checked after the
+rounds (object count, class ids) so a fast wrong run fails.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+
+N_IMAGES = int(os.environ.get("MASKKIT_BENCH_CONVERT_N", "10000"))
+H, W = 48, 64
+G_TO_YOLO = f"convert: COCO -> YOLO-seg, {N_IMAGES} images {W}x{H}"
+G_TO_COCO = f"convert: YOLO-seg -> COCO, {N_IMAGES} images {W}x{H}"
+
+
+def _poly(rng, cx, cy, r):
+    n = int(rng.integers(4, 13))
+    t = np.sort(rng.uniform(0, 2 * np.pi, n))
+    rad = rng.uniform(r / 2, r, n)
+    xy = np.stack([cx + rad * np.cos(t), cy + rad * np.sin(t)], 1)
+    return np.round(np.clip(xy, 0, [W, H]), 2).ravel().tolist()
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("convert")
+    images = root / "images"
+    images.mkdir()
+    buf = io.BytesIO()
+    Image.new("RGB", (W, H)).save(buf, format="PNG")
+    png = buf.getvalue()
+    rng = np.random.default_rng(7)
+    imgs, anns = [], []
+    for i in range(N_IMAGES):
+        name = f"{i:05d}.png"
+        (images / name).write_bytes(png)
+        imgs.append({"id": i + 1, "file_name": name, "height": H, "width": W})
+        for _ in range(int(rng.integers(1, 7))):
+            cx, cy = rng.uniform(8, W - 8), rng.uniform(8, H - 8)
+            seg = [_poly(rng, cx, cy, 7)]
+            if rng.random() < 0.2:
+                seg.append(_poly(rng, (cx + 30) % W, cy, 5))
+            anns.append({"id": len(anns) + 1, "image_id": i + 1,
+                         "category_id": int(rng.integers(1, 4)), "segmentation": seg,
+                         "iscrowd": 0, "area": 1.0, "bbox": [0, 0, 1, 1]})
+    cats = [{"id": k, "name": n, "supercategory": ""} for k, n in
+            enumerate(["cat", "dog", "bird"], start=1)]
+    coco = root / "instances.json"
+    coco.write_text(json.dumps({"images": imgs, "annotations": anns, "categories": cats}))
+    # the YOLO source for the other direction, written once by maskkit
+    import maskkit
+
+    yolo = root / "yolo"
+    maskkit.convert(coco, yolo, to="yolo", images=images, workers=1, progress=False,
+                    check=False)
+    return {"root": root, "coco": coco, "images": images, "yolo": yolo,
+            "objects": len(anns)}
+
+
+def _yolo_objects(folder) -> int:
+    return sum(len(p.read_text().splitlines()) for p in folder.rglob("*.txt"))
+
+
+def _rounds(benchmark, fn, tmp_path, suffix=""):
+    """Each round writes a new output (files created, as in a first conversion: writing
+    over the last round's files would be cheaper for whoever overwrites in place)."""
+    count = iter(range(1000))
+
+    def setup():
+        return (tmp_path / f"out{next(count)}{suffix}",), {}
+
+    benchmark.pedantic(fn, setup=setup, rounds=3, iterations=1, warmup_rounds=1)
+    return tmp_path / f"out{next(count) - 1}{suffix}"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_coco_to_yolo_maskkit(benchmark, impl, dataset, tmp_path, workers):
+    import maskkit
+
+    benchmark.group = G_TO_YOLO
+    impl("maskkit" if workers == 1 else "maskkit_2_workers")
+    out = _rounds(benchmark, lambda o: maskkit.convert(dataset["coco"], o, to="yolo",
+                                                       workers=workers, progress=False),
+                  tmp_path)
+    assert _yolo_objects(out / "labels") == dataset["objects"]
+
+
+def test_coco_to_yolo_supervision(benchmark, impl, dataset, tmp_path):
+    sv = pytest.importorskip("supervision")
+    benchmark.group = G_TO_YOLO
+    impl("supervision")
+
+    def run(out):
+        ds = sv.DetectionDataset.from_coco(str(dataset["images"]), str(dataset["coco"]),
+                                           force_masks=True)
+        ds.as_yolo(annotations_directory_path=str(out / "labels"),
+                   data_yaml_path=str(out / "data.yaml"))
+
+    out = _rounds(benchmark, run, tmp_path)
+    assert _yolo_objects(out / "labels") >= dataset["objects"] * 0.95
+
+
+def test_coco_to_yolo_file_floor(benchmark, impl, dataset, tmp_path):
+    """Not a converter: writing the same label files with plain Python, to show how much
+    of every converter's time is creating 10000 small files on this disk."""
+    contents = {p.relative_to(dataset["yolo"] / "labels"): p.read_bytes()
+                for p in (dataset["yolo"] / "labels").rglob("*.txt")}
+    benchmark.group = G_TO_YOLO
+    impl("file_creation_floor")
+
+    def run(out):
+        out.mkdir()
+        for rel, data in contents.items():
+            with open(out / rel, "wb") as fh:
+                fh.write(data)
+
+    _rounds(benchmark, run, tmp_path)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_yolo_to_coco_maskkit(benchmark, impl, dataset, tmp_path, workers):
+    import maskkit
+
+    benchmark.group = G_TO_COCO
+    impl("maskkit" if workers == 1 else "maskkit_2_workers")
+    out = _rounds(benchmark, lambda o: maskkit.convert(dataset["yolo"], o, to="coco",
+                                                       workers=workers, progress=False),
+                  tmp_path, ".json")
+    assert len(json.loads(out.read_text())["annotations"]) == dataset["objects"]
+
+
+def test_yolo_to_coco_supervision(benchmark, impl, dataset, tmp_path):
+    sv = pytest.importorskip("supervision")
+    y = dataset["yolo"]
+    benchmark.group = G_TO_COCO
+    impl("supervision")
+
+    def run(out):
+        ds = sv.DetectionDataset.from_yolo(str(y / "images"), str(y / "labels"),
+                                           str(y / "data.yaml"))
+        ds.as_coco(annotations_path=str(out))
+
+    out = _rounds(benchmark, run, tmp_path, ".json")
+    assert len(json.loads(out.read_text())["annotations"]) >= dataset["objects"] * 0.95
+
+
+# --------------------------------------------------------------------- Cityscapes
+
+N_CITY = int(os.environ.get("MASKKIT_BENCH_CITY_N", "20"))
+CH, CW = 1024, 2048
+G_CITY = f"convert: Cityscapes polygons -> labelIds PNG, {N_CITY} images {CW}x{CH}"
+
+
+@pytest.fixture(scope="module")
+def cityscapes(tmp_path_factory):
+    """Cityscapes-like polygons: per image 12 large stuff regions and 90 objects of
+    8-40 vertices (a gtFine image has ~100 objects)."""
+    root = tmp_path_factory.mktemp("city") / "gtFine" / "val" / "city"
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(11)
+    stuff = ["road", "sidewalk", "building", "vegetation", "sky", "terrain"]
+    things = ["car", "person", "bicycle", "pole", "traffic sign", "rider"]
+    for i in range(N_CITY):
+        objs = []
+        for _ in range(12):
+            x, y = rng.uniform(0, CW - 400), rng.uniform(0, CH - 300)
+            objs.append({"label": str(rng.choice(stuff)), "polygon": np.round(np.stack(
+                [x + rng.uniform(0, 900, 8), y + rng.uniform(0, 500, 8)], 1), 1).tolist()})
+        for _ in range(90):
+            cx, cy, r = rng.uniform(0, CW), rng.uniform(0, CH), rng.uniform(10, 120)
+            n = int(rng.integers(8, 41))
+            t = np.sort(rng.uniform(0, 2 * np.pi, n))
+            rad = rng.uniform(r / 2, r, n)
+            objs.append({"label": str(rng.choice(things)), "polygon": np.round(np.stack(
+                [cx + rad * np.cos(t), cy + rad * np.sin(t)], 1), 1).tolist()})
+        (root / f"city_{i:06d}_000019_gtFine_polygons.json").write_text(json.dumps(
+            {"imgHeight": CH, "imgWidth": CW, "objects": objs}))
+    return root.parent.parent
+
+
+def test_cityscapes_labelids_maskkit(benchmark, impl, cityscapes, tmp_path):
+    import maskkit
+
+    benchmark.group = G_CITY
+    impl("maskkit")
+    out = _rounds(benchmark, lambda o: maskkit.convert(cityscapes, o, to="cityscapes",
+                                                       outputs=["labelIds"], workers=1,
+                                                       progress=False), tmp_path)
+    assert len(list(out.rglob("*_labelIds.png"))) == N_CITY
+    benchmark.extra_info["ms_per_image"] = round(benchmark.stats.stats.median / N_CITY * 1e3, 2)
+
+
+def test_cityscapes_labelids_json2labelimg(benchmark, impl, cityscapes, tmp_path):
+    pytest.importorskip("cityscapesscripts")
+    from cityscapesscripts.preparation.json2labelImg import json2labelImg
+
+    benchmark.group = G_CITY
+    impl("cityscapesscripts")
+    files = sorted(cityscapes.rglob("*_polygons.json"))
+
+    def run(out):
+        out.mkdir()
+        for js in files:
+            json2labelImg(str(js), str(out / js.name.replace("polygons.json", "labelIds.png")))
+
+    out = _rounds(benchmark, run, tmp_path)
+    assert len(list(out.glob("*_labelIds.png"))) == N_CITY
+    benchmark.extra_info["ms_per_image"] = round(benchmark.stats.stats.median / N_CITY * 1e3, 2)

@@ -1,0 +1,114 @@
+"""The interchange model every format is read into and written from.
+
+One :class:`ImageRecord` per image: its file name, size and objects; one
+:class:`Instance` per object: a category id, ``iscrowd`` and its geometry as COCO holds
+it (a list of polygon parts, or an RLE dict).  Readers build records, writers consume
+them; neither knows about the other format.  Records are validated on construction, so a
+writer can trust them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from maskkit.errors import InvalidAnnotationError
+
+__all__ = ["Category", "ImageRecord", "Instance"]
+
+
+@dataclass(frozen=True)
+class Category:
+    """A category: its id (kept across conversions), name and supercategory."""
+
+    id: int
+    name: str
+    supercategory: str = ""
+
+    def as_coco(self) -> dict:
+        return {"id": self.id, "name": self.name, "supercategory": self.supercategory}
+
+
+def _check_geometry(seg, where: str):
+    if isinstance(seg, dict):
+        if "counts" not in seg or "size" not in seg:
+            raise InvalidAnnotationError(f"{where}: an RLE needs 'size' and 'counts'")
+        return
+    if not isinstance(seg, list) or not seg:
+        raise InvalidAnnotationError(
+            f"{where}: geometry must be a non-empty list of polygon parts or an RLE dict; "
+            f"got {type(seg).__name__}")
+    for i, part in enumerate(seg):
+        if not isinstance(part, list):
+            raise InvalidAnnotationError(f"{where}: polygon part {i} must be a list of "
+                                         "coordinates x1, y1, x2, y2, ...")
+        if len(part) % 2 or len(part) < 6:
+            raise InvalidAnnotationError(
+                f"{where}: polygon part {i} has {len(part)} coordinates; expected an even "
+                "number, at least 6 (3 points)")
+
+
+@dataclass
+class Instance:
+    """One object of an image.
+
+    Attributes
+    ----------
+    category_id : int
+        The category's id (see :class:`Category`).
+    segmentation : list or dict
+        COCO polygons (a list of flat ``[x1, y1, x2, y2, ...]`` parts, unioned) or a COCO
+        RLE ``{"size": [h, w], "counts": ...}``.
+    iscrowd : bool
+        A crowd / ignore region rather than one object.
+    extra : dict
+        Format-specific fields carried along (``score``, CVAT attributes ...).
+    """
+
+    category_id: int
+    segmentation: Any
+    iscrowd: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        _check_geometry(self.segmentation, f"object of category {self.category_id!r}")
+
+
+@dataclass
+class ImageRecord:
+    """One image: where it is, its size, its objects, and what its reader had to drop.
+
+    Attributes
+    ----------
+    file_name : str
+        The image's path relative to the dataset's image folder (COCO ``file_name``).
+    height, width : int
+        Image size in pixels.
+    instances : list of Instance
+        The objects, in file order.
+    id : int, optional
+        The COCO image id, when the source has one.
+    dropped : list of str
+        One line per source object the reader could not represent (a ``line`` shape,
+        an ``__ignore__`` region ...), reported by the conversion.
+    """
+
+    file_name: str
+    height: int
+    width: int
+    instances: list = field(default_factory=list)
+    id: Any = None
+    dropped: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if (isinstance(self.height, bool) or isinstance(self.width, bool)
+                or not isinstance(self.height, int) or not isinstance(self.width, int)
+                or self.height < 1 or self.width < 1):
+            raise InvalidAnnotationError(
+                f"image {self.file_name!r}: height and width must be whole numbers >= 1; got "
+                f"{self.height!r}×{self.width!r}")
+        from maskkit.limits import check_image_size
+
+        # a hostile size (a 10⁶×10⁶ image in an XML header) is refused before any
+        # writer allocates a label map for it
+        check_image_size(self.height, self.width, obj=f"image {self.file_name!r}")
