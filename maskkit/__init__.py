@@ -78,6 +78,9 @@ _API: dict[str, str] = {
     "labels_to_coco": "labels2coco",
     "label_tiled": "tiled",
     "count_tiled": "tiled",
+    # semantic masks: split touching objects, estimate the true counts
+    "split_touching": "split",
+    "estimate_counts": "split",
 }
 
 __all__ = ["__version__", *sorted(_API)]

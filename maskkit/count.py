@@ -16,7 +16,7 @@ from maskkit._kernels import ccl
 from maskkit.errors import InvalidInputError, MaskkitTypeError
 from maskkit.label import _as_array, _check_connectivity, _label_runs
 
-__all__ = ["ALL_INSTANCES", "count_file", "count_objects", "count_table"]
+__all__ = ["ALL_INSTANCES", "component_areas", "count_file", "count_objects", "count_table"]
 
 #: The class key under which an instance label image without ``class_map`` is counted.
 ALL_INSTANCES = -1
@@ -70,6 +70,48 @@ def _semantic(mask: np.ndarray, connectivity: int, min_area: int, ignore: np.nda
         return {}
     return _table(*ccl.class_table(runs.bounds, runs.values, runs.runlab, runs.final,
                                    runs.row_first, runs.row_count, runs.n, min_area), ignore)
+
+
+def component_areas(mask, *, connectivity: int = 8, ignore=(255,)):
+    """Class and area of every connected component of a semantic mask.
+
+    The same labelling pass as :func:`count_table`, keeping each component's area instead
+    of summing them per class (no label image is painted).
+
+    Returns
+    -------
+    classes, areas : ndarray of int64, shape (N,)
+        Per component, in the labelling's order; background ``0`` and ``ignore`` values
+        are left out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from maskkit.count import component_areas
+    >>> mask = np.array([[1, 1, 0, 2],
+    ...                  [0, 0, 0, 0],
+    ...                  [1, 0, 255, 2]], dtype=np.uint8)
+    >>> [a.tolist() for a in component_areas(mask)]
+    [[1, 2, 1, 2], [2, 1, 1, 1]]
+    """
+    mask = _as_array(mask, "mask")
+    ignore = _check_ignore(ignore)
+    conn = _check_connectivity(connectivity, mask.ndim)
+    if mask.dtype.kind == "b":
+        mask = mask.view(np.uint8)
+    empty = np.zeros(0, np.int64)
+    if mask.size == 0:
+        return empty, empty
+    runs = _label_runs(mask, conn, False, mask.dtype.type(0), False, keep_scratch=True)
+    if runs.n == 0:
+        return empty, empty
+    area, value = ccl.component_areas_and_values(runs.bounds, runs.values, runs.runlab,
+                                                 runs.final, runs.row_first, runs.row_count,
+                                                 runs.n)
+    value = value[1:].astype(np.int64)
+    area = area[1:]
+    keep = (value != 0) & ~np.isin(value, ignore) if ignore.size else value != 0
+    return value[keep], area[keep]
 
 
 def _pixel_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,224 @@
+"""Kernels of :mod:`maskkit.split`: the distance-ordered flood that splits touching objects.
+
+The image is seen as a flat ``(Z, Y, X)`` volume (a 2-D mask is one plane).  Pixels are
+visited from the largest squared distance to the smallest (a counting sort, so linear
+time); each pixel joins the region of its steepest already-visited same-class neighbour,
+which is a watershed of the inverted distance map whose basins grow from every regional
+maximum.  When a pixel touches two regions for the first time it is their saddle, and the
+two are merged unless the saddle is a neck: narrower than ``ratio`` times the smaller
+region's peak distance and at least ``depth`` pixels below it.  A union-find over the
+regions keeps the merges; ties are broken by raster position only, so the result does not
+depend on class values or on the order objects were drawn in.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from maskkit._jit import kernel
+
+#: Most buckets of the counting sort; larger distance ranges are bucketed by distance.
+MAX_BUCKETS = 1 << 22
+
+
+@kernel
+def _root(parent, i):
+    root = i
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:
+        nxt = parent[i]
+        parent[i] = root
+        i = nxt
+    return root
+
+
+@kernel
+def order_by_distance(sq, fg, cap, order):
+    """Write the flat indices of the foreground pixels into ``order``, largest ``sq``
+    first, raster order within a bucket; return how many there are.
+
+    ``sq`` (float32, flat) is clipped to ``cap`` (it is infinite where a class has no
+    boundary at all).  ``order`` must hold at least the foreground pixel count.
+    """
+    n = sq.size
+    top = 0.0
+    for p in range(n):
+        if fg[p]:
+            v = min(sq[p], cap)
+            if v > top:
+                top = v
+    exact = top < MAX_BUCKETS
+    scale = 1.0 if exact else (MAX_BUCKETS - 1) / math.sqrt(top)
+    nb = (int(top) if exact else MAX_BUCKETS - 1) + 1
+    start = np.zeros(nb + 1, np.int64)
+    for p in range(n):
+        if fg[p]:
+            v = min(sq[p], cap)
+            k = int(v) if exact else int(math.sqrt(v) * scale)
+            start[nb - 1 - k + 1] += 1  # descending: bucket nb-1-k
+    for b in range(nb):
+        start[b + 1] += start[b]
+    total = start[nb]
+    if total > order.size:
+        return -1
+    for p in range(n):
+        if fg[p]:
+            v = min(sq[p], cap)
+            k = int(v) if exact else int(math.sqrt(v) * scale)
+            b = nb - 1 - k
+            order[start[b]] = p
+            start[b] += 1
+    return total
+
+
+@kernel
+def _grow(a, n):
+    b = np.empty(max(2 * a.size, n), a.dtype)
+    b[: a.size] = a
+    return b
+
+
+@kernel
+def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth, min_dist2,
+                lab):
+    """Flood the pixels of ``order[:nfg]`` into regions and merge the regions whose saddle
+    is not a neck.
+
+    Parameters are flat arrays of the volume ``(nz, ny, nx)``: ``vals`` the classes,
+    ``sq`` the squared distances (clipped to ``cap``), ``lab`` (zeroed, int32 or int64)
+    receives a region index per pixel.  ``dz, dy, dx`` are the neighbour offsets.
+    ``min_dist2 > 0`` also merges regions whose peaks are closer than its square root.
+
+    Returns ``(parent, peak_at, n_regions)``: the union-find forest over regions
+    ``1..n_regions`` (roots are the objects) and each region's peak pixel.
+    """
+    cap_regions = 1024
+    parent = np.empty(cap_regions, np.int64)
+    peak = np.empty(cap_regions, np.float64)
+    peak_at = np.empty(cap_regions, np.int64)
+    parent[0] = 0
+    peak[0] = 0.0
+    peak_at[0] = -1
+    nreg = 0
+    noff = dz.size
+    roots = np.empty(noff, np.int64)
+    plane = ny * nx
+    total = vals.size
+    for t in range(nfg):
+        p = order[t]
+        if p < 0 or p >= total:
+            continue
+        z = p // plane
+        rem = p - z * plane
+        y = rem // nx
+        x = rem - y * nx
+        v = vals[p]
+        nr = 0
+        best = -1
+        best_sq = -1.0
+        for k in range(noff):
+            zz = z + dz[k]
+            yy = y + dy[k]
+            xx = x + dx[k]
+            if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
+                continue
+            q = (zz * ny + yy) * nx + xx
+            lq = lab[q]
+            if lq <= 0 or lq > nreg or vals[q] != v:
+                continue
+            r = _root(parent, lq)
+            seen = False
+            for j in range(nr):
+                if roots[j] == r:
+                    seen = True
+                    break
+            if not seen:
+                roots[nr] = r
+                nr += 1
+            sq_q = min(sq[q], cap)
+            if sq_q > best_sq:
+                best_sq = sq_q
+                best = r
+        if nr == 0:
+            nreg += 1
+            if nreg >= parent.size:
+                parent = _grow(parent, nreg + 1)
+                peak = _grow(peak, nreg + 1)
+                peak_at = _grow(peak_at, nreg + 1)
+            parent[nreg] = nreg
+            peak[nreg] = min(sq[p], cap)
+            peak_at[nreg] = p
+            lab[p] = nreg
+            continue
+        if nr > 1:
+            s = math.sqrt(min(sq[p], cap))
+            # the highest peak first, then each other region against it
+            top = roots[0]
+            for j in range(1, nr):
+                r = roots[j]
+                if peak[r] > peak[top] or (peak[r] == peak[top] and peak_at[r] < peak_at[top]):
+                    top = r
+            for j in range(nr):
+                r = roots[j]
+                a = _root(parent, top)
+                if r == a:
+                    continue
+                m = math.sqrt(min(peak[a], peak[r]))
+                merge = s >= ratio * m or m - s < depth
+                if not merge and min_dist2 > 0.0:
+                    pa = peak_at[a]
+                    pr = peak_at[r]
+                    za = pa // plane
+                    ya = (pa - za * plane) // nx
+                    xa = pa - za * plane - ya * nx
+                    zr = pr // plane
+                    yr = (pr - zr * plane) // nx
+                    xr = pr - zr * plane - yr * nx
+                    d2 = float((za - zr) ** 2 + (ya - yr) ** 2 + (xa - xr) ** 2)
+                    merge = d2 < min_dist2
+                if merge:
+                    if peak[r] > peak[a] or (peak[r] == peak[a] and peak_at[r] < peak_at[a]):
+                        parent[a] = r
+                    else:
+                        parent[r] = a
+            best = _root(parent, best)
+        lab[p] = best
+    return parent, peak_at, nreg
+
+
+@kernel
+def relabel(lab, parent, nreg):
+    """Replace region indices by object ids ``1..N`` in raster order of first pixel;
+    return ``N``."""
+    newid = np.zeros(nreg + 1, np.int64)
+    n = 0
+    for p in range(lab.size):
+        lp = lab[p]
+        if lp <= 0 or lp > nreg:
+            lab[p] = 0
+            continue
+        r = _root(parent, lp)
+        if newid[r] == 0:
+            n += 1
+            newid[r] = n
+        lab[p] = newid[r]
+    return n
+
+
+@kernel
+def root_pixels(parent, peak_at, nreg):
+    """The peak pixel of every object (root region)."""
+    n = 0
+    for r in range(1, nreg + 1):
+        if parent[r] == r:
+            n += 1
+    out = np.empty(n, np.int64)
+    n = 0
+    for r in range(1, nreg + 1):
+        if parent[r] == r:
+            out[n] = peak_at[r]
+            n += 1
+    return out
