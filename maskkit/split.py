@@ -32,6 +32,8 @@ METHODS = ("split", "area", "components")
 RATIO = 0.7
 #: ... and it must also lie at least this many pixels below that peak.
 DEPTH = 1.0
+#: A basin whose peak distance is below this share of its neighbour's is part of it.
+SIZE_RATIO = 0.25
 #: Ratios whose counts bound the estimate of ``method="split"`` (merge more / split more).
 RATIO_LOW, RATIO_HIGH = 0.55, 0.85
 
@@ -104,7 +106,7 @@ class _Prepared:
 
         return k.flood_split(self.vals, self.sq, self.cap, self.order, self.nfg, self.nz,
                              self.ny, self.nx, *self.offsets, float(ratio), float(depth),
-                             float(min_dist2), lab)
+                             float(min_dist2), float(SIZE_RATIO), lab)
 
 
 def _check_min_distance(min_distance) -> float:

@@ -83,14 +83,16 @@ def _grow(a, n):
 
 @kernel
 def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth, min_dist2,
-                lab):
+                size_ratio, lab):
     """Flood the pixels of ``order[:nfg]`` into regions and merge the regions whose saddle
     is not a neck.
 
     Parameters are flat arrays of the volume ``(nz, ny, nx)``: ``vals`` the classes,
     ``sq`` the squared distances (clipped to ``cap``), ``lab`` (zeroed, int32 or int64)
     receives a region index per pixel.  ``dz, dy, dx`` are the neighbour offsets.
-    ``min_dist2 > 0`` also merges regions whose peaks are closer than its square root.
+    ``min_dist2 > 0`` also merges regions whose peaks are closer than its square root, and
+    a region whose peak is below ``size_ratio`` times the other's is merged into it (a
+    protrusion of one object, not an object of its own).
 
     Returns ``(parent, peak_at, n_regions)``: the union-find forest over regions
     ``1..n_regions`` (roots are the objects) and each region's peak pixel.
@@ -167,7 +169,8 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
                 if r == a:
                     continue
                 m = math.sqrt(min(peak[a], peak[r]))
-                merge = s >= ratio * m or m - s < depth
+                big = math.sqrt(max(peak[a], peak[r]))
+                merge = s >= ratio * m or m - s < depth or m < size_ratio * big
                 if not merge and min_dist2 > 0.0:
                     pa = peak_at[a]
                     pr = peak_at[r]
