@@ -253,3 +253,38 @@ def test_real_annotations_per_class(rel):
         print("  image {} {:<12} true {:3d} components {:3d} split {:3d}".format(*r))
     # splitting never makes the total error worse than the components' on these files
     assert split_err <= comp_err
+
+
+# ------------------------------------------------------------------------- CLI
+
+
+def test_cli_split_writes_label_images(tmp_path, capsys):
+    from PIL import Image
+
+    from maskkit.cli import main
+    from maskkit.io.masks import read_mask
+
+    scene = make_scene(20, 2, gap=0.0, height=160, radius=(4.0, 14.0), seed=1)
+    sem = scene.semantic_map()
+    (tmp_path / "in").mkdir()
+    Image.fromarray(sem).save(tmp_path / "in" / "a.png")
+    np.save(tmp_path / "in" / "b.npy", sem)
+    assert main(["split", str(tmp_path / "in"), "-o", str(tmp_path / "out")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "image,objects,output" and len(lines) == 3
+    expected = split_touching(sem)
+    for name in ("a", "b"):
+        np.testing.assert_array_equal(read_mask(tmp_path / "out" / f"{name}.png"), expected)
+    assert main(["split", str(tmp_path / "in" / "a.png"), "-o", str(tmp_path / "tif"),
+                 "--format", "tif"]) == 0
+    np.testing.assert_array_equal(read_mask(tmp_path / "tif" / "a.tif"), expected)
+
+
+def test_cli_split_reports_bad_file(tmp_path, capsys):
+    from maskkit.cli import main
+
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    assert main(["split", str(bad), "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "bad.png" in err and len(err.strip().splitlines()) == 1

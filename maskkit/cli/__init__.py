@@ -16,6 +16,7 @@ from maskkit import __version__
 # subcommand modules, in the order they are listed by --help
 _COMMANDS = [
     "coco2sem", "count", "panoptic", "pq", "audit", "bench", "render", "rasterize", "labels2coco",
+    "split",
 ]
 
 
