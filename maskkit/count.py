@@ -294,6 +294,7 @@ def count_file(
     connectivity: int = 8,
     min_area: int = 0,
     ignore=(255,),
+    estimate: str | None = None,
 ) -> dict[int, tuple[int, int]]:
     """Objects and pixels per class of a mask file: ``{class: (count, area)}``.
 
@@ -304,6 +305,11 @@ def count_file(
     above's by the few non-zero bytes a label map's filtered row holds
     (:mod:`maskkit._kernels.countpng`), so counting costs about as much as reading.
     Errors are those of ``read_mask``, naming the file.
+
+    With ``estimate="split"`` or ``"area"`` (semantic masks, ``min_area=0``), ``count`` is
+    the estimated object count of :func:`maskkit.split.estimate_counts` and each value is
+    ``(count, area, components, low, high)``: the connected components and the estimate's
+    range follow.
 
     Examples
     --------
@@ -316,8 +322,13 @@ def count_file(
     ...                           [1, 0, 255, 2]], dtype=np.uint8)).save(path)
     >>> count_file(path)
     {1: (2, 3), 2: (2, 2)}
+    >>> count_file(path, estimate="area")
+    {1: (2, 3, 2, 2, 3), 2: (2, 2, 2, 2, 2)}
     """
     from maskkit.io.masks import read_mask
+
+    if estimate is not None:
+        return _estimate_file(read_mask(path), kind, connectivity, min_area, ignore, estimate)
 
     if kind == "semantic" and connectivity in (4, 8) and not isinstance(connectivity, bool):
         min_area = _check_min_area(min_area)
@@ -328,6 +339,23 @@ def count_file(
             return _table(classes, counted[0][classes], counted[1][classes], ignore)
     return count_table(read_mask(path), kind=kind, connectivity=connectivity,
                        min_area=min_area, ignore=ignore)
+
+
+def _estimate_file(mask, kind, connectivity, min_area, ignore, estimate):
+    from maskkit.split import estimate_counts
+
+    if kind != "semantic":
+        raise InvalidInputError(f"estimate applies to semantic masks only; got kind={kind!r}")
+    if estimate not in ("split", "area", "components"):
+        raise InvalidInputError(f"estimate must be 'split', 'area' or 'components'; got "
+                                f"{estimate!r}")
+    if _check_min_area(min_area):
+        raise InvalidInputError("min_area does not combine with an estimate (small objects "
+                                "are part of the objects they touch); use min_area=0")
+    table = count_table(mask, connectivity=connectivity, ignore=ignore)
+    est = estimate_counts(mask, method=estimate, connectivity=connectivity, ignore=ignore)
+    return {c: (est[c]["estimate"], a, est[c]["components"], est[c]["low"], est[c]["high"])
+            for c, (_, a) in table.items()}
 
 
 def _count_label_png(path, diag: int, min_area: int):

@@ -288,3 +288,44 @@ def test_cli_split_reports_bad_file(tmp_path, capsys):
     assert main(["split", str(bad), "-o", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "bad.png" in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_count_estimate_columns(tmp_path, capsys):
+    import json
+
+    from PIL import Image
+
+    from maskkit.cli import main
+
+    scene = make_scene(20, 2, gap=0.0, height=160, radius=(4.0, 14.0), seed=3)
+    sem = scene.semantic_map()
+    Image.fromarray(sem).save(tmp_path / "a.png")
+    np.save(tmp_path / "empty.npy", np.zeros((8, 8), np.uint8))
+    inputs = [str(tmp_path / "a.png"), str(tmp_path / "empty.npy")]
+    assert main(["count", *inputs, "--kind", "semantic", "--estimate", "split", "--quiet",
+                 "--workers", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "image,class,count,area,components,low,high"
+    est = estimate_counts(sem)
+    areas = {c: int((sem == c).sum()) for c in est}
+    expected = [f"{inputs[0]},{c},{r['estimate']},{areas[c]},{r['components']},{r['low']},"
+                f"{r['high']}" for c, r in est.items()]
+    assert lines[1:] == [*expected, f"{inputs[1]},,0,0,0,0,0"]
+    assert main(["count", inputs[0], "--kind", "semantic", "--estimate", "area", "--quiet",
+                 "--format", "jsonl", "--workers", "1"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    area = estimate_counts(sem, method="area")
+    assert [(r["class"], r["count"], r["components"], r["low"], r["high"]) for r in rows] == [
+        (c, v["estimate"], v["components"], v["low"], v["high"]) for c, v in area.items()]
+    # without --estimate the output is unchanged
+    assert main(["count", inputs[0], "--kind", "semantic", "--quiet", "--workers", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "image,class,count,area"
+
+
+def test_cli_count_estimate_needs_semantic(tmp_path, capsys):
+    from maskkit.cli import main
+
+    np.save(tmp_path / "m.npy", np.zeros((4, 4), np.uint8))
+    assert main(["count", str(tmp_path / "m.npy"), "--kind", "instance", "--estimate",
+                 "split"]) == 1
+    assert "--estimate goes with --kind semantic" in capsys.readouterr().err
