@@ -5,11 +5,22 @@ connected components counts each touching group once.  :func:`split_touching` re
 objects by shape, the way CellProfiler's "declump by shape" and scikit-image's
 distance-transform + watershed recipe do: an exact Euclidean distance transform (the
 ``edt`` package, linear time), and a watershed of the distance map restricted to each
-same-class component, grown from every regional maximum.  Markers are scale-aware: two
-basins stay apart only when the saddle between them is a *neck*, narrower than
-``ratio`` (0.7) times the smaller basin's own peak distance and at least ``depth`` (1 px)
-below it, so a large object is not cut into pieces by a fixed ``min_distance`` and a small
-one is not swallowed.
+same-class component, grown from every regional maximum.  Markers are scale-aware: when
+two basins meet, their saddle (the distance value where they first touch) is compared with
+their own peak distances (the radii of their largest inscribed circles), never with a
+fixed ``min_distance``:
+
+* they are two objects when the saddle is a *neck*: below ``RATIO`` (0.7) times the smaller
+  peak and at least ``DEPTH`` (1 px) below it (touching objects: a saddle of 1 px);
+* a wider saddle (up to ``REACH_RATIO``, 0.85, of the smaller peak) still separates two
+  overlapping objects when the smaller basin's peak lies outside the larger one's inscribed
+  circle (``REACH``);
+* a basin whose peak is under ``SIZE_RATIO`` (a quarter) of its neighbour's is a protrusion
+  of that object (a leg, a lobe), not an object of its own.
+
+So a large object is not cut into pieces and a small one is not swallowed.  Everything is
+decided by the distance map and the raster positions only: the result does not depend on
+the class values or the order in which objects were drawn.
 
 :func:`estimate_counts` turns that into counts per class with a low–high range.
 """
@@ -34,7 +45,13 @@ RATIO = 0.7
 DEPTH = 1.0
 #: A basin whose peak distance is below this share of its neighbour's is part of it.
 SIZE_RATIO = 0.25
-#: Ratios whose counts bound the estimate of ``method="split"`` (merge more / split more).
+#: A wider saddle (below REACH_RATIO of the smaller peak) still separates two basins whose
+#: peaks are farther apart than the larger peak plus REACH times the smaller one.
+REACH = 0.0
+REACH_RATIO = 0.85
+#: Neck ratios of the counts that bound the estimate of ``method="split"``: the low count
+#: also drops the reach rule, the high one halves DEPTH and applies the reach rule to any
+#: saddle.
 RATIO_LOW, RATIO_HIGH = 0.55, 0.85
 
 _NEIGHBOURS = {4: 6, 8: 26}
@@ -101,12 +118,19 @@ class _Prepared:
         assert got == self.nfg
         self.offsets = _offsets(conn, mask.ndim)
 
-    def flood(self, ratio, depth, min_dist2, lab):
+    def flood(self, rule: dict, min_dist2, lab):
         from maskkit._kernels import split as k
 
         return k.flood_split(self.vals, self.sq, self.cap, self.order, self.nfg, self.nz,
-                             self.ny, self.nx, *self.offsets, float(ratio), float(depth),
-                             float(min_dist2), float(SIZE_RATIO), lab)
+                             self.ny, self.nx, *self.offsets, float(rule["ratio"]),
+                             float(rule["depth"]), float(min_dist2), float(rule["size_ratio"]),
+                             float(rule["reach"]), float(rule["reach_ratio"]), lab)
+
+
+def _rule(**changes) -> dict:
+    """The neck rule's settings (the module constants, read at call time)."""
+    return {"ratio": RATIO, "depth": DEPTH, "size_ratio": SIZE_RATIO, "reach": REACH,
+            "reach_ratio": REACH_RATIO, **changes}
 
 
 def _check_min_distance(min_distance) -> float:
@@ -180,16 +204,16 @@ def split_touching(mask, *, connectivity: int = 8, background: int = 0, ignore=(
         return out
     prep = _Prepared(mask, conn, bg, ign)
     flat = out.reshape(-1)
-    parent, _, nreg = prep.flood(RATIO, DEPTH, min_dist2, flat)
+    parent, _, nreg = prep.flood(_rule(), min_dist2, flat)
     k.relabel(flat, parent, nreg)
     return out
 
 
-def _class_counts(prep: _Prepared, ratio, min_dist2) -> dict[int, int]:
+def _class_counts(prep: _Prepared, rule: dict, min_dist2) -> dict[int, int]:
     from maskkit._kernels import split as k
 
     lab = np.zeros(prep.vals.size, np.int32)
-    parent, peak_at, nreg = prep.flood(ratio, DEPTH, min_dist2, lab)
+    parent, peak_at, nreg = prep.flood(rule, min_dist2, lab)
     cls, n = np.unique(prep.vals[k.root_pixels(parent, peak_at, nreg)], return_counts=True)
     return {int(c): int(m) for c, m in zip(cls, n)}
 
@@ -249,7 +273,7 @@ def estimate_counts(mask, *, method: str = "split", connectivity: int = 8,
     method : {"split", "area", "components"}, default "split"
         ``"components"``: connected components (today's count; exact when objects never
         touch).  ``"split"``: objects of :func:`split_touching`; ``low``/``high`` are its
-        counts with a stricter and a looser neck rule (ratio 0.55 / 0.85).  ``"area"``:
+        counts with a stricter and a looser neck rule (see ``RATIO_LOW``).  ``"area"``:
         each component's area over one object's area, at least 1 per component; the
         object area is learned per class from the mask (:func:`single_object_area`)
         unless ``object_area`` gives it; ``low``/``high`` assume objects 30 % larger /
@@ -300,9 +324,10 @@ def estimate_counts(mask, *, method: str = "split", connectivity: int = 8,
     else:
         comps = dict(zip(*(v.tolist() for v in np.unique(classes, return_counts=True))))
         prep = _Prepared(mask, conn, bg, ign)
-        mid = _class_counts(prep, RATIO, min_dist2)
-        lo = _class_counts(prep, RATIO_LOW, min_dist2)
-        hi = _class_counts(prep, RATIO_HIGH, min_dist2)
+        mid = _class_counts(prep, _rule(), min_dist2)
+        lo = _class_counts(prep, _rule(ratio=RATIO_LOW, reach=-1.0), min_dist2)
+        hi = _class_counts(prep, _rule(ratio=RATIO_HIGH, depth=DEPTH / 2, reach_ratio=1.0),
+                           min_dist2)
         table = {c: (n, mid.get(c, n), lo.get(c, n), hi.get(c, n)) for c, n in comps.items()}
     out = {}
     for c in sorted(table):

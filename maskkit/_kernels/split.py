@@ -75,6 +75,17 @@ def order_by_distance(sq, fg, cap, order):
 
 
 @kernel
+def _dist2(pa, pr, plane, nx):
+    za = pa // plane
+    ya = (pa - za * plane) // nx
+    xa = pa - za * plane - ya * nx
+    zr = pr // plane
+    yr = (pr - zr * plane) // nx
+    xr = pr - zr * plane - yr * nx
+    return float((za - zr) ** 2 + (ya - yr) ** 2 + (xa - xr) ** 2)
+
+
+@kernel
 def _grow(a, n):
     b = np.empty(max(2 * a.size, n), a.dtype)
     b[: a.size] = a
@@ -83,7 +94,7 @@ def _grow(a, n):
 
 @kernel
 def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth, min_dist2,
-                size_ratio, lab):
+                size_ratio, reach, reach_ratio, lab):
     """Flood the pixels of ``order[:nfg]`` into regions and merge the regions whose saddle
     is not a neck.
 
@@ -171,6 +182,12 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
                 m = math.sqrt(min(peak[a], peak[r]))
                 big = math.sqrt(max(peak[a], peak[r]))
                 merge = s >= ratio * m or m - s < depth or m < size_ratio * big
+                if merge and reach >= 0.0 and m - s >= depth and s < reach_ratio * m \
+                        and m >= size_ratio * big:
+                    # a wide junction, but the smaller basin's inscribed ball lies mostly
+                    # outside the larger one: two overlapping objects
+                    d2 = _dist2(peak_at[a], peak_at[r], plane, nx)
+                    merge = d2 < (big + reach * m) ** 2
                 if not merge and min_dist2 > 0.0:
                     pa = peak_at[a]
                     pr = peak_at[r]
