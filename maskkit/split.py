@@ -3,9 +3,10 @@
 A semantic mask loses the boundaries between touching objects of one class: counting its
 connected components counts each touching group once.  :func:`split_touching` recovers the
 objects by shape, the way CellProfiler's "declump by shape" and scikit-image's
-distance-transform + watershed recipe do: an exact Euclidean distance transform (the
-``edt`` package, linear time), and a watershed of the distance map restricted to each
-same-class component, grown from every regional maximum.  Markers are scale-aware: when
+distance-transform + watershed recipe do: an exact Euclidean distance transform
+(Felzenszwalb–Huttenlocher, linear time, to the nearest pixel of another value, so classes
+bound each other), and a watershed of the distance map restricted to each same-class
+component, grown from every regional maximum.  Markers are scale-aware: when
 two basins meet, their saddle (the distance value where they first touch) is compared with
 their own peak distances (the radii of their largest inscribed circles), never with a
 fixed ``min_distance``:
@@ -87,8 +88,6 @@ class _Prepared:
     """Distance map and flood order of a mask, shared by several floods."""
 
     def __init__(self, mask, conn, bg, ign):
-        import edt
-
         from maskkit._kernels import split as k
 
         if mask.dtype.kind == "b":
@@ -107,11 +106,15 @@ class _Prepared:
                 if v != bg:
                     fg &= mask != v
         self.fg = fg.reshape(-1).view(np.uint8)
-        # multilabel EDT: distance to the nearest pixel of another value, outside the image
-        # not a boundary (an object cut by the border keeps its depth there)
-        self.sq = np.asarray(edt.edtsq(mask, black_border=False, parallel=1),
-                             dtype=np.float32).reshape(-1)
-        self.cap = float(sum(s * s for s in mask.shape))
+        # exact squared EDT to the nearest pixel of another value (so classes and the
+        # background bound each other); outside the image is not a boundary, so an object
+        # cut by the border keeps its depth there
+        reach = sum(n * n for n in mask.shape)
+        small = reach < 2**31 - 1
+        self.big = 2**31 - 1 if small else 2**62
+        self.sq = np.empty(mask.size, np.int32 if small else np.int64)
+        k.distance_sq(self.vals, self.fg, self.nz, self.ny, self.nx, self.big, self.sq)
+        self.cap = float(reach)
         self.nfg = int(np.count_nonzero(self.fg))
         self.order = np.empty(self.nfg, np.int32 if mask.size < 2**31 else np.int64)
         got = k.order_by_distance(self.sq, self.fg, self.cap, self.order)

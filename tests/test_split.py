@@ -50,6 +50,40 @@ def _best_iou(labels, instances) -> np.ndarray:
     return best[np.flatnonzero(area_a[1:]) + 1]
 
 
+def _distance_sq(mask: np.ndarray) -> np.ndarray:
+    from maskkit._kernels.split import distance_sq
+
+    vol = mask.reshape((1, *mask.shape)) if mask.ndim == 2 else mask
+    sq = np.zeros(mask.size, np.int64)
+    fg = (mask != 0).reshape(-1).view(np.uint8)
+    distance_sq(np.ascontiguousarray(vol).reshape(-1), fg, *vol.shape, 2**62, sq)
+    return sq.reshape(mask.shape)
+
+
+@given(data=st.data(), ndim=st.sampled_from([2, 2, 3]), values=st.integers(1, 3))
+def test_distance_transform_matches_scipy(data, ndim, values):
+    """The exact EDT to the nearest pixel of another value, per value against scipy."""
+    from scipy.ndimage import distance_transform_edt
+
+    shape = tuple(data.draw(st.integers(1, 24 if ndim == 2 else 8)) for _ in range(ndim))
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    mask = rng.integers(0, values + 1, shape).astype(np.uint8)
+    if data.draw(st.booleans()):  # blobs rather than noise
+        mask = np.repeat(np.repeat(mask, 3, axis=-1), 3, axis=-2)
+    got = _distance_sq(mask)
+    for v in range(1, values + 1):
+        inside = mask == v
+        if not inside.any():
+            continue
+        if inside.all():
+            assert (got[inside] == 2**62).all()
+            continue
+        ref = distance_transform_edt(inside) ** 2
+        np.testing.assert_array_equal(got[inside], np.rint(ref[inside]).astype(np.int64))
+    assert (got[mask == 0] == 0).all()
+
+
 @given(seed=st.integers(0, 10_000), gap=st.sampled_from([1.0, 2.0, 4.0]),
        n_classes=st.integers(1, 3))
 def test_separated_objects_are_never_split(seed, gap, n_classes):

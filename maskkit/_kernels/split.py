@@ -24,6 +24,132 @@ MAX_BUCKETS = 1 << 22
 
 
 @kernel
+def _sweep_outer(vals, fg, nz, ny, nx, big, sq):
+    """Squared distance, along the outermost axis with more than one plane (Z, or Y for a
+    2-D image), to the nearest voxel of another value; ``big`` where the line has none.
+    Only foreground voxels get a value (0 elsewhere).  Sweeps whole planes / rows at a
+    time, so memory is read in order."""
+    if nz > 1:
+        n_outer, inner = nz, ny * nx
+    else:
+        n_outer, inner = ny, nx
+    for o in range(n_outer):  # forward: distance to the nearest change before
+        base = o * inner
+        for i in range(inner):
+            p = base + i
+            if o == 0:
+                sq[p] = big
+            elif vals[p] != vals[p - inner]:
+                sq[p] = 1
+            else:
+                prev = sq[p - inner]
+                sq[p] = big if prev >= big else prev + 1
+    down = np.full(inner, big, np.int64)  # distance to the nearest change after
+    for o in range(n_outer - 1, -1, -1):
+        base = o * inner
+        for i in range(inner):
+            p = base + i
+            if o == n_outer - 1:
+                dn = big
+            elif vals[p] != vals[p + inner]:
+                dn = 1
+            else:
+                dn = big if down[i] >= big else down[i] + 1
+            down[i] = dn
+            d = min(int(sq[p]), dn)
+            if not fg[p]:
+                sq[p] = 0
+            elif d >= big:
+                sq[p] = big
+            else:
+                sq[p] = min(d * d, big)
+    return 0
+
+
+@kernel
+def _envelope_line(vals, fg, sq, start, step, n, big, f, v, zz, out):
+    """Felzenszwalb-Huttenlocher lower envelope along one line of the volume, run by run:
+    each run of one foreground value takes the minimum over its own voxels' ``sq`` plus
+    the squared offset, and over the differing voxels just outside it (distance 0)."""
+    i = 0
+    while i < n:
+        p = start + i * step
+        if not fg[p]:
+            i += 1
+            continue
+        a = i
+        value = vals[p]
+        while i < n and vals[start + i * step] == value:
+            i += 1
+        b = i  # the run is [a, b)
+        # sites: the differing neighbours (f = 0) and the run's finite voxels
+        k = -1
+        lo = a - 1 if a > 0 else a
+        hi = b + 1 if b < n else b
+        for q in range(lo, hi):
+            if q < a or q >= b:
+                fq = 0.0
+            else:
+                raw = sq[start + q * step]
+                if raw >= big:
+                    continue
+                fq = float(raw)
+            if k < 0:
+                k = 0
+                v[0] = q
+                f[0] = fq
+                zz[0] = -1e300
+                zz[1] = 1e300
+                continue
+            vk = v[k]
+            s = ((fq + q * q) - (f[k] + vk * vk)) / (2.0 * (q - vk))
+            while s <= zz[k]:  # never for k == 0: zz[0] is -inf
+                k -= 1
+                vk = v[k]
+                s = ((fq + q * q) - (f[k] + vk * vk)) / (2.0 * (q - vk))
+            k += 1
+            v[k] = q
+            f[k] = fq
+            zz[k] = s
+            zz[k + 1] = 1e300
+        if k < 0:  # no finite site: no boundary anywhere along this run
+            for x in range(a, b):
+                out[x] = big
+        else:
+            j = 0
+            for x in range(a, b):
+                while zz[j + 1] < x:
+                    j += 1
+                d = (x - v[j]) * (x - v[j]) + f[j]
+                out[x] = big if d >= big else int(d)
+        for x in range(a, b):
+            sq[start + x * step] = out[x]
+    return 0
+
+
+@kernel
+def distance_sq(vals, fg, nz, ny, nx, big, sq):
+    """Exact squared Euclidean distance of every foreground voxel to the nearest voxel of
+    another value (``big`` when there is none; outside the volume is not a boundary), in
+    ``sq`` (flat, zeros elsewhere): one sweep pass and one or two envelope passes."""
+    _sweep_outer(vals, fg, nz, ny, nx, big, sq)
+    longest = max(ny, nx) + 2
+    f = np.empty(longest, np.float64)
+    v = np.empty(longest, np.int64)
+    zz = np.empty(longest + 1, np.float64)
+    out = np.empty(longest, sq.dtype)
+    plane = ny * nx
+    if nz > 1:  # along Y, one (z, x) line at a time
+        for z in range(nz):
+            for x in range(nx):
+                _envelope_line(vals, fg, sq, z * plane + x, nx, ny, big, f, v, zz, out)
+    for z in range(nz):  # along X, row by row
+        for y in range(ny):
+            _envelope_line(vals, fg, sq, z * plane + y * nx, 1, nx, big, f, v, zz, out)
+    return 0
+
+
+@kernel
 def _root(parent, i):
     root = i
     while parent[root] != root:
@@ -47,7 +173,7 @@ def order_by_distance(sq, fg, cap, order):
     top = 0.0
     for p in range(n):
         if fg[p]:
-            v = min(sq[p], cap)
+            v = min(float(sq[p]), cap)
             if v > top:
                 top = v
     exact = top < MAX_BUCKETS
@@ -56,7 +182,7 @@ def order_by_distance(sq, fg, cap, order):
     start = np.zeros(nb + 1, np.int64)
     for p in range(n):
         if fg[p]:
-            v = min(sq[p], cap)
+            v = min(float(sq[p]), cap)
             k = int(v) if exact else int(math.sqrt(v) * scale)
             start[nb - 1 - k + 1] += 1  # descending: bucket nb-1-k
     for b in range(nb):
@@ -66,7 +192,7 @@ def order_by_distance(sq, fg, cap, order):
         return -1
     for p in range(n):
         if fg[p]:
-            v = min(sq[p], cap)
+            v = min(float(sq[p]), cap)
             k = int(v) if exact else int(math.sqrt(v) * scale)
             b = nb - 1 - k
             order[start[b]] = p
@@ -151,7 +277,7 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
             if not seen:
                 roots[nr] = r
                 nr += 1
-            sq_q = min(sq[q], cap)
+            sq_q = min(float(sq[q]), cap)
             if sq_q > best_sq:
                 best_sq = sq_q
                 best = r
@@ -162,12 +288,12 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
                 peak = _grow(peak, nreg + 1)
                 peak_at = _grow(peak_at, nreg + 1)
             parent[nreg] = nreg
-            peak[nreg] = min(sq[p], cap)
+            peak[nreg] = min(float(sq[p]), cap)
             peak_at[nreg] = p
             lab[p] = nreg
             continue
         if nr > 1:
-            s = math.sqrt(min(sq[p], cap))
+            s = math.sqrt(min(float(sq[p]), cap))
             # the highest peak first, then each other region against it
             top = roots[0]
             for j in range(1, nr):
