@@ -87,7 +87,7 @@ def _check_mask(mask, connectivity, background, ignore):
 class _Prepared:
     """Distance map and flood order of a mask, shared by several floods."""
 
-    def __init__(self, mask, conn, bg, ign):
+    def __init__(self, mask, conn, bg, ign, scratch=None):
         from maskkit._kernels import split as k
 
         if mask.dtype.kind == "b":
@@ -117,8 +117,19 @@ class _Prepared:
         self.cap = float(reach)
         self.nfg = int(np.count_nonzero(self.fg))
         self.order = np.empty(self.nfg, np.int32 if mask.size < 2**31 else np.int64)
-        got = k.order_by_distance(self.sq, self.fg, self.cap, self.order)
-        assert got == self.nfg
+        if scratch is None:
+            got = k.order_by_distance(self.sq, self.fg, self.cap, self.order)
+        else:
+            # component by component: the flood then stays in cache (``scratch``, an int32
+            # array of the mask's size, holds the component labels meanwhile)
+            from maskkit.label import label
+
+            comp, ncomp = label(mask, conn, background=int(bg), out=scratch,
+                                return_count=True)
+            got = k.order_by_component(comp.reshape(-1), self.fg, self.sq, self.cap,
+                                       int(ncomp), self.order)
+        if got != self.nfg:  # pragma: no cover - the kernels' own consistency check
+            raise RuntimeError("split: the flood order lost pixels")
         self.offsets = _offsets(conn, mask.ndim)
 
     def flood(self, rule: dict, min_dist2, lab):
@@ -205,17 +216,18 @@ def split_touching(mask, *, connectivity: int = 8, background: int = 0, ignore=(
         out[...] = 0
     if mask.size == 0:
         return out
-    prep = _Prepared(mask, conn, bg, ign)
+    prep = _Prepared(mask, conn, bg, ign, scratch=out)
     flat = out.reshape(-1)
+    flat[:] = 0
     parent, _, nreg = prep.flood(_rule(), min_dist2, flat)
     k.relabel(flat, parent, nreg)
     return out
 
 
-def _class_counts(prep: _Prepared, rule: dict, min_dist2) -> dict[int, int]:
+def _class_counts(prep: _Prepared, rule: dict, min_dist2, lab) -> dict[int, int]:
     from maskkit._kernels import split as k
 
-    lab = np.zeros(prep.vals.size, np.int32)
+    lab[:] = 0
     parent, peak_at, nreg = prep.flood(rule, min_dist2, lab)
     cls, n = np.unique(prep.vals[k.root_pixels(parent, peak_at, nreg)], return_counts=True)
     return {int(c): int(m) for c, m in zip(cls, n)}
@@ -326,11 +338,13 @@ def estimate_counts(mask, *, method: str = "split", connectivity: int = 8,
         table = _area_counts(classes, areas, object_area)
     else:
         comps = dict(zip(*(v.tolist() for v in np.unique(classes, return_counts=True))))
-        prep = _Prepared(mask, conn, bg, ign)
-        mid = _class_counts(prep, _rule(), min_dist2)
-        lo = _class_counts(prep, _rule(ratio=RATIO_LOW, reach=-1.0), min_dist2)
+        lab = np.empty(mask.shape, np.int32)
+        prep = _Prepared(mask, conn, bg, ign, scratch=lab)
+        lab = lab.reshape(-1)
+        mid = _class_counts(prep, _rule(), min_dist2, lab)
+        lo = _class_counts(prep, _rule(ratio=RATIO_LOW, reach=-1.0), min_dist2, lab)
         hi = _class_counts(prep, _rule(ratio=RATIO_HIGH, depth=DEPTH / 2, reach_ratio=1.0),
-                           min_dist2)
+                           min_dist2, lab)
         table = {c: (n, mid.get(c, n), lo.get(c, n), hi.get(c, n)) for c, n in comps.items()}
     out = {}
     for c in sorted(table):

@@ -212,6 +212,79 @@ def _dist2(pa, pr, plane, nx):
 
 
 @kernel
+def order_by_component(comp, fg, sq, cap, ncomp, order):
+    """Like :func:`order_by_distance`, but component by component (``comp``: the
+    connected-component label of every pixel, ``1..ncomp``): the pixels of a component are
+    contiguous in ``order``, largest ``sq`` first, raster order within a distance.  The
+    flood visits them in that order, so a component's pixels stay in cache while it grows
+    (regions never cross components, so the result is that of the global order).
+    Returns the foreground pixel count, or -1 when ``order`` is too short."""
+    n = sq.size
+    start = np.zeros(ncomp + 2, np.int64)
+    for p in range(n):
+        if fg[p]:
+            c = comp[p]
+            if c < 1 or c > ncomp:
+                return -1
+            start[c + 1] += 1
+    for c in range(ncomp + 1):
+        start[c + 1] += start[c]
+    total = start[ncomp + 1]
+    if total > order.size:
+        return -1
+    cursor = start.copy()
+    for p in range(n):
+        if fg[p]:
+            c = comp[p]
+            order[cursor[c]] = p
+            cursor[c] += 1
+    # each component's pixels by distance, descending, stably (a counting sort; the
+    # largest squared distance of a component is at most its area / pi)
+    biggest = 0
+    for c in range(1, ncomp + 1):
+        biggest = max(biggest, start[c + 1] - start[c])
+    tmp = np.empty(biggest, order.dtype)
+    hist = np.zeros(1024, np.int64)
+    for c in range(1, ncomp + 1):
+        a = start[c]
+        b = start[c + 1]
+        if b - a < 2:
+            continue
+        top = 0
+        for t in range(a, b):
+            v = int(min(float(sq[order[t]]), cap))
+            if v > top:
+                top = v
+        if top >= 4 * (b - a) + 4096:  # no boundary in reach: sort by value instead
+            keys = np.empty(b - a, np.float64)
+            for t in range(a, b):
+                keys[t - a] = -min(float(sq[order[t]]), cap)
+            idx = np.argsort(keys, kind="mergesort")
+            for t in range(b - a):
+                tmp[t] = order[a + idx[t]]
+            for t in range(b - a):
+                order[a + t] = tmp[t]
+            continue
+        if top + 2 > hist.size:
+            hist = np.zeros(2 * (top + 2), np.int64)
+        for k in range(top + 2):
+            hist[k] = 0
+        for t in range(a, b):
+            k = top - int(min(float(sq[order[t]]), cap))
+            hist[k + 1] += 1
+        for k in range(top + 1):
+            hist[k + 1] += hist[k]
+        for t in range(a, b):
+            p = order[t]
+            k = top - int(min(float(sq[p]), cap))
+            tmp[hist[k]] = p
+            hist[k] += 1
+        for t in range(b - a):
+            order[a + t] = tmp[t]
+    return total
+
+
+@kernel
 def _grow(a, n):
     b = np.empty(max(2 * a.size, n), a.dtype)
     b[: a.size] = a
@@ -246,29 +319,42 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
     roots = np.empty(noff, np.int64)
     plane = ny * nx
     total = vals.size
+    flat = np.empty(noff, np.int64)  # neighbour offsets in the flat array
+    for k in range(noff):
+        flat[k] = (dz[k] * ny + dy[k]) * nx + dx[k]
     for t in range(nfg):
         p = order[t]
         if p < 0 or p >= total:
             continue
-        z = p // plane
-        rem = p - z * plane
-        y = rem // nx
-        x = rem - y * nx
+        if nz == 1:
+            z = 0
+            y = p // nx
+            x = p - y * nx
+            inside = 0 < y < ny - 1 and 0 < x < nx - 1
+        else:
+            z = p // plane
+            rem = p - z * plane
+            y = rem // nx
+            x = rem - y * nx
+            inside = 0 < z < nz - 1 and 0 < y < ny - 1 and 0 < x < nx - 1
         v = vals[p]
         nr = 0
         best = -1
         best_sq = -1.0
         for k in range(noff):
-            zz = z + dz[k]
-            yy = y + dy[k]
-            xx = x + dx[k]
-            if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                continue
-            q = (zz * ny + yy) * nx + xx
+            if inside:
+                q = p + flat[k]
+            else:
+                zz = z + dz[k]
+                yy = y + dy[k]
+                xx = x + dx[k]
+                if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
+                    continue
+                q = (zz * ny + yy) * nx + xx
             lq = lab[q]
             if lq <= 0 or lq > nreg or vals[q] != v:
                 continue
-            r = _root(parent, lq)
+            r = lq if parent[lq] == lq else _root(parent, lq)
             seen = False
             for j in range(nr):
                 if roots[j] == r:
