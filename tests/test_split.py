@@ -154,6 +154,39 @@ def test_touching_scene_counts_and_iou():
     assert np.mean(ious) >= 0.9
 
 
+def _packed(depth: float, seed: int, *, n: int = 100, size: int = 360, elong: float = 1.0):
+    """Compact objects of similar size (ellipses of radius 9-13 px, axis ratio ``elong``)
+    packed at random, each pair overlapping by at most ``depth`` px: cells, seeds, fruit."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    centres, radii = [], []
+    for _ in range(20 * n):
+        if len(centres) == n:
+            break
+        r = rng.uniform(9, 13)
+        c = rng.uniform(r, size - r, 2)
+        if all(np.hypot(*(c - c2)) >= r + r2 - depth for c2, r2 in zip(centres, radii)):
+            centres.append(c)
+            radii.append(r)
+    mask = np.zeros((size, size), np.uint8)
+    for c, r in zip(centres, radii):
+        th = rng.uniform(0, np.pi)
+        a, b = r * elong ** 0.5, r / elong ** 0.5
+        u = (xx - c[0]) * np.cos(th) + (yy - c[1]) * np.sin(th)
+        v = -(xx - c[0]) * np.sin(th) + (yy - c[1]) * np.cos(th)
+        mask[(u / a) ** 2 + (v / b) ** 2 < 1] = 1
+    return mask, len(centres)
+
+
+@pytest.mark.parametrize("depth, elong", [(0, 1.0), (2, 1.0), (4, 1.0), (2, 1.6)])
+def test_packed_compact_objects_are_counted_within_two_percent(depth, elong):
+    errors = []
+    for seed in range(2):
+        mask, n = _packed(depth, seed, elong=elong)
+        errors.append(abs(estimate_counts(mask)[1]["estimate"] - n) / n)
+    assert np.mean(errors) <= 0.02
+
+
 def test_three_d_touching_balls():
     z, y, x = np.mgrid[:24, :24, :44]
     a = (z - 12) ** 2 + (y - 12) ** 2 + (x - 11) ** 2 < 81
