@@ -330,6 +330,8 @@ def estimate_counts(mask, *, method: str = "split", connectivity: int = 8,
         mask = np.where(mask == bg, 0, np.where(mask == 0, bg, mask)).astype(mask.dtype)
         bg = mask.dtype.type(0)
     classes, areas = component_areas(mask, connectivity=conn, ignore=ign)
+    if classes.size == 0:
+        return {}
     if method == "components":
         cls, n = np.unique(classes, return_counts=True)
         return {int(c): {"components": int(k), "estimate": int(k), "low": int(k),

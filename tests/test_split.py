@@ -400,3 +400,39 @@ def test_cli_count_estimate_needs_semantic(tmp_path, capsys):
     assert main(["count", str(tmp_path / "m.npy"), "--kind", "instance", "--estimate",
                  "split"]) == 1
     assert "--estimate goes with --kind semantic" in capsys.readouterr().err
+
+
+HOSTILE = r"""
+import numpy as np
+import maskkit
+rng = np.random.default_rng(18)
+n = 0
+for it in range(300):
+    ndim = 3 if it % 5 == 0 else 2
+    shape = tuple(int(v) for v in rng.integers(0, 7 if ndim == 3 else 14, ndim))
+    dtype = [np.uint8, np.uint16, np.int32, np.int64, bool][it % 5]
+    if dtype is bool:
+        m = rng.random(shape) < 0.7
+    else:
+        m = rng.choice(np.array([0, 1, 2, 255, -3 if dtype in (np.int32, np.int64) else 3],
+                                dtype), size=shape)
+    conn = [6, 18, 26][it % 3] if ndim == 3 else [4, 8][it % 2]
+    labels = maskkit.split_touching(m, connectivity=conn, min_distance=float(it % 3))
+    assert labels.shape == m.shape
+    for method in ("split", "area", "components"):
+        maskkit.estimate_counts(m, method=method, connectivity=conn)
+    n += 1
+print("ok", n)
+"""
+
+
+def test_kernels_stay_in_bounds_on_hostile_masks():
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, MASKKIT_BOUNDSCHECK="1", MASKKIT_NO_CACHE="1")
+    proc = subprocess.run([sys.executable, "-c", HOSTILE], env=env, capture_output=True,
+                          text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["ok", "300"]

@@ -132,6 +132,8 @@ def distance_sq(vals, fg, nz, ny, nx, big, sq):
     """Exact squared Euclidean distance of every foreground voxel to the nearest voxel of
     another value (``big`` when there is none; outside the volume is not a boundary), in
     ``sq`` (flat, zeros elsewhere): one sweep pass and one or two envelope passes."""
+    if nz * ny * nx == 0 or vals.size != nz * ny * nx or sq.size != vals.size:
+        return -1
     _sweep_outer(vals, fg, nz, ny, nx, big, sq)
     longest = max(ny, nx) + 2
     f = np.empty(longest, np.float64)
@@ -320,8 +322,11 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
     plane = ny * nx
     total = vals.size
     flat = np.empty(noff, np.int64)  # neighbour offsets in the flat array
+    planar = True  # no offset leaves the plane (2-D neighbourhoods)
     for k in range(noff):
         flat[k] = (dz[k] * ny + dy[k]) * nx + dx[k]
+        if dz[k] != 0:
+            planar = False
     for t in range(nfg):
         p = order[t]
         if p < 0 or p >= total:
@@ -330,7 +335,7 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
             z = 0
             y = p // nx
             x = p - y * nx
-            inside = 0 < y < ny - 1 and 0 < x < nx - 1
+            inside = planar and 0 < y < ny - 1 and 0 < x < nx - 1
         else:
             z = p // plane
             rem = p - z * plane
