@@ -319,6 +319,8 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
     nreg = 0
     noff = dz.size
     roots = np.empty(noff, np.int64)
+    near_q = np.empty(noff, np.int64)
+    near_r = np.empty(noff, np.int64)
     plane = ny * nx
     total = vals.size
     flat = np.empty(noff, np.int64)  # neighbour offsets in the flat array
@@ -344,8 +346,7 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
             inside = 0 < z < nz - 1 and 0 < y < ny - 1 and 0 < x < nx - 1
         v = vals[p]
         nr = 0
-        best = -1
-        best_sq = -1.0
+        nn = 0
         for k in range(noff):
             if inside:
                 q = p + flat[k]
@@ -360,6 +361,9 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
             if lq <= 0 or lq > nreg or vals[q] != v:
                 continue
             r = lq if parent[lq] == lq else _root(parent, lq)
+            near_q[nn] = q
+            near_r[nn] = r
+            nn += 1
             seen = False
             for j in range(nr):
                 if roots[j] == r:
@@ -368,10 +372,14 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
             if not seen:
                 roots[nr] = r
                 nr += 1
-            sq_q = min(float(sq[q]), cap)
-            if sq_q > best_sq:
-                best_sq = sq_q
-                best = r
+        best = roots[0]
+        if nr > 1:  # the steepest neighbour's region (the first of equals, in offset order)
+            best_sq = -1
+            for j in range(nn):
+                sq_q = sq[near_q[j]]
+                if sq_q > best_sq:
+                    best_sq = sq_q
+                    best = near_r[j]
         if nr == 0:
             nreg += 1
             if nreg >= parent.size:
