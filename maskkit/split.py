@@ -87,7 +87,7 @@ def _check_mask(mask, connectivity, background, ignore):
 class _Prepared:
     """Distance map and flood order of a mask, shared by several floods."""
 
-    def __init__(self, mask, conn, bg, ign, scratch=None):
+    def __init__(self, mask, conn, bg, ign, scratch):
         from maskkit._kernels import split as k
 
         if mask.dtype.kind == "b":
@@ -117,17 +117,13 @@ class _Prepared:
         self.cap = float(reach)
         self.nfg = int(np.count_nonzero(self.fg))
         self.order = np.empty(self.nfg, np.int32 if mask.size < 2**31 else np.int64)
-        if scratch is None:
-            got = k.order_by_distance(self.sq, self.fg, self.cap, self.order)
-        else:
-            # component by component: the flood then stays in cache (``scratch``, an int32
-            # array of the mask's size, holds the component labels meanwhile)
-            from maskkit.label import label
+        # component by component, so the flood stays in cache (``scratch``, an int32
+        # array of the mask's size, holds the component labels meanwhile)
+        from maskkit.label import label
 
-            comp, ncomp = label(mask, conn, background=int(bg), out=scratch,
-                                return_count=True)
-            got = k.order_by_component(comp.reshape(-1), self.fg, self.sq, self.cap,
-                                       int(ncomp), self.order)
+        comp, ncomp = label(mask, conn, background=int(bg), out=scratch, return_count=True)
+        got = k.order_by_component(comp.reshape(-1), self.fg, self.sq, self.cap, int(ncomp),
+                                   self.order)
         if got != self.nfg:  # pragma: no cover - the kernels' own consistency check
             raise RuntimeError("split: the flood order lost pixels")
         self.offsets = _offsets(conn, mask.ndim)

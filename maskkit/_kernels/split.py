@@ -1,14 +1,17 @@
 """Kernels of :mod:`maskkit.split`: the distance-ordered flood that splits touching objects.
 
-The image is seen as a flat ``(Z, Y, X)`` volume (a 2-D mask is one plane).  Pixels are
-visited from the largest squared distance to the smallest (a counting sort, so linear
-time); each pixel joins the region of its steepest already-visited same-class neighbour,
+The image is seen as a flat ``(Z, Y, X)`` volume (a 2-D mask is one plane).
+:func:`distance_sq` computes the exact squared Euclidean distance transform.  Pixels are
+then visited component by component, from the largest squared distance to the smallest (a
+counting sort, so linear time); each pixel joins the region of its steepest already-visited same-class neighbour,
 which is a watershed of the inverted distance map whose basins grow from every regional
 maximum.  When a pixel touches two regions for the first time it is their saddle, and the
 two are merged unless the saddle is a neck: narrower than ``ratio`` times the smaller
 region's peak distance and at least ``depth`` pixels below it.  A union-find over the
 regions keeps the merges; ties are broken by raster position only, so the result does not
-depend on class values or on the order objects were drawn in.
+depend on class values or on the order objects were drawn in.  Two more rules (see
+:func:`flood_split`) keep protrusions with their object and separate overlapping objects
+whose junction is wide.
 """
 
 from __future__ import annotations
@@ -18,9 +21,6 @@ import math
 import numpy as np
 
 from maskkit._jit import kernel
-
-#: Most buckets of the counting sort; larger distance ranges are bucketed by distance.
-MAX_BUCKETS = 1 << 22
 
 
 @kernel
@@ -164,45 +164,6 @@ def _root(parent, i):
 
 
 @kernel
-def order_by_distance(sq, fg, cap, order):
-    """Write the flat indices of the foreground pixels into ``order``, largest ``sq``
-    first, raster order within a bucket; return how many there are.
-
-    ``sq`` (float32, flat) is clipped to ``cap`` (it is infinite where a class has no
-    boundary at all).  ``order`` must hold at least the foreground pixel count.
-    """
-    n = sq.size
-    top = 0.0
-    for p in range(n):
-        if fg[p]:
-            v = min(float(sq[p]), cap)
-            if v > top:
-                top = v
-    exact = top < MAX_BUCKETS
-    scale = 1.0 if exact else (MAX_BUCKETS - 1) / math.sqrt(top)
-    nb = (int(top) if exact else MAX_BUCKETS - 1) + 1
-    start = np.zeros(nb + 1, np.int64)
-    for p in range(n):
-        if fg[p]:
-            v = min(float(sq[p]), cap)
-            k = int(v) if exact else int(math.sqrt(v) * scale)
-            start[nb - 1 - k + 1] += 1  # descending: bucket nb-1-k
-    for b in range(nb):
-        start[b + 1] += start[b]
-    total = start[nb]
-    if total > order.size:
-        return -1
-    for p in range(n):
-        if fg[p]:
-            v = min(float(sq[p]), cap)
-            k = int(v) if exact else int(math.sqrt(v) * scale)
-            b = nb - 1 - k
-            order[start[b]] = p
-            start[b] += 1
-    return total
-
-
-@kernel
 def _dist2(pa, pr, plane, nx):
     za = pa // plane
     ya = (pa - za * plane) // nx
@@ -215,9 +176,10 @@ def _dist2(pa, pr, plane, nx):
 
 @kernel
 def order_by_component(comp, fg, sq, cap, ncomp, order):
-    """Like :func:`order_by_distance`, but component by component (``comp``: the
-    connected-component label of every pixel, ``1..ncomp``): the pixels of a component are
-    contiguous in ``order``, largest ``sq`` first, raster order within a distance.  The
+    """Write the flat indices of the foreground pixels into ``order``, component by
+    component (``comp``: the connected-component label of every pixel, ``1..ncomp``): the
+    pixels of a component are contiguous in ``order``, largest ``sq`` (clipped to ``cap``)
+    first, raster order within a distance.  The
     flood visits them in that order, so a component's pixels stay in cache while it grows
     (regions never cross components, so the result is that of the global order).
     Returns the foreground pixel count, or -1 when ``order`` is too short."""
