@@ -349,6 +349,19 @@ def test_cli_split_writes_label_images(tmp_path, capsys):
     assert main(["split", str(tmp_path / "in" / "a.png"), "-o", str(tmp_path / "tif"),
                  "--format", "tif"]) == 0
     np.testing.assert_array_equal(read_mask(tmp_path / "tif" / "a.tif"), expected)
+    # labels2coco turns the objects into COCO annotations of their class
+    capsys.readouterr()
+    coco = tmp_path / "coco.json"
+    assert main(["labels2coco", str(tmp_path / "out" / "a.png"), "--kind", "instance",
+                 "--categories", str(tmp_path / "out" / "a.classes.json"), "-o", str(coco),
+                 "--quiet"]) == 0
+    import json
+
+    anns = json.loads(coco.read_text())["annotations"]
+    got: dict[int, int] = {}
+    for a in anns:
+        got[a["category_id"]] = got.get(a["category_id"], 0) + 1
+    assert got == _class_counts(expected, sem)
 
 
 def test_cli_split_reports_bad_file(tmp_path, capsys):

@@ -3,8 +3,11 @@
 Each mask (8/16-bit PNG, TIFF, .npy; files, directories or glob patterns) is split with
 :func:`maskkit.split_touching` and written to ``OUT/<name>.png`` (16-bit grey when there
 are more than 255 objects) or ``OUT/<name>.tif`` (``--format tif``; also used when there
-are more than 65535 objects), atomically.  ``maskkit labels2coco`` turns those into COCO
-annotations.  One CSV line per image on stdout: ``image,objects,output``.
+are more than 65535 objects), atomically, with ``OUT/<name>.classes.json`` beside it: the
+class of every object as a class map (``{"categories": [...], "instances": {"<id>":
+<class>}}``), so that ``maskkit labels2coco OUT/<name>.png --kind instance --categories
+OUT/<name>.classes.json -o instances.json`` turns the objects into COCO annotations of
+their class.  One CSV line per image on stdout: ``image,objects,output``.
 Exit status: 0 success, 1 error, 2 usage.
 """
 
@@ -68,8 +71,19 @@ def _write_labels(path: Path, labels) -> Path:
     return path
 
 
+def _class_map(mask, labels) -> dict:
+    """The class of every object of ``labels`` (the mask value at its first pixel)."""
+    import numpy as np
+
+    ids, first = np.unique(labels.reshape(-1), return_index=True)
+    classes = mask.reshape(-1)[first[ids > 0]].astype(np.int64).tolist()
+    return {"categories": [{"id": c, "name": str(c)} for c in sorted(set(classes))],
+            "instances": {str(i): c for i, c in zip(ids[ids > 0].tolist(), classes)}}
+
+
 def run(args: argparse.Namespace) -> int:
     from maskkit.errors import InvalidInputError
+    from maskkit.io.files import write_json
     from maskkit.io.masks import expand_inputs, read_mask
     from maskkit.split import split_touching
 
@@ -95,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
             raise exc.with_context(source=f) from None
         stem = Path(str(f)).name.rsplit(".", 1)[0]
         written = _write_labels(out_dir / f"{stem}.{args.format}", labels)
+        write_json(out_dir / f"{stem}.classes.json", _class_map(mask, labels), indent=1)
         sys.stdout.write(f"{f},{int(labels.max()) if labels.size else 0},{written}\n")
         sys.stdout.flush()
     return 0
