@@ -266,7 +266,11 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
     receives a region index per pixel.  ``dz, dy, dx`` are the neighbour offsets.
     ``min_dist2 > 0`` also merges regions whose peaks are closer than its square root, and
     a region whose peak is below ``size_ratio`` times the other's is merged into it (a
-    protrusion of one object, not an object of its own).
+    protrusion of one object, not an object of its own).  With ``reach >= 0``, a saddle
+    wider than a neck but below ``reach_ratio`` times the smaller peak still separates two
+    regions whose peaks are farther apart than the larger peak plus ``reach`` times the
+    smaller one (two overlapping objects: the smaller one's inscribed ball lies outside
+    the larger one's).  Peaks and saddles are compared as distances (square roots).
 
     Returns ``(parent, peak_at, n_regions)``: the union-find forest over regions
     ``1..n_regions`` (roots are the objects) and each region's peak pixel.
