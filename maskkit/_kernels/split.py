@@ -208,6 +208,7 @@ def order_by_component(comp, fg, sq, cap, ncomp, order):
     for c in range(1, ncomp + 1):
         biggest = max(biggest, start[c + 1] - start[c])
     tmp = np.empty(biggest, order.dtype)
+    key = np.empty(biggest, np.int64)  # the component's keys, read from sq once
     hist = np.zeros(1024, np.int64)
     for c in range(1, ncomp + 1):
         a = start[c]
@@ -217,13 +218,11 @@ def order_by_component(comp, fg, sq, cap, ncomp, order):
         top = 0
         for t in range(a, b):
             v = int(min(float(sq[order[t]]), cap))
+            key[t - a] = v
             if v > top:
                 top = v
         if top >= 4 * (b - a) + 4096:  # no boundary in reach: sort by value instead
-            keys = np.empty(b - a, np.float64)
-            for t in range(a, b):
-                keys[t - a] = -min(float(sq[order[t]]), cap)
-            idx = np.argsort(keys, kind="mergesort")
+            idx = np.argsort(-key[: b - a], kind="mergesort")
             for t in range(b - a):
                 tmp[t] = order[a + idx[t]]
             for t in range(b - a):
@@ -233,15 +232,13 @@ def order_by_component(comp, fg, sq, cap, ncomp, order):
             hist = np.zeros(2 * (top + 2), np.int64)
         for k in range(top + 2):
             hist[k] = 0
-        for t in range(a, b):
-            k = top - int(min(float(sq[order[t]]), cap))
-            hist[k + 1] += 1
+        for t in range(b - a):
+            hist[top - key[t] + 1] += 1
         for k in range(top + 1):
             hist[k + 1] += hist[k]
-        for t in range(a, b):
-            p = order[t]
-            k = top - int(min(float(sq[p]), cap))
-            tmp[hist[k]] = p
+        for t in range(b - a):
+            k = top - key[t]
+            tmp[hist[k]] = order[a + t]
             hist[k] += 1
         for t in range(b - a):
             order[a + t] = tmp[t]
