@@ -201,7 +201,7 @@ def split_touching(mask, *, connectivity: int = 8, background: int = 0, ignore=(
     mask, conn, bg, ign = _check_mask(mask, connectivity, background, ignore)
     min_dist2 = _check_min_distance(min_distance)
     if out is None:
-        out = np.zeros(mask.shape, np.int32)
+        out = np.empty(mask.shape, np.int32)  # every pixel is written below
     else:
         if not isinstance(out, np.ndarray) or out.dtype != np.int32 or out.shape != mask.shape:
             raise InvalidInputError(
@@ -209,7 +209,6 @@ def split_touching(mask, *, connectivity: int = 8, background: int = 0, ignore=(
                 f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}")
         if not out.flags.c_contiguous:
             raise InvalidInputError("out must be C-contiguous; got a strided array")
-        out[...] = 0
     if mask.size == 0:
         return out
     prep = _Prepared(mask, conn, bg, ign, scratch=out)

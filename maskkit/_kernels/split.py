@@ -67,10 +67,13 @@ def _sweep_outer(vals, fg, nz, ny, nx, big, sq):
 
 
 @kernel
-def _envelope_line(vals, fg, sq, start, step, n, big, f, v, zz, out):
+def _envelope_line(vals, fg, sq, start, step, n, big, f, v, znum, zden, out):
     """Felzenszwalb-Huttenlocher lower envelope along one line of the volume, run by run:
     each run of one foreground value takes the minimum over its own voxels' ``sq`` plus
-    the squared offset, and over the differing voxels just outside it (distance 0)."""
+    the squared offset, and over the differing voxels just outside it (distance 0).
+
+    All in integers: the envelope's breakpoints are kept as fractions ``znum / zden``
+    (``zden > 0``) and compared by cross-multiplying, with no division per site."""
     i = 0
     while i < n:
         p = start + i * step
@@ -88,40 +91,42 @@ def _envelope_line(vals, fg, sq, start, step, n, big, f, v, zz, out):
         hi = b + 1 if b < n else b
         for q in range(lo, hi):
             if q < a or q >= b:
-                fq = 0.0
+                fq = 0
             else:
                 raw = sq[start + q * step]
                 if raw >= big:
                     continue
-                fq = float(raw)
+                fq = int(raw)
             if k < 0:
                 k = 0
                 v[0] = q
                 f[0] = fq
-                zz[0] = -1e300
-                zz[1] = 1e300
                 continue
             vk = v[k]
-            s = ((fq + q * q) - (f[k] + vk * vk)) / (2.0 * (q - vk))
-            while s <= zz[k]:  # never for k == 0: zz[0] is -inf
+            num = (fq + q * q) - (f[k] + vk * vk)
+            den = 2 * (q - vk)
+            # pop while the new parabola is below the envelope from z[k] on (k > 0:
+            # z[0] is -inf)
+            while k > 0 and num * zden[k] <= znum[k] * den:
                 k -= 1
                 vk = v[k]
-                s = ((fq + q * q) - (f[k] + vk * vk)) / (2.0 * (q - vk))
+                num = (fq + q * q) - (f[k] + vk * vk)
+                den = 2 * (q - vk)
             k += 1
             v[k] = q
             f[k] = fq
-            zz[k] = s
-            zz[k + 1] = 1e300
+            znum[k] = num
+            zden[k] = den
         if k < 0:  # no finite site: no boundary anywhere along this run
             for x in range(a, b):
                 out[x] = big
         else:
             j = 0
             for x in range(a, b):
-                while zz[j + 1] < x:
+                while j < k and znum[j + 1] < x * zden[j + 1]:
                     j += 1
                 d = (x - v[j]) * (x - v[j]) + f[j]
-                out[x] = big if d >= big else int(d)
+                out[x] = big if d >= big else d
         for x in range(a, b):
             sq[start + x * step] = out[x]
     return 0
@@ -136,18 +141,21 @@ def distance_sq(vals, fg, nz, ny, nx, big, sq):
         return -1
     _sweep_outer(vals, fg, nz, ny, nx, big, sq)
     longest = max(ny, nx) + 2
-    f = np.empty(longest, np.float64)
+    f = np.empty(longest, np.int64)
     v = np.empty(longest, np.int64)
-    zz = np.empty(longest + 1, np.float64)
+    znum = np.empty(longest + 1, np.int64)
+    zden = np.empty(longest + 1, np.int64)
     out = np.empty(longest, sq.dtype)
     plane = ny * nx
     if nz > 1:  # along Y, one (z, x) line at a time
         for z in range(nz):
             for x in range(nx):
-                _envelope_line(vals, fg, sq, z * plane + x, nx, ny, big, f, v, zz, out)
+                _envelope_line(vals, fg, sq, z * plane + x, nx, ny, big, f, v, znum, zden,
+                               out)
     for z in range(nz):  # along X, row by row
         for y in range(ny):
-            _envelope_line(vals, fg, sq, z * plane + y * nx, 1, nx, big, f, v, zz, out)
+            _envelope_line(vals, fg, sq, z * plane + y * nx, 1, nx, big, f, v, znum, zden,
+                           out)
     return 0
 
 
@@ -287,6 +295,7 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
     plane = ny * nx
     total = vals.size
     flat = np.empty(noff, np.int64)  # neighbour offsets in the flat array
+    inv_nx = 1.0 / max(nx, 1)
     planar = True  # no offset leaves the plane (2-D neighbourhoods)
     for k in range(noff):
         flat[k] = (dz[k] * ny + dy[k]) * nx + dx[k]
@@ -298,7 +307,12 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
             continue
         if nz == 1:
             z = 0
-            y = p // nx
+            # p // nx by a multiply: an integer division costs tens of cycles per pixel
+            y = int(p * inv_nx)
+            if y * nx > p:
+                y -= 1
+            elif (y + 1) * nx <= p:
+                y += 1
             x = p - y * nx
             inside = planar and 0 < y < ny - 1 and 0 < x < nx - 1
         else:
