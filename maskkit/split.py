@@ -122,8 +122,10 @@ class _Prepared:
         from maskkit.label import label
 
         comp, ncomp = label(mask, conn, background=int(bg), out=scratch, return_count=True)
-        got = k.order_by_component(comp.reshape(-1), self.fg, self.sq, self.cap, int(ncomp),
-                                   self.order)
+        self.ncomp = int(ncomp)
+        self.start = np.zeros(self.ncomp + 2, np.int64)
+        got = k.order_by_component(comp.reshape(-1), self.fg, self.sq, self.cap, self.ncomp,
+                                   self.order, self.start)
         if got != self.nfg:  # pragma: no cover - the kernels' own consistency check
             raise RuntimeError("split: the flood order lost pixels")
         self.offsets = _offsets(conn, mask.ndim)
@@ -131,7 +133,7 @@ class _Prepared:
     def flood(self, rule: dict, min_dist2, lab):
         from maskkit._kernels import split as k
 
-        return k.flood_split(self.vals, self.sq, self.cap, self.order, self.nfg, self.nz,
+        return k.flood_split(self.sq, self.cap, self.order, self.start, self.ncomp, self.nz,
                              self.ny, self.nx, *self.offsets, float(rule["ratio"]),
                              float(rule["depth"]), float(min_dist2), float(rule["size_ratio"]),
                              float(rule["reach"]), float(rule["reach_ratio"]), lab)

@@ -183,16 +183,18 @@ def _dist2(pa, pr, plane, nx):
 
 
 @kernel
-def order_by_component(comp, fg, sq, cap, ncomp, order):
+def order_by_component(comp, fg, sq, cap, ncomp, order, start):
     """Write the flat indices of the foreground pixels into ``order``, component by
     component (``comp``: the connected-component label of every pixel, ``1..ncomp``): the
     pixels of a component are contiguous in ``order``, largest ``sq`` (clipped to ``cap``)
-    first, raster order within a distance.  The
-    flood visits them in that order, so a component's pixels stay in cache while it grows
-    (regions never cross components, so the result is that of the global order).
-    Returns the foreground pixel count, or -1 when ``order`` is too short."""
+    first, raster order within a distance; component ``c`` is ``order[start[c]:start[c +
+    1]]`` (``start``: zeros, ``ncomp + 2`` long).  The flood visits them in that order, so a
+    component's pixels stay in cache while it grows (regions never cross components, so
+    the result is that of a global distance order).  Returns the foreground pixel count,
+    or -1 when ``order`` or ``start`` is too short."""
     n = sq.size
-    start = np.zeros(ncomp + 2, np.int64)
+    if start.size < ncomp + 2:
+        return -1
     for p in range(n):
         if fg[p]:
             c = comp[p]
@@ -261,14 +263,17 @@ def _grow(a, n):
 
 
 @kernel
-def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth, min_dist2,
-                size_ratio, reach, reach_ratio, lab):
-    """Flood the pixels of ``order[:nfg]`` into regions and merge the regions whose saddle
-    is not a neck.
+def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, depth,
+                min_dist2, size_ratio, reach, reach_ratio, lab):
+    """Flood the pixels of each component (``order[start[c]:start[c + 1]]``, see
+    :func:`order_by_component`) into regions and merge the regions whose saddle is not a
+    neck.
 
-    Parameters are flat arrays of the volume ``(nz, ny, nx)``: ``vals`` the classes,
-    ``sq`` the squared distances (clipped to ``cap``), ``lab`` (zeroed, int32 or int64)
-    receives a region index per pixel.  ``dz, dy, dx`` are the neighbour offsets.
+    Parameters are flat arrays of the volume ``(nz, ny, nx)``: ``sq`` the squared
+    distances (clipped to ``cap``), ``lab`` (zeroed, int32 or int64) receives a region
+    index per pixel.  ``dz, dy, dx`` are the neighbour offsets, those of the labelling that
+    made the components: a labelled neighbour is of the same component (so of the same
+    class) exactly when its region was made since the component began.
     ``min_dist2 > 0`` also merges regions whose peaks are closer than its square root, and
     a region whose peak is below ``size_ratio`` times the other's is merged into it (a
     protrusion of one object, not an object of its own).  With ``reach >= 0``, a saddle
@@ -293,7 +298,7 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
     near_q = np.empty(noff, np.int64)
     near_r = np.empty(noff, np.int64)
     plane = ny * nx
-    total = vals.size
+    total = lab.size
     flat = np.empty(noff, np.int64)  # neighbour offsets in the flat array
     inv_nx = 1.0 / max(nx, 1)
     planar = True  # no offset leaves the plane (2-D neighbourhoods)
@@ -301,7 +306,15 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
         flat[k] = (dz[k] * ny + dy[k]) * nx + dx[k]
         if dz[k] != 0:
             planar = False
+    first = 1
+    comp_end = 0
+    c = 0
+    nfg = start[min(ncomp + 1, start.size - 1)]
     for t in range(nfg):
+        while t >= comp_end and c <= ncomp:  # a new component: its regions come next
+            c += 1
+            comp_end = start[c + 1] if c + 1 < start.size else nfg
+            first = nreg + 1
         p = order[t]
         if p < 0 or p >= total:
             continue
@@ -321,7 +334,6 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
             y = rem // nx
             x = rem - y * nx
             inside = 0 < z < nz - 1 and 0 < y < ny - 1 and 0 < x < nx - 1
-        v = vals[p]
         nr = 0
         nn = 0
         for k in range(noff):
@@ -335,7 +347,7 @@ def flood_split(vals, sq, cap, order, nfg, nz, ny, nx, dz, dy, dx, ratio, depth,
                     continue
                 q = (zz * ny + yy) * nx + xx
             lq = lab[q]
-            if lq <= 0 or lq > nreg or vals[q] != v:
+            if lq < first or lq > nreg:  # unvisited, or of another component
                 continue
             r = lq if parent[lq] == lq else _root(parent, lq)
             near_q[nn] = q
