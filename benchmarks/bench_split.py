@@ -80,7 +80,7 @@ def test_split_maskkit(benchmark, impl, scene):
     benchmark.group = GROUP_SPLIT
     impl("maskkit")
     sem, inst = scene
-    labels = benchmark.pedantic(split_touching, args=(sem,), rounds=9, iterations=1,
+    labels = benchmark.pedantic(split_touching, args=(sem,), rounds=15, iterations=1,
                                 warmup_rounds=1)
     _accuracy(benchmark, labels, inst)
     assert abs(int(labels.max()) - 1500) <= 15
@@ -91,7 +91,7 @@ def test_split_skimage(benchmark, impl, scene):
     benchmark.group = GROUP_SPLIT
     impl("skimage")
     sem, inst = scene
-    labels = benchmark.pedantic(_skimage_split, args=(sem,), rounds=5, iterations=1,
+    labels = benchmark.pedantic(_skimage_split, args=(sem,), rounds=7, iterations=1,
                                 warmup_rounds=1)
     _accuracy(benchmark, labels, inst)
 

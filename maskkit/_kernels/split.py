@@ -427,14 +427,19 @@ def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, dep
 def relabel(lab, parent, nreg):
     """Replace region indices by object ids ``1..N`` in raster order of first pixel;
     return ``N``."""
+    rootof = np.empty(nreg + 1, np.int64)
+    for r in range(1, nreg + 1):
+        rootof[r] = _root(parent, r)
     newid = np.zeros(nreg + 1, np.int64)
     n = 0
     for p in range(lab.size):
         lp = lab[p]
-        if lp <= 0 or lp > nreg:
+        if lp == 0:
+            continue
+        if lp < 0 or lp > nreg:
             lab[p] = 0
             continue
-        r = _root(parent, lp)
+        r = rootof[lp]
         if newid[r] == 0:
             n += 1
             newid[r] = n
