@@ -99,13 +99,10 @@ class _Prepared:
         vol = mask.reshape((1, *mask.shape)) if mask.ndim == 2 else mask
         self.nz, self.ny, self.nx = vol.shape
         self.vals = vol.reshape(-1)
-        fg = mask != bg
-        if ign.size:
-            ign = ign[(ign >= np.iinfo(mask.dtype).min) & (ign <= np.iinfo(mask.dtype).max)]
-            for v in ign.tolist():
-                if v != bg:
-                    fg &= mask != v
-        self.fg = fg.reshape(-1).view(np.uint8)
+        info = np.iinfo(mask.dtype)
+        ign = ign[(ign >= info.min) & (ign <= info.max) & (ign != int(bg))]
+        self.fg = np.empty(mask.size, np.uint8)
+        self.nfg = k.foreground(self.vals, bg, ign.astype(mask.dtype), self.fg)
         # exact squared EDT to the nearest pixel of another value (so classes and the
         # background bound each other); outside the image is not a boundary, so an object
         # cut by the border keeps its depth there
@@ -115,7 +112,6 @@ class _Prepared:
         self.sq = np.empty(mask.size, np.int32 if small else np.int64)
         k.distance_sq(self.vals, self.fg, self.nz, self.ny, self.nx, self.big, self.sq)
         self.cap = float(reach)
-        self.nfg = int(np.count_nonzero(self.fg))
         self.order = np.empty(self.nfg, np.int32 if mask.size < 2**31 else np.int64)
         # component by component, so the flood stays in cache (``scratch``, an int32
         # array of the mask's size, holds the component labels meanwhile)

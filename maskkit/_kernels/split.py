@@ -24,6 +24,22 @@ from maskkit._jit import kernel
 
 
 @kernel
+def foreground(vals, bg, ignore, fg):
+    """``fg[p] = 1`` where ``vals[p]`` is neither ``bg`` nor in ``ignore``; return how
+    many."""
+    n = 0
+    for p in range(vals.size):
+        v = vals[p]
+        keep = v != bg
+        for j in range(ignore.size):
+            if v == ignore[j]:
+                keep = False
+        fg[p] = keep
+        n += keep
+    return n
+
+
+@kernel
 def _sweep_outer(vals, fg, nz, ny, nx, big, sq):
     """Squared distance, along the outermost axis with more than one plane (Z, or Y for a
     2-D image), to the nearest voxel of another value; ``big`` where the line has none.
