@@ -49,11 +49,15 @@ def _sweep_outer(vals, fg, nz, ny, nx, big, sq):
         n_outer, inner = nz, ny * nx
     else:
         n_outer, inner = ny, nx
+    # only foreground voxels are computed: a voxel continues the line of the one before
+    # (after) it only when both hold the same value, so both are foreground
     for o in range(n_outer):  # forward: distance to the nearest change before
         base = o * inner
         for i in range(inner):
             p = base + i
-            if o == 0:
+            if not fg[p]:
+                sq[p] = 0
+            elif o == 0:
                 sq[p] = big
             elif vals[p] != vals[p - inner]:
                 sq[p] = 1
@@ -65,6 +69,8 @@ def _sweep_outer(vals, fg, nz, ny, nx, big, sq):
         base = o * inner
         for i in range(inner):
             p = base + i
+            if not fg[p]:
+                continue
             if o == n_outer - 1:
                 dn = big
             elif vals[p] != vals[p + inner]:
@@ -73,12 +79,7 @@ def _sweep_outer(vals, fg, nz, ny, nx, big, sq):
                 dn = big if down[i] >= big else down[i] + 1
             down[i] = dn
             d = min(int(sq[p]), dn)
-            if not fg[p]:
-                sq[p] = 0
-            elif d >= big:
-                sq[p] = big
-            else:
-                sq[p] = min(d * d, big)
+            sq[p] = big if d >= big else min(d * d, big)
     return 0
 
 
