@@ -242,19 +242,16 @@ def order_by_component(comp, fg, sq, cap, ncomp, order, start):
         b = start[c + 1]
         if b - a < 2:
             continue
+        # a finite squared distance d2 needs a quarter disc of radius d inside the
+        # component, so d2 < 2 * size; larger values are the "no boundary at all" cap,
+        # which all share the one bucket above
+        limit = 2 * (b - a) + 2
         top = 0
         for t in range(a, b):
-            v = int(min(float(sq[order[t]]), cap))
+            v = min(int(min(float(sq[order[t]]), cap)), limit)
             key[t - a] = v
             if v > top:
                 top = v
-        if top >= 4 * (b - a) + 4096:  # no boundary in reach: sort by value instead
-            idx = np.argsort(-key[: b - a], kind="mergesort")
-            for t in range(b - a):
-                tmp[t] = order[a + idx[t]]
-            for t in range(b - a):
-                order[a + t] = tmp[t]
-            continue
         if top + 2 > hist.size:
             hist = np.zeros(2 * (top + 2), np.int64)
         for k in range(top + 2):
@@ -420,16 +417,7 @@ def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, dep
                     d2 = _dist2(peak_at[a], peak_at[r], plane, nx)
                     merge = d2 < (big + reach * m) ** 2
                 if not merge and min_dist2 > 0.0:
-                    pa = peak_at[a]
-                    pr = peak_at[r]
-                    za = pa // plane
-                    ya = (pa - za * plane) // nx
-                    xa = pa - za * plane - ya * nx
-                    zr = pr // plane
-                    yr = (pr - zr * plane) // nx
-                    xr = pr - zr * plane - yr * nx
-                    d2 = float((za - zr) ** 2 + (ya - yr) ** 2 + (xa - xr) ** 2)
-                    merge = d2 < min_dist2
+                    merge = _dist2(peak_at[a], peak_at[r], plane, nx) < min_dist2
                 if merge:
                     if peak[r] > peak[a] or (peak[r] == peak[a] and peak_at[r] < peak_at[a]):
                         parent[a] = r
