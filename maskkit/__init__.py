@@ -83,6 +83,9 @@ _API: dict[str, str] = {
     # format conversion (COCO, YOLO segmentation, labelme)
     "convert": "conversion",
     "trace_outlines": "labels2coco",
+    # semantic masks: split touching objects, estimate the true counts
+    "split_touching": "split",
+    "estimate_counts": "split",
 }
 
 __all__ = ["__version__", *sorted(_API)]

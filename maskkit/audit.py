@@ -22,6 +22,10 @@ Checklist behind the recommendation
 1. Are counts or tracks needed? (given by the caller; unknown is treated as yes)
 2. Do same-class objects touch or overlap, so that a semantic mask would miscount?
    (measured: semantic-only count error above :data:`COUNT_ERROR_LIMIT` percent)
+   If so, does maskkit's estimate (:func:`maskkit.estimate_counts`, method
+   :data:`ESTIMATE_METHOD`: touching objects split by shape) bring the error of a
+   semantic-only annotation back under the limit?  Then semantic annotation plus the
+   estimate is recommended, and the saving against instance annotation is stated.
 3. Is it a surface/layout task (areas, drivable space, land cover)? (given)
 4. Does the budget cover it? (given; compared with the cost ranges)
 """
@@ -36,8 +40,8 @@ import numpy as np
 
 from maskkit.errors import InvalidInputError, MaskkitError
 
-__all__ = ["COUNT_ERROR_LIMIT", "DEFAULT_PRICES", "AuditReport", "audit_dataset",
-           "density_class", "load_prices"]
+__all__ = ["COUNT_ERROR_LIMIT", "DEFAULT_PRICES", "ESTIMATE_METHOD", "AuditReport",
+           "audit_dataset", "density_class", "load_prices"]
 
 #: Price ranges per image (USD), by annotation kind and density class: typical market
 #: figures; override with :func:`load_prices` / ``maskkit audit --prices FILE``.
@@ -48,6 +52,8 @@ DEFAULT_PRICES = {
 }
 #: Semantic-only count error (percent of true objects) above which counts need instances.
 COUNT_ERROR_LIMIT = 2.0
+#: The :func:`maskkit.estimate_counts` method whose error the audit reports.
+ESTIMATE_METHOD = "split"
 DENSITIES = ("simple", "medium", "dense")
 
 
@@ -160,6 +166,11 @@ def _audit_image(index, image_id) -> dict:
     true = {int(c): int(n) for c, n in zip(*np.unique(classes, return_counts=True))}
     counted = count_objects(semantic, connectivity=8, ignore=())
     error = sum(abs(counted.get(c, 0) - true.get(c, 0)) for c in set(true) | set(counted))
+    from maskkit.split import estimate_counts
+
+    est = {c: e["estimate"] for c, e in
+           estimate_counts(semantic, method=ESTIMATE_METHOD, ignore=()).items()}
+    est_error = sum(abs(est.get(c, 0) - true.get(c, 0)) for c in set(true) | set(est))
     n_classes = len(true)
     return {
         "image_id": image_id, "file_name": info.file_name, "height": h, "width": w,
@@ -167,9 +178,11 @@ def _audit_image(index, image_id) -> dict:
         "overlapping_pairs": overlapping, "touching_pairs": touching,
         "true_count": int(sum(true.values())), "semantic_count": int(sum(counted.values())),
         "count_error": int(error),
+        "estimated_count": int(sum(est.values())), "estimate_error": int(est_error),
         "density": density_class(len(objs), n_classes, len(pairs)),
         "true_by_class": {str(k): v for k, v in true.items()},
         "semantic_by_class": {str(k): v for k, v in counted.items()},
+        "estimated_by_class": {str(k): v for k, v in est.items()},
     }
 
 
@@ -181,7 +194,8 @@ def _stats(values) -> dict:
             "p95": float(np.percentile(v, 95)), "max": float(v.max())}
 
 
-def _recommend(error_pct, contact_share, costs, *, counting, surface, budget, currency):
+def _recommend(error_pct, contact_share, costs, *, counting, surface, budget, currency,
+               estimate_pct=None):
     reasons = []
     need = counting if counting is not None else True
     if counting is None:
@@ -193,9 +207,27 @@ def _recommend(error_pct, contact_share, costs, *, counting, surface, budget, cu
         f"2. same-class objects touching/overlapping? in {100 * contact_share:.0f}% of images; "
         f"a semantic-only annotation would miscount {error_pct:.1f}% of objects "
         f"({'above' if miscount else 'within'} the {COUNT_ERROR_LIMIT:g}% limit)")
+    rescued = miscount and estimate_pct is not None and estimate_pct <= COUNT_ERROR_LIMIT
+    if estimate_pct is not None:
+        line = (f"2b. with maskkit's estimate (estimate_counts, method={ESTIMATE_METHOD!r}) "
+                f"semantic masks miscount {estimate_pct:.1f}% of objects: "
+                f"{'within' if estimate_pct <= COUNT_ERROR_LIMIT else 'above'} the "
+                f"{COUNT_ERROR_LIMIT:g}% limit")
+        if estimate_pct <= COUNT_ERROR_LIMIT:
+            save_lo = costs["instance"][0] - costs["semantic"][0]
+            save_hi = costs["instance"][1] - costs["semantic"][1]
+            line += (f"; semantic + estimate saves {min(save_lo, save_hi):,.2f}–"
+                     f"{max(save_lo, save_hi):,.2f} {currency} against instance masks")
+        reasons.append(line)
     reasons.append(f"3. surface/layout task? {'yes' if surface else 'no'}"
                    + (" (stated)" if surface is not None else " (not stated: assumed no)"))
-    if need and miscount:
+    if need and rescued:
+        choice = "semantic"
+        why = (f"counts are needed and semantic masks merge touching objects of one class, "
+               f"but maskkit's estimate recovers the counts within the "
+               f"{COUNT_ERROR_LIMIT:g}% limit ({estimate_pct:.1f}%): annotate semantic "
+               f"masks and count with `maskkit count --estimate {ESTIMATE_METHOD}`")
+    elif need and miscount:
         choice = "instance"
         why = ("counts are needed and semantic masks would merge touching or overlapping "
                "objects of one class")
@@ -335,9 +367,11 @@ def audit_dataset(coco, *, prices=None, counting: bool | None = None,
     costs = {kind: [float(sum(r[f"cost_{kind}"][0] for r in images)),
                     float(sum(r[f"cost_{kind}"][1] for r in images))]
              for kind in ("semantic", "instance")}
+    est_err = sum(r["estimate_error"] for r in images)
+    estimate_pct = 100.0 * est_err / true if true else 0.0
     choice, why, reasons = _recommend(error_pct, contact_share, costs, counting=counting,
                                       surface=surface, budget=budget,
-                                      currency=table["currency"])
+                                      currency=table["currency"], estimate_pct=estimate_pct)
     used = sorted({int(c) for r in images for c in r["true_by_class"]})
     summary = {
         "source": index.source,
@@ -356,6 +390,12 @@ def audit_dataset(coco, *, prices=None, counting: bool | None = None,
         "semantic_count_error_pct": error_pct,
         "images_counted_exactly": (sum(1 for r in images if r["count_error"] == 0) / n
                                    if n else 1.0),
+        "estimate_method": ESTIMATE_METHOD,
+        "estimated_count": int(sum(r["estimated_count"] for r in images)),
+        "estimate_count_error_pct": estimate_pct,
+        "images_estimated_exactly": (sum(1 for r in images if r["estimate_error"] == 0) / n
+                                     if n else 1.0),
+        "semantic_with_estimate_within_limit": estimate_pct <= COUNT_ERROR_LIMIT,
         "density": {d: sum(1 for r in images if r["density"] == d) for d in DENSITIES},
         "recommendation": choice,
         "why": why,
@@ -400,6 +440,9 @@ def format_report(report: AuditReport, *, worst: int = 10) -> str:
         f"  semantic-only count         {s['semantic_count']} of {s['true_count']} objects "
         f"(error {s['semantic_count_error_pct']:.1f}%, "
         f"{100 * s['images_counted_exactly']:.0f}% of images exact)",
+        f"  semantic + estimate ({s['estimate_method']})   {s['estimated_count']} of "
+        f"{s['true_count']} objects (error {s['estimate_count_error_pct']:.1f}%, "
+        f"{100 * s['images_estimated_exactly']:.0f}% of images exact)",
         "  density                     " + ", ".join(f"{k} {v}" for k, v in
                                                      s["density"].items()),
     ]
@@ -425,12 +468,13 @@ def format_report(report: AuditReport, *, worst: int = 10) -> str:
     bad = [r for r in bad if r["count_error"]]
     if bad:
         lines += ["", "  worst-counted images:",
-                  "    image                          objects  semantic  error  overlap  "
-                  "touch  density"]
+                  "    image                          objects  semantic  error  estimate  "
+                  "error  overlap  touch  density"]
         for r in bad:
             name = str(r["file_name"] or r["image_id"])[:30]
             lines.append(f"    {name:30s} {r['objects']:7d}  {r['semantic_count']:8d}  "
-                         f"{r['count_error']:5d}  {r['overlapping_pairs']:7d}  "
+                         f"{r['count_error']:5d}  {r['estimated_count']:8d}  "
+                         f"{r['estimate_error']:5d}  {r['overlapping_pairs']:7d}  "
                          f"{r['touching_pairs']:5d}  {r['density']}")
     return "\n".join(lines) + "\n"
 

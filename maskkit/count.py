@@ -16,7 +16,7 @@ from maskkit._kernels import ccl
 from maskkit.errors import InvalidInputError, MaskkitTypeError
 from maskkit.label import _as_array, _check_connectivity, _label_runs
 
-__all__ = ["ALL_INSTANCES", "count_file", "count_objects", "count_table"]
+__all__ = ["ALL_INSTANCES", "component_areas", "count_file", "count_objects", "count_table"]
 
 #: The class key under which an instance label image without ``class_map`` is counted.
 ALL_INSTANCES = -1
@@ -70,6 +70,48 @@ def _semantic(mask: np.ndarray, connectivity: int, min_area: int, ignore: np.nda
         return {}
     return _table(*ccl.class_table(runs.bounds, runs.values, runs.runlab, runs.final,
                                    runs.row_first, runs.row_count, runs.n, min_area), ignore)
+
+
+def component_areas(mask, *, connectivity: int = 8, ignore=(255,)):
+    """Class and area of every connected component of a semantic mask.
+
+    The same labelling pass as :func:`count_table`, keeping each component's area instead
+    of summing them per class (no label image is painted).
+
+    Returns
+    -------
+    classes, areas : ndarray of int64, shape (N,)
+        Per component, in the labelling's order; background ``0`` and ``ignore`` values
+        are left out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from maskkit.count import component_areas
+    >>> mask = np.array([[1, 1, 0, 2],
+    ...                  [0, 0, 0, 0],
+    ...                  [1, 0, 255, 2]], dtype=np.uint8)
+    >>> [a.tolist() for a in component_areas(mask)]
+    [[1, 2, 1, 2], [2, 1, 1, 1]]
+    """
+    mask = _as_array(mask, "mask")
+    ignore = _check_ignore(ignore)
+    conn = _check_connectivity(connectivity, mask.ndim)
+    if mask.dtype.kind == "b":
+        mask = mask.view(np.uint8)
+    empty = np.zeros(0, np.int64)
+    if mask.size == 0:
+        return empty, empty
+    runs = _label_runs(mask, conn, False, mask.dtype.type(0), False, keep_scratch=True)
+    if runs.n == 0:
+        return empty, empty
+    area, value = ccl.component_areas_and_values(runs.bounds, runs.values, runs.runlab,
+                                                 runs.final, runs.row_first, runs.row_count,
+                                                 runs.n)
+    value = value[1:].astype(np.int64)
+    area = area[1:]
+    keep = (value != 0) & ~np.isin(value, ignore) if ignore.size else value != 0
+    return value[keep], area[keep]
 
 
 def _pixel_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -252,6 +294,7 @@ def count_file(
     connectivity: int = 8,
     min_area: int = 0,
     ignore=(255,),
+    estimate: str | None = None,
 ) -> dict[int, tuple[int, int]]:
     """Objects and pixels per class of a mask file: ``{class: (count, area)}``.
 
@@ -262,6 +305,11 @@ def count_file(
     above's by the few non-zero bytes a label map's filtered row holds
     (:mod:`maskkit._kernels.countpng`), so counting costs about as much as reading.
     Errors are those of ``read_mask``, naming the file.
+
+    With ``estimate="split"`` or ``"area"`` (semantic masks, ``min_area=0``), ``count`` is
+    the estimated object count of :func:`maskkit.split.estimate_counts` and each value is
+    ``(count, area, components, low, high)``: the connected components and the estimate's
+    range follow.
 
     Examples
     --------
@@ -274,8 +322,13 @@ def count_file(
     ...                           [1, 0, 255, 2]], dtype=np.uint8)).save(path)
     >>> count_file(path)
     {1: (2, 3), 2: (2, 2)}
+    >>> count_file(path, estimate="area")
+    {1: (2, 3, 2, 2, 3), 2: (2, 2, 2, 2, 2)}
     """
     from maskkit.io.masks import read_mask
+
+    if estimate is not None:
+        return _estimate_file(read_mask(path), kind, connectivity, min_area, ignore, estimate)
 
     if kind == "semantic" and connectivity in (4, 8) and not isinstance(connectivity, bool):
         min_area = _check_min_area(min_area)
@@ -286,6 +339,23 @@ def count_file(
             return _table(classes, counted[0][classes], counted[1][classes], ignore)
     return count_table(read_mask(path), kind=kind, connectivity=connectivity,
                        min_area=min_area, ignore=ignore)
+
+
+def _estimate_file(mask, kind, connectivity, min_area, ignore, estimate):
+    from maskkit.split import estimate_counts
+
+    if kind != "semantic":
+        raise InvalidInputError(f"estimate applies to semantic masks only; got kind={kind!r}")
+    if estimate not in ("split", "area", "components"):
+        raise InvalidInputError(f"estimate must be 'split', 'area' or 'components'; got "
+                                f"{estimate!r}")
+    if _check_min_area(min_area):
+        raise InvalidInputError("min_area does not combine with an estimate (small objects "
+                                "are part of the objects they touch); use min_area=0")
+    table = count_table(mask, connectivity=connectivity, ignore=ignore)
+    est = estimate_counts(mask, method=estimate, connectivity=connectivity, ignore=ignore)
+    return {c: (est[c]["estimate"], a, est[c]["components"], est[c]["low"], est[c]["high"])
+            for c, (_, a) in table.items()}
 
 
 def _count_label_png(path, diag: int, min_area: int):

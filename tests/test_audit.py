@@ -123,3 +123,30 @@ def test_sample_audits_a_seeded_subset_and_scales_the_cost():
     assert part["images"] == 4 and part["images_in_dataset"] == 10
     assert part["cost_full_dataset"] == full["cost"]  # identical images: exact scaling
     assert audit_dataset(doc, sample=4, seed=3).summary["objects"] == part["objects"]
+
+
+def test_estimate_error_beside_the_raw_one():
+    s = audit_dataset(DOC).summary
+    # 2x2 squares have no shape to split by: the estimate cannot help here
+    assert s["estimate_method"] == "split"
+    assert s["estimate_count_error_pct"] == pytest.approx(100 * 2 / 6)
+    assert not s["semantic_with_estimate_within_limit"]
+    assert s["recommendation"] == "instance"
+    assert any(line.startswith("2b.") and "above" in line for line in s["checklist"])
+
+
+def test_semantic_plus_estimate_recommended_when_it_counts_right():
+    from maskkit.audit import format_report
+    from maskkit.synth import make_scene
+
+    doc = make_scene(20, 2, gap=0.0, height=200, radius=(6.0, 14.0), seed=2).to_coco()
+    r = audit_dataset(doc)
+    s = r.summary
+    assert s["semantic_count_error_pct"] > 20  # touching objects merge ...
+    assert s["estimate_count_error_pct"] == 0.0  # ... and are split back
+    assert s["semantic_with_estimate_within_limit"]
+    assert s["recommendation"] == "semantic" and "estimate" in s["why"]
+    line = next(x for x in s["checklist"] if x.startswith("2b."))
+    assert "within" in line and "saves" in line
+    assert r.images[0]["estimated_count"] == 20
+    assert "semantic + estimate (split)" in format_report(r)

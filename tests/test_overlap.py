@@ -153,3 +153,45 @@ def test_bad_levels():
         overlap_benchmark(levels=(), repeats=1)
     with pytest.raises(InvalidInputError, match="repeats"):
         overlap_benchmark(levels=(1,), repeats=0)
+
+
+def test_estimators_beside_components():
+    r = overlap_benchmark(levels=(2, 0), **SMALL)
+    by_gap = {lv["gap"]: lv for lv in r.levels}
+    for gap in (2.0, 0.0):
+        split = by_gap[gap]["split"]
+        assert split["abs_pct_error"] == 0.0 and split["count_ratio"] == 1.0
+        assert split["in_range"] == 1.0 and split["mean_iou"] > 0.9
+        assert set(by_gap[gap]["area"]) >= {"count_ratio", "abs_pct_error", "in_range"}
+    assert by_gap[0.0]["c8"]["abs_pct_error"] > 0
+    assert len(r.estimates) == 2 * SMALL["repeats"] * 2
+    assert {e["estimator"] for e in r.estimates} == {"split", "area"}
+
+
+def test_matched_iou_and_example_panels(tmp_path):
+    from maskkit.overlap import matched_iou, split_example_panels, write_split_example
+    from maskkit.synth import make_scene
+
+    scene = make_scene(12, 2, gap=0.0, height=160, radius=(4.0, 12.0), seed=4)
+    sem, inst = scene.semantic_map(), scene.instance_map()
+    assert matched_iou(inst, inst) == 1.0
+    out = split_example_panels(sem, inst, scene.classes)
+    titles = [t for t, _, _ in out["panels"]]
+    assert titles[0] == "true instances: 12" and titles[2].startswith("split_touching: ")
+    for _, rgb, legend in out["panels"]:
+        drawn = {tuple(c) for c in rgb.reshape(-1, 3).tolist()}
+        assert legend and all(tuple(c) in drawn for _, c in legend)  # swatches match
+    assert write_split_example(tmp_path / "x.png", sem, inst, scene.classes).is_file()
+
+
+def test_real_report_has_estimates(real_data, tmp_path):
+    from maskkit.overlap import real_table, write_real_report
+
+    path = real_data / "coco_val2017_instances_mmdet" / "instances_val2017.json"
+    rows = real_counts(path, crowd="skip", image_ids=[255917])
+    car = next(r for r in rows if r["category"] == "car")
+    assert car["estimate_split"] > car["counted_c8"] == 3
+    text = real_table(rows)
+    assert "## Per class" in text and "abs % err split" in text
+    written = write_real_report(rows, tmp_path)
+    assert "estimate_split" in written["csv"].read_text().splitlines()[0]

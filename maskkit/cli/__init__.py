@@ -21,6 +21,7 @@ from maskkit.cli._output import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, Parser
 _COMMANDS = [
     "coco2sem", "count", "panoptic", "pq", "audit", "bench", "render", "rasterize", "labels2coco",
     "convert",
+    "split",
 ]
 
 

@@ -140,14 +140,24 @@ def add_parser(sub) -> None:
         "skip it, list it in FILE.errors.jsonl and exit with status 3",
         resume_help="skip the images already in FILE and append the others",
     )
+    p.add_argument(
+        "--estimate",
+        choices=["split", "area"],
+        default=None,
+        help="--kind semantic: count = the estimated object count (split touching objects, "
+        "or component area over one object's area; see maskkit.estimate_counts) and add the "
+        "columns components,low,high",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display and no summary")
     p.set_defaults(func=run)
 
 
 def count_image(
-    path, *, kind: str, connectivity: int, min_area: int, ignore: tuple[int, ...]
+    path, *, kind: str, connectivity: int, min_area: int, ignore: tuple[int, ...],
+    estimate: str | None = None,
 ) -> list[tuple[int, int, int]]:
-    """Read one mask and count it: ``[(class, count, area), ...]`` sorted by class.
+    """Read one mask and count it: ``[(class, count, area), ...]`` sorted by class
+    (``[(class, count, area, components, low, high), ...]`` with ``estimate``).
 
     Runs in the worker processes of :func:`maskkit.batch.run_batch`; every failure comes
     out as a :class:`~maskkit.errors.MaskkitError` naming the file.
@@ -166,6 +176,10 @@ def count_image(
     from maskkit.tiled import count_tiled, use_tiled
 
     try:
+        if estimate is not None:  # needs the whole mask: the distance transform is global
+            table = count_file(path, kind=kind, connectivity=connectivity, min_area=min_area,
+                               ignore=ignore, estimate=estimate)
+            return sorted((int(c), *(int(v) for v in row)) for c, row in table.items())
         if use_tiled(path):  # bigger than MASKKIT_TILED_PIXELS: never whole in memory
             table = count_tiled(
                 path, kind=kind, connectivity=connectivity, min_area=min_area, ignore=ignore
@@ -272,15 +286,30 @@ def _write_rows(sink, pending: list[bytes], output) -> bool:
     return False
 
 
-def _count_encoded(count, fmt: str, item) -> tuple[bytes, int]:
+def _count_encoded(count, fmt: str, item, extra: tuple = ()) -> tuple[bytes, int]:
     """``count(item)``'s rows as output lines, and how many lines."""
     rows = count(item)
-    return _encode_rows(str(item), rows, fmt), max(len(rows), 1)
+    return _encode_rows(str(item), rows, fmt, extra), max(len(rows), 1)
 
 
-def _encode_rows(image: str, rows, fmt: str) -> bytes:
+#: The columns ``--estimate`` adds after ``area``.
+ESTIMATE_COLUMNS = ("components", "low", "high")
+
+
+def _encode_rows(image: str, rows, fmt: str, extra: tuple = ()) -> bytes:
     if not rows:
-        rows = [(None, 0, 0)]  # the "done, nothing counted" marker
+        rows = [(None, 0, 0, *(0 for _ in extra))]  # the "done, nothing counted" marker
+    if extra:  # --estimate: the extra columns after the area
+        if fmt == "jsonl":
+            text = "".join(json.dumps({"image": image, "class": r[0], "count": r[1],
+                                       "area": r[2], **dict(zip(extra, r[3:]))}) + "\n"
+                           for r in rows)
+        else:
+            field = _encode_rows(image, [(None, 0, 0)], "csv").decode(
+                "utf-8", "surrogateescape").split(",,0,0")[0]
+            text = "".join(f"{field},{'' if r[0] is None else r[0]},"
+                           + ",".join(str(v) for v in r[1:]) + "\n" for r in rows)
+        return text.encode("utf-8", "surrogateescape")
     if fmt == "jsonl":
         text = "".join(
             json.dumps({"image": image, "class": c, "count": n, "area": a}) + "\n"
@@ -445,6 +474,12 @@ def run(args: argparse.Namespace) -> int:
                          f"components); --kind {args.kind} counts ids, not components")
     if args.connectivity is None:
         args.connectivity = 8
+    estimate = getattr(args, "estimate", None)
+    if estimate is not None and args.kind != "semantic":
+        raise UsageError(f"--estimate goes with --kind semantic; got --kind {args.kind}")
+    if estimate is not None and args.resume:
+        raise UsageError("--resume does not combine with --estimate yet; run again "
+                         "without --resume")
     output, fmt = _output_format(args)
     if args.resume and output is None:
         raise InvalidInputError("--resume needs an output file: add -o FILE")
@@ -461,6 +496,7 @@ def _run(args: argparse.Namespace, output, fmt: str) -> int:
     from maskkit.io.masks import expand_inputs
 
     start = time.monotonic()
+    estimate = getattr(args, "estimate", None)
     batch = batch_kwargs(args)
 
     if args.kind in ("coco", "panoptic"):
@@ -490,7 +526,8 @@ def _run(args: argparse.Namespace, output, fmt: str) -> int:
             # rows are appended as images finish (rewritten periodically for a URL)
             sink = fs.AppendLog(output, keep=keep)
         if fmt == "csv" and not keep:
-            sink.write(f"{_CSV_HEADER}\n".encode())
+            extra_header = "".join(f",{c}" for c in ESTIMATE_COLUMNS) if estimate else ""
+            sink.write(f"{_CSV_HEADER}{extra_header}\n".encode())
     except OSError as exc:
         raise fs.write_error(exc, output or "<stdout>") from None
 
@@ -500,6 +537,7 @@ def _run(args: argparse.Namespace, output, fmt: str) -> int:
         connectivity=args.connectivity,
         min_area=args.min_area,
         ignore=tuple(args.ignore),
+        **({"estimate": estimate} if estimate else {}),
     )
     if args.kind in ("coco", "panoptic") and batch["engine"] == "dask":
         # Dask workers are other processes on other machines: the parsed datasets travel
@@ -509,7 +547,8 @@ def _run(args: argparse.Namespace, output, fmt: str) -> int:
     if local_pool and len(todo) > 1 and args.kind in ("semantic", "instance"):
         _warm_up(worker, todo[0])
     # the rows are made in the workers too: the parent only writes them
-    worker = functools.partial(_count_encoded, worker, fmt)
+    worker = functools.partial(_count_encoded, worker, fmt,
+                               extra=ESTIMATE_COLUMNS if estimate else ())
 
     counted = rows = skipped = 0
     errors_file = None
