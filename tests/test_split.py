@@ -411,7 +411,7 @@ def test_cli_count_estimate_needs_semantic(tmp_path, capsys):
 
     np.save(tmp_path / "m.npy", np.zeros((4, 4), np.uint8))
     assert main(["count", str(tmp_path / "m.npy"), "--kind", "instance", "--estimate",
-                 "split"]) == 1
+                 "split"]) == 2  # usage: options that do not combine
     assert "--estimate goes with --kind semantic" in capsys.readouterr().err
 
 
