@@ -262,15 +262,9 @@ def _summarise(rows: list, stats: list, levels, estimates=()) -> list:
             entry[k] = float(np.mean([s[k] for s in st])) if st else math.nan
         for conn in CONNECTIVITIES:
             rs = [r for r in rows if r["level"] == li and r["connectivity"] == conn]
-            ratio = np.array([r["count_ratio"] for r in rs], dtype=float)
             true = sum(r["true"] for r in rs)
             entry[f"c{conn}"] = {
-                "count_ratio": float(ratio.mean()),
-                "count_ratio_p10": float(np.percentile(ratio, 10)),
-                "count_ratio_p90": float(np.percentile(ratio, 90)),
-                "count_ratio_std": float(ratio.std()),
-                "abs_pct_error": float(np.mean([r["abs_pct_error"] for r in rs])),
-                "exact_share": float(np.mean([r["exact"] for r in rs])),
+                **_ratio_summary(rs),
                 "merge_rate": sum(r["merged"] for r in rs) / true if true else 0.0,
             }
         for method in ESTIMATORS:

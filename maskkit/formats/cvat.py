@@ -26,7 +26,7 @@ import numpy as np
 
 from maskkit.errors import InvalidAnnotationError, MaskkitIOError, UnknownCategoryError
 from maskkit.formats.base import Reader, Writer, WriteResult
-from maskkit.formats.geometry import as_rle, crop_of, polygon_parts
+from maskkit.formats.geometry import as_rle, crop_of, merge_parts, polygon_parts
 from maskkit.formats.model import Category, ImageRecord, Instance
 
 __all__ = ["CvatReader", "CvatWriter", "detect"]
@@ -125,14 +125,7 @@ class CvatReader(Reader):
             g["parts"].append(geom)
             g["crowd"] |= any(attrs.get(k, "").lower() in ("true", "1") for k in CROWD)
         for (label, _), g in groups.items():
-            parts = g["parts"]
-            if all(isinstance(p, list) for p in parts):
-                seg = parts
-            else:
-                from maskkit.rle import rle_merge
-
-                seg = rle_merge([p if isinstance(p, dict) else as_rle([p], h, w)
-                                 for p in parts])
+            seg = merge_parts(g["parts"], h, w)
             rec.instances.append(Instance(self.by_name[label], seg, g["crowd"]))
         return rec
 

@@ -49,6 +49,17 @@ def as_rle(seg, height: int, width: int) -> dict:
     return polygon_to_rle(seg, height, width)
 
 
+def merge_parts(parts: list, height: int, width: int):
+    """One object's segmentation from its parts (polygon rings and/or RLEs, e.g. the shapes
+    a ``group_id`` joins): the rings as one COCO polygon list when every part is a ring,
+    else the union of all parts as one RLE."""
+    if all(isinstance(p, list) for p in parts):
+        return parts
+    from maskkit.rle import rle_merge
+
+    return rle_merge([p if isinstance(p, dict) else as_rle([p], height, width) for p in parts])
+
+
 def rle_stats(rle: dict) -> tuple[int, list[int]]:
     """``(area, [x, y, w, h])`` of an RLE, as ``pycocotools.mask.area/toBbox``."""
     return int(rle_area(rle)), [int(v) for v in rle_to_bbox(rle)]
