@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from maskkit._jit import resolve_threads
 from maskkit._kernels import coco as _kc
 from maskkit.errors import InvalidAnnotationError, InvalidInputError, UnknownCategoryError
 from maskkit.io.coco import CocoIndex, load_coco
@@ -71,10 +72,11 @@ def _check_policies(overlap, crowd, ignore_value):
 
 
 def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
-                  ignore_value=255, category_map=None, dtype=None):
+                  ignore_value=255, category_map=None, dtype=None, threads=1):
     """Flatten one image of an indexed dataset; return ``(labels, FlattenStats)``.
 
     See :func:`coco_to_semantic` for the parameters; ``dtype`` forces the output dtype.
+    ``threads`` defaults to 1 here: batch jobs run one image per worker.
     """
     _check_policies(overlap, crowd, ignore_value)
     src = index.source
@@ -166,7 +168,7 @@ def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
             names = [names[i] for i in order]
         ops = np.full(n, op, dtype=np.int64)
         st = _paint(out, objects, vals, ops, claims=claims, ignore=ignore_value, source=src,
-                    objs=names)
+                    objs=names, threads=threads)
         stats.contested_pixels = int(st[0])
         stats.conflict_pixels = int(st[1])
         stats.objects += n
@@ -174,14 +176,14 @@ def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
         k = len(crowd_objects)
         _paint(out, crowd_objects, np.full(k, ignore_value, dtype=dtype),
                np.full(k, _kc.OP_FILL_FREE, dtype=np.int64), claims=claims,
-               ignore=ignore_value, source=src, objs=crowd_names)
+               ignore=ignore_value, source=src, objs=crowd_names, threads=threads)
         stats.objects += k
     return out, stats
 
 
 def coco_to_semantic(coco, image_id, *, overlap: str = "last", crowd: str = "class",
                      ignore_value: int = 255, category_map=None,
-                     return_stats: bool = False):
+                     return_stats: bool = False, threads: int | None = None):
     """Flatten the instance annotations of one COCO image into a semantic label map.
 
     Parameters
@@ -208,6 +210,10 @@ def coco_to_semantic(coco, image_id, *, overlap: str = "last", crowd: str = "cla
         Default: the ids as in the file (0 = background).
     return_stats : bool
         Also return a :class:`FlattenStats`.
+    threads : int, optional
+        Threads painting horizontal bands of the label map at once (maps of 1 M pixels
+        or more; the pixels and stats are the same with any number). Default: every core
+        (Numba's thread count, capped by ``NUMBA_NUM_THREADS``).
 
     Returns
     -------
@@ -231,7 +237,8 @@ def coco_to_semantic(coco, image_id, *, overlap: str = "last", crowd: str = "cla
     """
     index = coco if isinstance(coco, CocoIndex) else load_coco(coco)
     labels, stats = flatten_image(index, image_id, overlap=overlap, crowd=crowd,
-                                  ignore_value=ignore_value, category_map=category_map)
+                                  ignore_value=ignore_value, category_map=category_map,
+                                  threads=resolve_threads(threads))
     return (labels, stats) if return_stats else labels
 
 

@@ -279,15 +279,26 @@ def _paint(out, objects: _Objects, values, ops, *, claims=None, ignore=0, source
     if claims is None:
         claims = _EMPTY_CLAIMS
     if objects.mode == "coco":
-        if (threads > 1 and out.size >= _PARALLEL_MIN_PIXELS and claims is _EMPTY_CLAIMS
-                and len(values) > 1 and obj_runs[-1] == 0 and np.all(ops == _kc.OP_SET)):
-            # polygons only, later wins: horizontal bands painted in parallel
+        # the kernels store whole vectors into rows: they take a C-contiguous integer map
+        copied = not out.flags.c_contiguous
+        target = np.ascontiguousarray(out) if copied else out
+        if target.dtype == np.bool_:
+            target = target.view(np.uint8)
+            values = values.astype(np.uint8)
+        ignore = target.dtype.type(ignore)
+        if threads > 1 and out.size >= _PARALLEL_MIN_PIXELS and len(values) > 1:
+            # horizontal bands painted in parallel, each with its own claim statistics
+            band_stats = np.zeros((min(threads * _BANDS_PER_THREAD, out.shape[0]), 2),
+                                  dtype=np.int64)
             with using_threads(threads):
-                _kc.paint_objects_bands(out, xy, ring_offsets, obj_rings, values,
-                                        threads * _BANDS_PER_THREAD)
-            return stats
-        _kc.paint_objects(out, claims, xy, ring_offsets, obj_rings, rs, re, obj_runs,
-                          values, ops, out.dtype.type(ignore), stats)
+                _kc.paint_objects_bands(target, claims, xy, ring_offsets, obj_rings, rs, re,
+                                        obj_runs, values, ops, ignore, band_stats)
+            stats = band_stats.sum(axis=0)
+        else:
+            _kc.paint_objects(target, claims, xy, ring_offsets, obj_rings, rs, re, obj_runs,
+                              values, ops, ignore, stats)
+        if copied:
+            out[...] = target
     else:
         from maskkit._kernels import scanline as _ks
 
