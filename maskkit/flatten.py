@@ -42,6 +42,31 @@ class FlattenStats:
     crowd_objects: int = 0
 
 
+def _ann_name(ann, i, image_id) -> str:
+    return f"annotation {ann['id']}" if "id" in ann else f"annotation #{i} of image {image_id}"
+
+
+class _Names:
+    """The names of painted annotations for error messages, made only when one is shown
+    (holds their positions in the image's annotation list)."""
+
+    def __init__(self, anns, image_id, positions=None):
+        self.anns = anns
+        self.image_id = image_id
+        self.positions = [] if positions is None else positions
+        self.append = self.positions.append
+
+    def __len__(self):
+        return len(self.positions)
+
+    def __getitem__(self, k):
+        i = self.positions[k]
+        return _ann_name(self.anns[i], i, self.image_id)
+
+    def reordered(self, order):
+        return _Names(self.anns, self.image_id, [self.positions[k] for k in order])
+
+
 def contiguous_category_map(categories) -> dict:
     """Map category ids, sorted, to 1..K.
 
@@ -88,32 +113,35 @@ def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
     h, w = check_image_size(info.height, info.width, source=src, obj=f"image {image_id}")
     anns = index.annotations[image_id]
 
-    objects = _Objects(h, w, "coco")
-    crowd_objects = _Objects(h, w, "coco")
-    values, names, scores, crowd_names = [], [], [], []
+    def name_of(i):
+        return _ann_name(anns[i], i, image_id)
+
+    objects = _Objects(h, w, "coco", name_of)
+    crowd_objects = _Objects(h, w, "coco", name_of)
+    values, names, scores, crowd_names = [], _Names(anns, image_id), [], _Names(anns, image_id)
     stats = FlattenStats()
+    add = objects.add
     for i, ann in enumerate(anns):
-        name = f"annotation {ann['id']}" if "id" in ann else f"annotation #{i} of image {image_id}"
         cid = ann["category_id"]
         if category_map is not None:
             if cid not in category_map:
                 raise UnknownCategoryError(
-                    f"category_id {cid!r} is not in the category map", source=src, obj=name
-                )
+                    f"category_id {cid!r} is not in the category map", source=src,
+                    obj=_ann_name(ann, i, image_id))
             value = category_map[cid]
         else:
             value = cid
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        if type(value) is not int and (not isinstance(value, (int, np.integer))
+                                       or isinstance(value, bool)):
             raise InvalidAnnotationError(f"category_id {value!r} is not an integer",
-                                         source=src, obj=name)
-        is_crowd = bool(ann.get("iscrowd", 0))
-        if is_crowd:
+                                         source=src, obj=_ann_name(ann, i, image_id))
+        if ann.get("iscrowd", 0):
             stats.crowd_objects += 1
             if crowd == "skip":
                 continue
             if crowd == "ignore":
-                crowd_objects.add(ann["segmentation"], source=src, obj=name)
-                crowd_names.append(name)
+                crowd_objects.add(ann["segmentation"], source=src, obj=i)
+                crowd_names.append(i)
                 continue
         if value == 0:  # mapped to background: not painted
             continue
@@ -121,24 +149,24 @@ def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
             raise InvalidAnnotationError(
                 f"category value {value} collides with ignore_value={ignore_value} or is "
                 "negative; choose another ignore value or use contiguous ids",
-                source=src, obj=name,
+                source=src, obj=_ann_name(ann, i, image_id),
             )
         if overlap == "score":
             if "score" not in ann:
                 raise InvalidAnnotationError("has no 'score' (needed by overlap='score')",
-                                             source=src, obj=name)
+                                             source=src, obj=_ann_name(ann, i, image_id))
             try:
                 score = float(ann["score"])
             except (TypeError, ValueError, OverflowError):
                 score = None
             if score is None or not np.isfinite(score):
                 raise InvalidAnnotationError(
-                    f"score must be a finite number; got {ann['score']!r}", source=src, obj=name
-                )
+                    f"score must be a finite number; got {ann['score']!r}", source=src,
+                    obj=_ann_name(ann, i, image_id))
             scores.append(score)
-        objects.add(ann["segmentation"], source=src, obj=name)
+        add(ann["segmentation"], source=src, obj=i)
         values.append(int(value))
-        names.append(name)
+        names.append(i)
 
     max_value = max([ignore_value, *values]) if values else ignore_value
     if dtype is None:
@@ -165,7 +193,7 @@ def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
                 key = np.asarray(scores)
             order = np.argsort(key, kind="stable")
             objects, vals = objects.reordered(order), vals[order]
-            names = [names[i] for i in order]
+            names = names.reordered(order)
         ops = np.full(n, op, dtype=np.int64)
         st = _paint(out, objects, vals, ops, claims=claims, ignore=ignore_value, source=src,
                     objs=names, threads=threads)

@@ -99,7 +99,8 @@ class _Objects:
     ``obj_runs[i]:obj_runs[i+1]``.
     """
 
-    def __init__(self, height: int, width: int, mode: str = "coco"):
+    def __init__(self, height: int, width: int, mode: str = "coco", name_of=None):
+        self.name_of = name_of  # makes an object's name from its ``obj`` (errors only)
         self.h = height
         self.w = width
         self.mode = mode
@@ -110,18 +111,43 @@ class _Objects:
         self.run_e: list = []
         self.obj_runs = [0]
         self.obj_run_array: list[int] = []  # per object: index into run_s, or -1
-        self.names: list = []  # per object: its name in error messages
+        self.names: list = []  # per object: its ``obj`` (see name())
         self.source = None
         self._nruns = 0
 
     def __len__(self):
         return len(self.obj_rings) - 1
 
+    def name(self, k: int) -> str:
+        """Object ``k``'s name in error messages."""
+        obj = self.names[k]
+        if self.name_of is not None:
+            return self.name_of(obj)
+        return obj if obj is not None else f"object {k}"
+
     def add(self, segmentation, *, source=None, obj=None):
         seg = segmentation
-        self.names.append(obj if obj is not None else f"object {len(self)}")
         if source is not None:
             self.source = source
+        if type(seg) is list and seg and type(seg[0]) is list:
+            # the common case, COCO polygon lists: checked and added with no other work
+            for p in seg:
+                if type(p) is not list or len(p) < 6 or len(p) & 1:
+                    break
+            else:
+                self.names.append(obj)
+                offsets = self.ring_offsets
+                last = offsets[-1]
+                for p in seg:
+                    last += len(p)
+                    offsets.append(last)
+                self.parts.extend(seg)
+                self.obj_run_array.append(-1)
+                self.obj_rings.append(len(offsets) - 1)
+                self.obj_runs.append(self._nruns)
+                return
+        self.names.append(obj)
+        obj = self.name(len(self.names) - 1)
         if isinstance(seg, Mapping):
             from maskkit.rle import rle_counts
 
@@ -153,7 +179,7 @@ class _Objects:
 
     def reordered(self, order) -> _Objects:
         """The same objects in a new paint order."""
-        new = _Objects(self.h, self.w, self.mode)
+        new = _Objects(self.h, self.w, self.mode, self.name_of)
         new.source = self.source
         for i in order:
             for r in range(self.obj_rings[i], self.obj_rings[i + 1]):
@@ -198,7 +224,7 @@ class _Objects:
                 try:
                     np.asarray(self.parts[r], dtype=np.float64)
                 except (TypeError, ValueError, OverflowError):
-                    name = self.names[i] if self.names else f"object {i}"
+                    name = self.name(i) if self.names else f"object {i}"
                     raise InvalidPolygonError(
                         f"polygon part {r - self.obj_rings[i]} holds a non-numeric coordinate "
                         "(or an integer too large for a float)",
@@ -363,8 +389,8 @@ def paint_polygons(out: np.ndarray, polygons: Sequence, values, *, mode: str = "
     _check_out(out)
     h, w = out.shape
     objects = _Objects(h, w, mode)
-    for i, seg in enumerate(polygons):
-        objects.add(seg, obj=f"object {i}")
+    for seg in polygons:
+        objects.add(seg)  # named "object {i}" in errors
     n = len(objects)
     if np.ndim(values) == 0:
         v = _check_value(out, values)
