@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_rasterize import shaped_segmentations
 
 import maskkit
 from maskkit.errors import InvalidAnnotationError, MaskkitIOError, UnknownCategoryError
@@ -118,6 +119,64 @@ def test_policies_against_a_naive_loop(objs, overlap):
                 ref.flat[p] = 255
     out, stats = maskkit.coco_to_semantic(d, 1, overlap=overlap, return_stats=True)
     np.testing.assert_array_equal(out, ref)
+    assert stats.contested_pixels == int((claims > 1).sum())
+    assert stats.conflict_pixels == sum(len(c) > 1 for c in classes)
+
+
+@given(st.lists(st.tuples(st.integers(1, 3), shaped_segmentations, st.booleans()),
+                min_size=1, max_size=8),
+       st.sampled_from(["last", "area", "void"]), st.sampled_from(["class", "ignore"]),
+       st.tuples(st.integers(1, 64), st.integers(1, 64)), st.booleans())
+def test_shaped_polygons_against_pycocotools(objs, overlap, crowd, size, bands):
+    """Spiky, concave, needle and blob polygons (several parts, partly outside), some as
+    crowd RLEs: labels and claim counts against a loop over pycocotools masks, painted
+    serially and in parallel bands."""
+    from pycocotools import mask as mask_utils
+
+    from maskkit import rasterize as painter
+
+    h, w = size
+    anns = []
+    for c, seg, is_crowd in objs:
+        rle = mask_utils.merge(mask_utils.frPyObjects(seg, h, w))
+        if is_crowd:  # a crowd region as COCO stores it: an uncompressed RLE
+            m = mask_utils.decode(rle)
+            anns.append({"category_id": c, "iscrowd": 1,
+                         "segmentation": maskkit.rle_encode(m, compressed=False)})
+        else:
+            anns.append({"category_id": c, "segmentation": seg})
+    d = dataset(anns, h=h, w=w)
+    masks = [mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(seg, h, w))) > 0
+             for _, seg, _ in objs]
+    crowds = [i for i, (_, _, cr) in enumerate(objs) if cr and crowd == "ignore"]
+    order = [i for i in range(len(objs)) if i not in crowds]
+    if overlap == "area":
+        order.sort(key=lambda i: -int(masks[i].sum()))
+    ref = np.zeros((h, w), np.int64)
+    claims = np.zeros((h, w), np.int64)
+    classes = [set() for _ in range(h * w)]
+    for i in order:
+        ref[masks[i]] = objs[i][0]
+        claims[masks[i]] += 1
+        for p in np.flatnonzero(masks[i]):
+            classes[p].add(objs[i][0])
+    if overlap == "void":
+        for p in range(h * w):
+            if len(classes[p]) > 1:
+                ref.flat[p] = 255
+    for i in crowds:
+        ref[masks[i] & (claims == 0)] = 255
+    saved = painter._PARALLEL_MIN_PIXELS
+    painter._PARALLEL_MIN_PIXELS = 0 if bands else saved
+    try:
+        out, stats = maskkit.coco_to_semantic(d, 1, overlap=overlap, crowd=crowd,
+                                              return_stats=True, threads=2 if bands else 1)
+        plain = maskkit.coco_to_semantic(d, 1, overlap=overlap, crowd=crowd,
+                                         threads=2 if bands else 1)
+    finally:
+        painter._PARALLEL_MIN_PIXELS = saved
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(plain, ref)  # no claim counting: the same labels
     assert stats.contested_pixels == int((claims > 1).sum())
     assert stats.conflict_pixels == sum(len(c) > 1 for c in classes)
 
