@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -167,7 +168,7 @@ def test_flatten_family(benchmark, impl, family, name):
           "opencv": run_opencv, "rasterio": run_rasterio, "pycocotools": run_pycocotools}[name]
     fn(coco)  # warm up (JIT, imports)
     n = len(coco["annotations"])
-    benchmark.group = f"coco_to_semantic 2048² × {n} polygons: {family}"
+    benchmark.group = f"flatten 2048² × {n} polygons: {family} (coco_to_semantic)"
     impl(name)
     benchmark.extra_info["family"] = family
     benchmark.extra_info["objects"] = n
@@ -177,3 +178,147 @@ def test_flatten_family(benchmark, impl, family, name):
     benchmark.extra_info["pixel_agreement_with_pycocotools"] = agreement
     if name.startswith("maskkit"):
         assert agreement == 1.0
+
+
+# ----------------------------------------------------------------------------------------
+# `maskkit coco2sem` over a whole dataset, PNG writing included
+
+N_IMAGES = int(os.environ.get("MASKKIT_BENCH_COCO2SEM_IMAGES", "5000"))  # smaller: a smoke run
+IMG_H, IMG_W = 480, 640
+GROUP_JOB = f"coco2sem: {N_IMAGES} images {IMG_W}×{IMG_H}, ~7 objects each, PNGs written"
+GROUP_PNG = f"PNG encoding of {IMG_W}×{IMG_H} label maps"
+
+
+def make_image_dataset(n_images=N_IMAGES, seed=5000) -> dict:
+    """COCO instances of ``n_images`` 640×480 images with 7 objects each on average
+    (Poisson), shaped like annotations: concave outlines (half), blobs, stars, a few
+    needle shapes, 8–120 vertices, 20–400 px across, some partly outside."""
+    rng = np.random.default_rng(seed)
+    families = ["concave", "blobs", "stars", "thin_spiky"]
+    images, anns = [], []
+    for i in range(n_images):
+        images.append({"id": i + 1, "height": IMG_H, "width": IMG_W,
+                       "file_name": f"{i:06d}.jpg"})
+        for _ in range(max(1, int(rng.poisson(7)))):
+            family = families[rng.choice(4, p=[0.5, 0.25, 0.2, 0.05])]
+            size = math.exp(rng.uniform(math.log(20), math.log(400)))
+            seg = [_ring(rng, family, int(rng.integers(8, 121)), size / 2,
+                         rng.uniform(0, IMG_W), rng.uniform(0, IMG_H))]
+            anns.append({"id": len(anns) + 1, "image_id": i + 1,
+                         "category_id": int(rng.integers(1, 81)), "iscrowd": 0,
+                         "segmentation": seg})
+    return {"images": images, "annotations": anns,
+            "categories": [{"id": c, "name": str(c)} for c in range(1, 91)]}
+
+
+@pytest.fixture(scope="module")
+def instances(tmp_path_factory):
+    path = tmp_path_factory.mktemp("coco2sem") / "instances.json"
+    path.write_text(json.dumps(make_image_dataset()))
+    return path
+
+
+def _check_pngs(folder, n):
+    pngs = sorted(folder.glob("*.png"))
+    assert len(pngs) == n
+
+
+def test_coco2sem_2_workers(benchmark, impl, instances, tmp_path, cli_server):
+    out = tmp_path / "sem"
+    args = ["coco2sem", instances, "-o", out, "--workers", 2, "--quiet"]
+    benchmark.group = GROUP_JOB
+    impl("maskkit")
+    benchmark.pedantic(lambda: cli_server.run(args) == 0 or pytest.fail("coco2sem failed"),
+                       rounds=3, iterations=1, warmup_rounds=1)
+    _check_pngs(out, N_IMAGES)
+    benchmark.extra_info["images_per_s"] = round(N_IMAGES / benchmark.stats.stats.median, 1)
+    # spot check: the PNGs hold pycocotools' pixels
+    from PIL import Image
+
+    coco = json.loads(instances.read_text())
+    sample = {"images": coco["images"][:20],
+              "annotations": [a for a in coco["annotations"] if a["image_id"] <= 20]}
+    for img in sample["images"]:
+        ref = np.zeros((IMG_H, IMG_W), np.uint8)
+        for ann in sample["annotations"]:
+            if ann["image_id"] == img["id"]:
+                from pycocotools import mask as mask_utils
+
+                m = mask_utils.decode(mask_utils.merge(
+                    mask_utils.frPyObjects(ann["segmentation"], IMG_H, IMG_W)))
+                ref[m > 0] = ann["category_id"]
+        got = np.asarray(Image.open(out / f"{img['id'] - 1:06d}.png"))
+        np.testing.assert_array_equal(got, ref)
+
+
+def test_coco2sem_annToMask_pillow_loop(benchmark, impl, instances, tmp_path):
+    """The usual script: pycocotools' COCO, annToMask per annotation, Pillow per image."""
+    from PIL import Image
+    from pycocotools.coco import COCO
+
+    out = tmp_path / "sem"
+    out.mkdir()
+
+    def run():
+        coco = COCO(str(instances))
+        for image_id, img in coco.imgs.items():
+            sem = np.zeros((img["height"], img["width"]), np.uint8)
+            for ann in coco.loadAnns(coco.getAnnIds(imgIds=image_id)):
+                sem[coco.annToMask(ann) > 0] = ann["category_id"]
+            Image.fromarray(sem).save(out / (img["file_name"][:-4] + ".png"))
+
+    benchmark.group = GROUP_JOB
+    impl("pycocotools_pillow_loop")
+    benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
+    _check_pngs(out, N_IMAGES)
+    benchmark.extra_info["images_per_s"] = round(N_IMAGES / benchmark.stats.stats.median, 1)
+
+
+def _label_maps(n=200):
+    coco = make_image_dataset(n, seed=7)
+    index = maskkit.load_coco(coco)
+    return index, [maskkit.coco_to_semantic(index, i, threads=1) for i in index.images]
+
+
+@pytest.mark.parametrize("name", ["maskkit", "pillow_default", "pillow_level_1"])
+def test_png_encoding(benchmark, impl, name):
+    """The PNG writers on coco2sem's label maps; ``extra_info`` gives the mean file size
+    and, for maskkit's writer, its share of flattening + encoding one image."""
+    import io
+    import time
+
+    from PIL import Image
+
+    from maskkit.io.png import encode_label_png
+
+    index, maps = _label_maps()
+
+    def pillow(level):
+        def encode(a):
+            buf = io.BytesIO()
+            Image.fromarray(a).save(buf, format="PNG", **({} if level is None else
+                                                            {"compress_level": level}))
+            return buf.getvalue()
+        return encode
+
+    encode = {"maskkit": encode_label_png, "pillow_default": pillow(None),
+              "pillow_level_1": pillow(1)}[name]
+    benchmark.group = GROUP_PNG
+    impl(name)
+    data = benchmark.pedantic(lambda: [encode(a) for a in maps], rounds=10, iterations=1,
+                              warmup_rounds=1)
+    for a, png in zip(maps, data):  # valid PNGs with the same pixels
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), a)
+    benchmark.extra_info["mean_bytes"] = round(float(np.mean([len(d) for d in data])))
+    per_image = benchmark.stats.stats.median / len(maps)
+    benchmark.extra_info["ms_per_image"] = round(1e3 * per_image, 3)
+    if name == "maskkit":
+        from maskkit.flatten import flatten_image
+
+        t0 = time.perf_counter()
+        for _ in range(3):
+            for i in index.images:
+                flatten_image(index, i)
+        flatten = (time.perf_counter() - t0) / 3 / len(maps)
+        benchmark.extra_info["flatten_ms_per_image"] = round(1e3 * flatten, 3)
+        benchmark.extra_info["encode_share"] = round(per_image / (per_image + flatten), 3)

@@ -35,17 +35,16 @@ def _png_chunk(tag: bytes, data: bytes) -> bytes:
 def encode_label_png(labels: np.ndarray, *, palette: bool = False, source=None) -> bytes:
     """Encode a 2-D label map as PNG bytes (see :func:`write_label_png` for the format).
 
-    Rows are stored unfiltered and deflated by zlib with its run-length strategy
-    (``Z_RLE``): a label map is long runs of a few values, which that strategy finds at a
-    fraction of the default search's cost, and the files come out no larger than
-    Pillow's default ones (benchmarks/README.md, issue 19).
+    Rows are stored unfiltered and deflated as runs: each run of equal bytes is a literal
+    and matches at distance 1, in fixed Huffman codes (:mod:`maskkit._kernels.deflate`).
+    A label map is long runs of a few values, so this one pass without a search gives
+    files about the size of Pillow's default ones (benchmarks/README.md, issue 19).
 
     Examples
     --------
     >>> encode_label_png(np.zeros((2, 3), np.uint8))[:8]
     b'\\x89PNG\\r\\n\\x1a\\n'
     """
-    import zlib
 
     labels = np.asarray(labels)
     if labels.ndim != 2:
@@ -74,10 +73,15 @@ def encode_label_png(labels: np.ndarray, *, palette: bool = False, source=None) 
                 source=source,
             )
         depth, data = 16, np.ascontiguousarray(labels, dtype=">u2").view(np.uint8)
-    rows = np.zeros((h, 1 + data.shape[1]), np.uint8)  # filter byte 0 (None) per row
+    from maskkit._kernels import deflate as _kd
+
+    n = h * (1 + data.shape[1])
+    stream = np.zeros(-(-n // 8) * 8, np.uint8)  # whole words for the encoder's scan
+    rows = stream[:n].reshape(h, -1)  # filter byte 0 (None) per row
     rows[:, 1:] = data.reshape(h, -1)
-    deflate = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
-    idat = deflate.compress(rows) + deflate.flush()
+    raw, adler = _kd.deflate_runs(stream, n, _kd.LIT_BITS, _kd.LIT_N, _kd.RUN_BITS,
+                                  _kd.RUN_N)
+    idat = b"\x78\x01" + raw.tobytes() + int(adler).to_bytes(4, "big")
     color_type = 3 if palette else 0
     parts = [b"\x89PNG\r\n\x1a\n",
              _png_chunk(b"IHDR", w.to_bytes(4, "big") + h.to_bytes(4, "big")
