@@ -286,3 +286,54 @@ def test_label_png_writer_round_trips(h, w, kind, palette, seed):
     idat = data[data.index(b"IDAT") + 4:data.index(b"IEND") - 8]
     rowbytes = w * (1 if labels.max() <= 255 else 2) + 1
     assert len(zlib.decompress(idat)) == h * rowbytes  # checksum verified by zlib
+
+
+BOUNDSCHECK_SCRIPT = r"""
+import numpy as np
+import maskkit
+from maskkit import rasterize as painter
+from maskkit.errors import MaskkitError
+from maskkit.io.png import encode_label_png
+
+painter._PARALLEL_MIN_PIXELS = 0  # the banded painter too
+rng = np.random.default_rng(19)
+for it in range(150):
+    h, w = (int(v) for v in rng.integers(1, 40, 2))
+    anns = []
+    for j in range(int(rng.integers(1, 6))):
+        k = int(rng.integers(3, 40))
+        r = float(rng.choice([0.5, 5, 30, 1e4]))
+        cx, cy = rng.uniform(-r, w + r), rng.uniform(-r, h + r)
+        a = np.sort(rng.uniform(0, 6.3, k))
+        rr = r * np.where(np.arange(k) % 2 == 0, 1.0, rng.uniform(0.02, 1.0, k))
+        ring = np.empty(2 * k)
+        ring[0::2], ring[1::2] = cx + rr * np.cos(a), cy + rr * np.sin(a)
+        seg = [ring.tolist()] * int(rng.integers(1, 3))
+        anns.append({"id": j + 1, "image_id": 1, "category_id": int(rng.integers(1, 4)),
+                     "iscrowd": int(j == 0 and it % 3 == 0), "segmentation": seg})
+    coco = {"images": [{"id": 1, "height": h, "width": w}], "annotations": anns,
+            "categories": [{"id": c} for c in (1, 2, 3)]}
+    for overlap in ("last", "area", "void"):
+        for threads in (1, 2):
+            try:
+                out, _ = maskkit.coco_to_semantic(coco, 1, overlap=overlap, crowd="ignore",
+                                                  return_stats=True, threads=threads)
+                encode_label_png(out)
+            except MaskkitError:
+                pass
+print("ok")
+"""
+
+
+def test_tracked_and_banded_painting_and_png_writer_stay_in_bounds():
+    """The claim-counting painter, the banded one and the PNG writer compiled with bounds
+    checking (``MASKKIT_BOUNDSCHECK=1``), fed needles, far vertices and multi-part objects."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MASKKIT_BOUNDSCHECK": "1"}
+    proc = subprocess.run([sys.executable, "-c", BOUNDSCHECK_SCRIPT], env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith("ok")
