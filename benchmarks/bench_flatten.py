@@ -24,8 +24,8 @@ Shape families (the report states the family of every figure; blobs are one of f
     cannot be moved, is left out).
 
 Implementations: ``maskkit`` is ``coco_to_semantic(dataset, image_id)`` with its default
-threads (one); ``maskkit_2_threads`` the same with ``threads=2`` (horizontal bands painted
-in parallel); ``opencv`` a ``cv2.fillPoly`` loop (vertices rounded to integers: not
+threads (every core: horizontal bands painted in parallel); ``maskkit_1_thread`` the same
+with ``threads=1``; ``opencv`` a ``cv2.fillPoly`` loop (vertices rounded to integers: not
 pixel-exact); ``rasterio`` one ``features.rasterize`` call (GDAL's pixel-centre rule: not
 pycocotools' pixels either); ``pycocotools`` the ``annToMask`` loop
 (``frPyObjects`` + ``merge`` + ``decode`` and ``out[m > 0] = value`` per annotation), whose
@@ -48,7 +48,7 @@ H = W = 2048
 REAL = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
         / "coco_val2017_instances_mmdet" / "instances_val2017.json")
 FAMILIES = ("stars_issue19", "stars", "concave", "thin_spiky", "blobs", "real_coco")
-IMPLS = ("maskkit", "maskkit_2_threads", "opencv", "rasterio", "pycocotools")
+IMPLS = ("maskkit", "maskkit_1_thread", "opencv", "rasterio", "pycocotools")
 
 
 def _ring(rng, family, k, r, cx, cy):
@@ -108,7 +108,7 @@ def make_dataset(family: str, seed: int = 19) -> dict:
     return json.loads(text)  # floats and lists exactly as a parsed file holds them
 
 
-def run_maskkit(coco, threads=1):
+def run_maskkit(coco, threads=None):
     return maskkit.coco_to_semantic(coco, 1, threads=threads)
 
 
@@ -164,7 +164,7 @@ def test_flatten_family(benchmark, impl, family, name):
     if name == "opencv":
         pytest.importorskip("cv2")
     coco, reference = case(family)
-    fn = {"maskkit": run_maskkit, "maskkit_2_threads": lambda c: run_maskkit(c, threads=2),
+    fn = {"maskkit": run_maskkit, "maskkit_1_thread": lambda c: run_maskkit(c, threads=1),
           "opencv": run_opencv, "rasterio": run_rasterio, "pycocotools": run_pycocotools}[name]
     fn(coco)  # warm up (JIT, imports)
     n = len(coco["annotations"])

@@ -217,7 +217,7 @@ def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
 
 def coco_to_semantic(coco, image_id, *, overlap: str = "last", crowd: str = "class",
                      ignore_value: int = 255, category_map=None,
-                     return_stats: bool = False, threads: int | None = 1):
+                     return_stats: bool = False, threads: int | None = None):
     """Flatten the instance annotations of one COCO image into a semantic label map.
 
     Parameters
@@ -244,13 +244,10 @@ def coco_to_semantic(coco, image_id, *, overlap: str = "last", crowd: str = "cla
         Default: the ids as in the file (0 = background).
     return_stats : bool
         Also return a :class:`FlattenStats`.
-    threads : int or None
+    threads : int, optional
         Threads painting horizontal bands of the label map at once (maps of 1 M pixels
-        or more; the pixels and stats are the same with any number); ``None``: every core
-        (Numba's thread count, capped by ``NUMBA_NUM_THREADS``). Default 1: an image takes
-        a few milliseconds, and on a busy machine waking a second thread for that cost
-        more than it saved (benchmarks/README.md, issue 19); batch jobs run images on
-        several processes instead.
+        or more; the pixels and stats are the same with any number). Default: every core
+        (Numba's thread count, capped by ``NUMBA_NUM_THREADS``).
 
     Returns
     -------
