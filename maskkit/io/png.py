@@ -37,8 +37,9 @@ def encode_label_png(labels: np.ndarray, *, palette: bool = False, source=None) 
 
     Rows are stored unfiltered and deflated as runs: each run of equal bytes is a literal
     and matches at distance 1, in fixed Huffman codes (:mod:`maskkit._kernels.deflate`).
-    A label map is long runs of a few values, so this one pass without a search gives
-    files about the size of Pillow's default ones (benchmarks/README.md, issue 19).
+    A label map is long runs of a few values, so this one pass without a search is an
+    order of magnitude faster than zlib's search, for files about 1.6 times the size of
+    Pillow's default ones (benchmarks/README.md, issue 19).
 
     Examples
     --------
