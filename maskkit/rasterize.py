@@ -147,7 +147,8 @@ class _Objects:
                 self.obj_runs.append(self._nruns)
                 return
         self.names.append(obj)
-        obj = self.name(len(self.names) - 1)
+        if self.name_of is not None:
+            obj = self.name_of(obj)
         if isinstance(seg, Mapping):
             from maskkit.rle import rle_counts
 
@@ -388,9 +389,9 @@ def paint_polygons(out: np.ndarray, polygons: Sequence, values, *, mode: str = "
     _check_mode(mode)
     _check_out(out)
     h, w = out.shape
-    objects = _Objects(h, w, mode)
-    for seg in polygons:
-        objects.add(seg)  # named "object {i}" in errors
+    objects = _Objects(h, w, mode, name_of="object {}".format)
+    for i, seg in enumerate(polygons):
+        objects.add(seg, obj=i)
     n = len(objects)
     if np.ndim(values) == 0:
         v = _check_value(out, values)
