@@ -1,7 +1,8 @@
 """Flattening many polygons into one label map: maskkit vs pycocotools, rasterio, OpenCV.
 
-Case ``flatten_2048_500x40``: a 2048×2048 image, 500 star-shaped polygons of 40 vertices
-(radius 8–60 px), painted in order into one uint16 label map, starting from the parsed
+Case ``flatten_2048_500x40``: a 2048×2048 image, 500 near-convex blobs of 40 vertices
+(vertex radii 0.6–1.0 of a radius of 8–60 px; concave, spiky and real shapes are in
+``bench_flatten.py``), painted in order into one uint16 label map, starting from the parsed
 COCO polygon lists (each peer's own conversion is part of its time).  ``maskkit`` runs
 with its default threads (every core: horizontal bands painted in parallel);
 ``maskkit_1_thread`` is the same call with ``threads=1``, next to the single-threaded
@@ -98,7 +99,7 @@ def test_flatten_2048_500x40(benchmark, impl, name):
     fn = {"maskkit": run_maskkit, "maskkit_1_thread": run_maskkit_1_thread,
           "pycocotools": run_pycocotools, "rasterio": run_rasterio, "opencv": run_opencv}[name]
     fn()  # warm up (JIT, imports)
-    benchmark.group = "flatten 2048² × 500 polygons (40 vertices)"
+    benchmark.group = "flatten 2048² × 500 polygons (40 vertices): blobs (paint_polygons)"
     impl(name)
     rounds = 3 if name == "pycocotools" else 20
     result = benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=0)
@@ -118,7 +119,7 @@ def test_coco_to_semantic_2048_500x40(benchmark, impl):
     }
     index = maskkit.load_coco(coco)
     maskkit.coco_to_semantic(index, 1)
-    benchmark.group = "coco_to_semantic 2048² × 500 polygons"
+    benchmark.group = "coco_to_semantic 2048² × 500 polygons: blobs"
     impl("maskkit")
     out = benchmark.pedantic(maskkit.coco_to_semantic, args=(index, 1), rounds=20)
     assert out.shape == (H, W)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from maskkit._jit import resolve_threads
 from maskkit._kernels import coco as _kc
 from maskkit.errors import InvalidAnnotationError, InvalidInputError, UnknownCategoryError
 from maskkit.io.coco import CocoIndex, load_coco
@@ -41,6 +42,31 @@ class FlattenStats:
     crowd_objects: int = 0
 
 
+def _ann_name(ann, i, image_id) -> str:
+    return f"annotation {ann['id']}" if "id" in ann else f"annotation #{i} of image {image_id}"
+
+
+class _Names:
+    """The names of painted annotations for error messages, made only when one is shown
+    (holds their positions in the image's annotation list)."""
+
+    def __init__(self, anns, image_id, positions=None):
+        self.anns = anns
+        self.image_id = image_id
+        self.positions = [] if positions is None else positions
+        self.append = self.positions.append
+
+    def __len__(self):
+        return len(self.positions)
+
+    def __getitem__(self, k):
+        i = self.positions[k]
+        return _ann_name(self.anns[i], i, self.image_id)
+
+    def reordered(self, order):
+        return _Names(self.anns, self.image_id, [self.positions[k] for k in order])
+
+
 def contiguous_category_map(categories) -> dict:
     """Map category ids, sorted, to 1..K.
 
@@ -71,10 +97,14 @@ def _check_policies(overlap, crowd, ignore_value):
 
 
 def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
-                  ignore_value=255, category_map=None, dtype=None):
+                  ignore_value=255, category_map=None, dtype=None, threads=1,
+                  count_claims=True):
     """Flatten one image of an indexed dataset; return ``(labels, FlattenStats)``.
 
     See :func:`coco_to_semantic` for the parameters; ``dtype`` forces the output dtype.
+    ``threads`` defaults to 1 here: batch jobs run one image per worker. With
+    ``count_claims=False`` the stats' ``contested_pixels`` and ``conflict_pixels`` are not
+    counted (left 0), which saves a read of every painted pixel; the labels are the same.
     """
     _check_policies(overlap, crowd, ignore_value)
     src = index.source
@@ -86,32 +116,35 @@ def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
     h, w = check_image_size(info.height, info.width, source=src, obj=f"image {image_id}")
     anns = index.annotations[image_id]
 
-    objects = _Objects(h, w, "coco")
-    crowd_objects = _Objects(h, w, "coco")
-    values, names, scores, crowd_names = [], [], [], []
+    def name_of(i):
+        return _ann_name(anns[i], i, image_id)
+
+    objects = _Objects(h, w, "coco", name_of)
+    crowd_objects = _Objects(h, w, "coco", name_of)
+    values, names, scores, crowd_names = [], _Names(anns, image_id), [], _Names(anns, image_id)
     stats = FlattenStats()
+    add = objects.add
     for i, ann in enumerate(anns):
-        name = f"annotation {ann['id']}" if "id" in ann else f"annotation #{i} of image {image_id}"
         cid = ann["category_id"]
         if category_map is not None:
             if cid not in category_map:
                 raise UnknownCategoryError(
-                    f"category_id {cid!r} is not in the category map", source=src, obj=name
-                )
+                    f"category_id {cid!r} is not in the category map", source=src,
+                    obj=_ann_name(ann, i, image_id))
             value = category_map[cid]
         else:
             value = cid
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        if type(value) is not int and (not isinstance(value, (int, np.integer))
+                                       or isinstance(value, bool)):
             raise InvalidAnnotationError(f"category_id {value!r} is not an integer",
-                                         source=src, obj=name)
-        is_crowd = bool(ann.get("iscrowd", 0))
-        if is_crowd:
+                                         source=src, obj=_ann_name(ann, i, image_id))
+        if ann.get("iscrowd", 0):
             stats.crowd_objects += 1
             if crowd == "skip":
                 continue
             if crowd == "ignore":
-                crowd_objects.add(ann["segmentation"], source=src, obj=name)
-                crowd_names.append(name)
+                crowd_objects.add(ann["segmentation"], source=src, obj=i)
+                crowd_names.append(i)
                 continue
         if value == 0:  # mapped to background: not painted
             continue
@@ -119,24 +152,24 @@ def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
             raise InvalidAnnotationError(
                 f"category value {value} collides with ignore_value={ignore_value} or is "
                 "negative; choose another ignore value or use contiguous ids",
-                source=src, obj=name,
+                source=src, obj=_ann_name(ann, i, image_id),
             )
         if overlap == "score":
             if "score" not in ann:
                 raise InvalidAnnotationError("has no 'score' (needed by overlap='score')",
-                                             source=src, obj=name)
+                                             source=src, obj=_ann_name(ann, i, image_id))
             try:
                 score = float(ann["score"])
             except (TypeError, ValueError, OverflowError):
                 score = None
             if score is None or not np.isfinite(score):
                 raise InvalidAnnotationError(
-                    f"score must be a finite number; got {ann['score']!r}", source=src, obj=name
-                )
+                    f"score must be a finite number; got {ann['score']!r}", source=src,
+                    obj=_ann_name(ann, i, image_id))
             scores.append(score)
-        objects.add(ann["segmentation"], source=src, obj=name)
+        add(ann["segmentation"], source=src, obj=i)
         values.append(int(value))
-        names.append(name)
+        names.append(i)
 
     max_value = max([ignore_value, *values]) if values else ignore_value
     if dtype is None:
@@ -153,10 +186,13 @@ def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
                 f"the {h}×{w} {np.dtype(dtype).name} label map", source=src,
                 obj=f"image {image_id}")
     out = np.zeros((h, w), dtype=dtype)
-    claims = np.zeros((h, w), dtype=np.uint8)
+    # pixels are claimed (out != 0) or not whatever the op; who claimed them is only
+    # needed for overlap="void" and for the stats
+    track = count_claims or overlap == "void"
+    claims = np.zeros((h, w), dtype=np.uint8) if track else None
     n = len(values)
     vals = np.asarray(values, dtype=dtype)
-    op = _kc.OP_VOID if overlap == "void" else _kc.OP_SET_TRACK
+    op = (_kc.OP_VOID if overlap == "void" else _kc.OP_SET_TRACK) if track else _kc.OP_SET
     if n:
         if overlap in ("area", "score"):
             if overlap == "area":
@@ -167,10 +203,10 @@ def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
                 key = np.asarray(scores)
             order = np.argsort(key, kind="stable")
             objects, vals = objects.reordered(order), vals[order]
-            names = [names[i] for i in order]
+            names = names.reordered(order)
         ops = np.full(n, op, dtype=np.int64)
         st = _paint(out, objects, vals, ops, claims=claims, ignore=ignore_value, source=src,
-                    objs=names)
+                    objs=names, threads=threads)
         stats.contested_pixels = int(st[0])
         stats.conflict_pixels = int(st[1])
         stats.objects += n
@@ -178,14 +214,14 @@ def flatten_image(index: CocoIndex, image_id, *, overlap="last", crowd="class",
         k = len(crowd_objects)
         _paint(out, crowd_objects, np.full(k, ignore_value, dtype=dtype),
                np.full(k, _kc.OP_FILL_FREE, dtype=np.int64), claims=claims,
-               ignore=ignore_value, source=src, objs=crowd_names)
+               ignore=ignore_value, source=src, objs=crowd_names, threads=threads)
         stats.objects += k
     return out, stats
 
 
 def coco_to_semantic(coco, image_id, *, overlap: str = "last", crowd: str = "class",
                      ignore_value: int = 255, category_map=None,
-                     return_stats: bool = False):
+                     return_stats: bool = False, threads: int | None = None):
     """Flatten the instance annotations of one COCO image into a semantic label map.
 
     Parameters
@@ -212,6 +248,10 @@ def coco_to_semantic(coco, image_id, *, overlap: str = "last", crowd: str = "cla
         Default: the ids as in the file (0 = background).
     return_stats : bool
         Also return a :class:`FlattenStats`.
+    threads : int, optional
+        Threads painting horizontal bands of the label map at once (maps of 1 M pixels
+        or more; the pixels and stats are the same with any number). Default: every core
+        (Numba's thread count, capped by ``NUMBA_NUM_THREADS``).
 
     Returns
     -------
@@ -235,7 +275,8 @@ def coco_to_semantic(coco, image_id, *, overlap: str = "last", crowd: str = "cla
     """
     index = coco if isinstance(coco, CocoIndex) else load_coco(coco)
     labels, stats = flatten_image(index, image_id, overlap=overlap, crowd=crowd,
-                                  ignore_value=ignore_value, category_map=category_map)
+                                  ignore_value=ignore_value, category_map=category_map,
+                                  threads=resolve_threads(threads), count_claims=return_stats)
     return (labels, stats) if return_stats else labels
 
 

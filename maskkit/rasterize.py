@@ -99,7 +99,8 @@ class _Objects:
     ``obj_runs[i]:obj_runs[i+1]``.
     """
 
-    def __init__(self, height: int, width: int, mode: str = "coco"):
+    def __init__(self, height: int, width: int, mode: str = "coco", name_of=None):
+        self.name_of = name_of  # makes an object's name from its ``obj`` (errors only)
         self.h = height
         self.w = width
         self.mode = mode
@@ -110,18 +111,44 @@ class _Objects:
         self.run_e: list = []
         self.obj_runs = [0]
         self.obj_run_array: list[int] = []  # per object: index into run_s, or -1
-        self.names: list = []  # per object: its name in error messages
+        self.names: list = []  # per object: its ``obj`` (see name())
         self.source = None
         self._nruns = 0
 
     def __len__(self):
         return len(self.obj_rings) - 1
 
+    def name(self, k: int) -> str:
+        """Object ``k``'s name in error messages."""
+        obj = self.names[k]
+        if self.name_of is not None:
+            return self.name_of(obj)
+        return obj if obj is not None else f"object {k}"
+
     def add(self, segmentation, *, source=None, obj=None):
         seg = segmentation
-        self.names.append(obj if obj is not None else f"object {len(self)}")
         if source is not None:
             self.source = source
+        if type(seg) is list and seg and type(seg[0]) is list:
+            # the common case, COCO polygon lists: checked and added with no other work
+            for p in seg:
+                if type(p) is not list or len(p) < 6 or len(p) & 1:
+                    break
+            else:
+                self.names.append(obj)
+                offsets = self.ring_offsets
+                last = offsets[-1]
+                for p in seg:
+                    last += len(p)
+                    offsets.append(last)
+                self.parts.extend(seg)
+                self.obj_run_array.append(-1)
+                self.obj_rings.append(len(offsets) - 1)
+                self.obj_runs.append(self._nruns)
+                return
+        self.names.append(obj)
+        if self.name_of is not None:
+            obj = self.name_of(obj)
         if isinstance(seg, Mapping):
             from maskkit.rle import rle_counts
 
@@ -153,7 +180,7 @@ class _Objects:
 
     def reordered(self, order) -> _Objects:
         """The same objects in a new paint order."""
-        new = _Objects(self.h, self.w, self.mode)
+        new = _Objects(self.h, self.w, self.mode, self.name_of)
         new.source = self.source
         for i in order:
             for r in range(self.obj_rings[i], self.obj_rings[i + 1]):
@@ -198,7 +225,7 @@ class _Objects:
                 try:
                     np.asarray(self.parts[r], dtype=np.float64)
                 except (TypeError, ValueError, OverflowError):
-                    name = self.names[i] if self.names else f"object {i}"
+                    name = self.name(i) if self.names else f"object {i}"
                     raise InvalidPolygonError(
                         f"polygon part {r - self.obj_rings[i]} holds a non-numeric coordinate "
                         "(or an integer too large for a float)",
@@ -279,15 +306,26 @@ def _paint(out, objects: _Objects, values, ops, *, claims=None, ignore=0, source
     if claims is None:
         claims = _EMPTY_CLAIMS
     if objects.mode == "coco":
-        if (threads > 1 and out.size >= _PARALLEL_MIN_PIXELS and claims is _EMPTY_CLAIMS
-                and len(values) > 1 and obj_runs[-1] == 0 and np.all(ops == _kc.OP_SET)):
-            # polygons only, later wins: horizontal bands painted in parallel
+        # the kernels store whole vectors into rows: they take a C-contiguous integer map
+        copied = not out.flags.c_contiguous
+        target = np.ascontiguousarray(out) if copied else out
+        if target.dtype == np.bool_:
+            target = target.view(np.uint8)
+            values = values.astype(np.uint8)
+        ignore = target.dtype.type(ignore)
+        if threads > 1 and out.size >= _PARALLEL_MIN_PIXELS and len(values) > 1:
+            # horizontal bands painted in parallel, each with its own claim statistics
+            band_stats = np.zeros((min(threads * _BANDS_PER_THREAD, out.shape[0]), 2),
+                                  dtype=np.int64)
             with using_threads(threads):
-                _kc.paint_objects_bands(out, xy, ring_offsets, obj_rings, values,
-                                        threads * _BANDS_PER_THREAD)
-            return stats
-        _kc.paint_objects(out, claims, xy, ring_offsets, obj_rings, rs, re, obj_runs,
-                          values, ops, out.dtype.type(ignore), stats)
+                _kc.paint_objects_bands(target, claims, xy, ring_offsets, obj_rings, rs, re,
+                                        obj_runs, values, ops, ignore, band_stats)
+            stats = band_stats.sum(axis=0)
+        else:
+            _kc.paint_objects(target, claims, xy, ring_offsets, obj_rings, rs, re, obj_runs,
+                              values, ops, ignore, stats)
+        if copied:
+            out[...] = target
     else:
         from maskkit._kernels import scanline as _ks
 
@@ -351,9 +389,9 @@ def paint_polygons(out: np.ndarray, polygons: Sequence, values, *, mode: str = "
     _check_mode(mode)
     _check_out(out)
     h, w = out.shape
-    objects = _Objects(h, w, mode)
+    objects = _Objects(h, w, mode, name_of="object {}".format)
     for i, seg in enumerate(polygons):
-        objects.add(seg, obj=f"object {i}")
+        objects.add(seg, obj=i)
     n = len(objects)
     if np.ndim(values) == 0:
         v = _check_value(out, values)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_rasterize import shaped_segmentations
 
 import maskkit
 from maskkit.errors import InvalidAnnotationError, MaskkitIOError, UnknownCategoryError
@@ -122,6 +123,64 @@ def test_policies_against_a_naive_loop(objs, overlap):
     assert stats.conflict_pixels == sum(len(c) > 1 for c in classes)
 
 
+@given(st.lists(st.tuples(st.integers(1, 3), shaped_segmentations, st.booleans()),
+                min_size=1, max_size=8),
+       st.sampled_from(["last", "area", "void"]), st.sampled_from(["class", "ignore"]),
+       st.tuples(st.integers(1, 64), st.integers(1, 64)), st.booleans())
+def test_shaped_polygons_against_pycocotools(objs, overlap, crowd, size, bands):
+    """Spiky, concave, needle and blob polygons (several parts, partly outside), some as
+    crowd RLEs: labels and claim counts against a loop over pycocotools masks, painted
+    serially and in parallel bands."""
+    from pycocotools import mask as mask_utils
+
+    from maskkit import rasterize as painter
+
+    h, w = size
+    anns = []
+    for c, seg, is_crowd in objs:
+        rle = mask_utils.merge(mask_utils.frPyObjects(seg, h, w))
+        if is_crowd:  # a crowd region as COCO stores it: an uncompressed RLE
+            m = mask_utils.decode(rle)
+            anns.append({"category_id": c, "iscrowd": 1,
+                         "segmentation": maskkit.rle_encode(m, compressed=False)})
+        else:
+            anns.append({"category_id": c, "segmentation": seg})
+    d = dataset(anns, h=h, w=w)
+    masks = [mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(seg, h, w))) > 0
+             for _, seg, _ in objs]
+    crowds = [i for i, (_, _, cr) in enumerate(objs) if cr and crowd == "ignore"]
+    order = [i for i in range(len(objs)) if i not in crowds]
+    if overlap == "area":
+        order.sort(key=lambda i: -int(masks[i].sum()))
+    ref = np.zeros((h, w), np.int64)
+    claims = np.zeros((h, w), np.int64)
+    classes = [set() for _ in range(h * w)]
+    for i in order:
+        ref[masks[i]] = objs[i][0]
+        claims[masks[i]] += 1
+        for p in np.flatnonzero(masks[i]):
+            classes[p].add(objs[i][0])
+    if overlap == "void":
+        for p in range(h * w):
+            if len(classes[p]) > 1:
+                ref.flat[p] = 255
+    for i in crowds:
+        ref[masks[i] & (claims == 0)] = 255
+    saved = painter._PARALLEL_MIN_PIXELS
+    painter._PARALLEL_MIN_PIXELS = 0 if bands else saved
+    try:
+        out, stats = maskkit.coco_to_semantic(d, 1, overlap=overlap, crowd=crowd,
+                                              return_stats=True, threads=2 if bands else 1)
+        plain = maskkit.coco_to_semantic(d, 1, overlap=overlap, crowd=crowd,
+                                         threads=2 if bands else 1)
+    finally:
+        painter._PARALLEL_MIN_PIXELS = saved
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(plain, ref)  # no claim counting: the same labels
+    assert stats.contested_pixels == int((claims > 1).sum())
+    assert stats.conflict_pixels == sum(len(c) > 1 for c in classes)
+
+
 def test_real_data_equals_annToMask_loop(real_data):
     from pycocotools.coco import COCO
 
@@ -194,3 +253,87 @@ def test_bad_segmentations_name_file_and_annotation(tmp_path, seg, match):
 def test_unknown_image_id():
     with pytest.raises(InvalidAnnotationError, match="image_id 5"):
         maskkit.coco_to_semantic(dataset([]), 5)
+
+
+# --- the PNG writer coco2sem uses -----------------------------------------------------
+
+
+@given(st.integers(1, 40), st.integers(1, 70), st.sampled_from(["runs", "noise", "wide"]),
+       st.booleans(), st.integers(0, 2**32 - 1))
+def test_label_png_writer_round_trips(h, w, kind, palette, seed):
+    """maskkit's run-length DEFLATE: valid PNGs (zlib and Pillow read them) holding
+    exactly the label map, 8-bit, palette or 16-bit."""
+    import io
+    import zlib
+
+    from PIL import Image
+
+    from maskkit.io.png import encode_label_png
+
+    rng = np.random.default_rng(seed)
+    top = {"runs": 5, "noise": 256, "wide": 65536}[kind]
+    if kind == "runs":
+        flat = np.repeat(rng.integers(0, top, h * w), rng.integers(1, 300, h * w))[: h * w]
+        labels = flat.reshape(h, w)
+    else:
+        labels = rng.integers(0, top, (h, w))
+    palette = palette and labels.max() <= 255
+    data = encode_label_png(labels, palette=palette)
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    assert img.mode == ("P" if palette else "L" if labels.max() <= 255 else "I;16")
+    np.testing.assert_array_equal(np.asarray(img).astype(np.int64), labels)
+    idat = data[data.index(b"IDAT") + 4:data.index(b"IEND") - 8]
+    rowbytes = w * (1 if labels.max() <= 255 else 2) + 1
+    assert len(zlib.decompress(idat)) == h * rowbytes  # checksum verified by zlib
+
+
+BOUNDSCHECK_SCRIPT = r"""
+import numpy as np
+import maskkit
+from maskkit import rasterize as painter
+from maskkit.errors import MaskkitError
+from maskkit.io.png import encode_label_png
+
+painter._PARALLEL_MIN_PIXELS = 0  # the banded painter too
+rng = np.random.default_rng(19)
+for it in range(150):
+    h, w = (int(v) for v in rng.integers(1, 40, 2))
+    anns = []
+    for j in range(int(rng.integers(1, 6))):
+        k = int(rng.integers(3, 40))
+        r = float(rng.choice([0.5, 5, 30, 1e4]))
+        cx, cy = rng.uniform(-r, w + r), rng.uniform(-r, h + r)
+        a = np.sort(rng.uniform(0, 6.3, k))
+        rr = r * np.where(np.arange(k) % 2 == 0, 1.0, rng.uniform(0.02, 1.0, k))
+        ring = np.empty(2 * k)
+        ring[0::2], ring[1::2] = cx + rr * np.cos(a), cy + rr * np.sin(a)
+        seg = [ring.tolist()] * int(rng.integers(1, 3))
+        anns.append({"id": j + 1, "image_id": 1, "category_id": int(rng.integers(1, 4)),
+                     "iscrowd": int(j == 0 and it % 3 == 0), "segmentation": seg})
+    coco = {"images": [{"id": 1, "height": h, "width": w}], "annotations": anns,
+            "categories": [{"id": c} for c in (1, 2, 3)]}
+    for overlap in ("last", "area", "void"):
+        for threads in (1, 2):
+            try:
+                out, _ = maskkit.coco_to_semantic(coco, 1, overlap=overlap, crowd="ignore",
+                                                  return_stats=True, threads=threads)
+                encode_label_png(out)
+            except MaskkitError:
+                pass
+print("ok")
+"""
+
+
+def test_tracked_and_banded_painting_and_png_writer_stay_in_bounds():
+    """The claim-counting painter, the banded one and the PNG writer compiled with bounds
+    checking (``MASKKIT_BOUNDSCHECK=1``), fed needles, far vertices and multi-part objects."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MASKKIT_BOUNDSCHECK": "1"}
+    proc = subprocess.run([sys.executable, "-c", BOUNDSCHECK_SCRIPT], env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith("ok")

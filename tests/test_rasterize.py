@@ -56,6 +56,38 @@ def polygons(draw, max_points=9):
 segmentations = st.lists(polygons(), min_size=1, max_size=3)
 
 
+@st.composite
+def shaped_polygons(draw, size=64):
+    """A polygon part of the shapes annotations have (issue 19): spiky stars, concave
+    outlines with deep bays, thin needles, or blobs, 3–60 vertices, 1–40 px across, often
+    partly outside the ``size``² image."""
+    family = draw(st.sampled_from(["star", "concave", "needles", "blob"]))
+    k = draw(st.integers(3, 60))
+    r = draw(st.floats(0.5, 40))
+    cx = draw(st.floats(-r / 2, size + r / 2))
+    cy = draw(st.floats(-r / 2, size + r / 2))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    if family in ("star", "blob"):
+        a = np.sort(rng.uniform(0, 2 * math.pi, k))
+        rr = rng.uniform(0.3 if family == "star" else 0.6, 1.0, k)
+    elif family == "needles":
+        a = np.linspace(0, 2 * math.pi, k, endpoint=False) + rng.uniform(0, 1)
+        rr = np.where(np.arange(k) % 2 == 0, 1.0, rng.uniform(0.02, 0.15, k))
+    else:
+        a = np.linspace(0, 2 * math.pi, k, endpoint=False)
+        f = sum(rng.uniform(0.5, 1) * np.cos(m * a + rng.uniform(0, 6))
+                for m in rng.integers(2, 6, rng.integers(2, 5)))
+        rr = 0.2 + 0.8 * (f - f.min()) / max(np.ptp(f), 1e-9)
+    pts = np.empty(2 * k)
+    pts[0::2] = np.round(cx + r * rr * np.cos(a), draw(st.sampled_from([0, 1, 2, 6])))
+    pts[1::2] = np.round(cy + r * rr * np.sin(a), 2)
+    return pts.tolist()
+
+
+shaped_segmentations = st.lists(shaped_polygons(), min_size=1, max_size=3)
+
+
 def coco_reference(seg, h, w):
     return mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(seg, h, w)))
 
@@ -107,6 +139,44 @@ def test_paint_polygons_equals_annToMask_loop(segs, size):
     finally:
         painter._PARALLEL_MIN_PIXELS = saved
     np.testing.assert_array_equal(out, ref)
+
+
+@given(segs=st.lists(shaped_segmentations, min_size=1, max_size=12),
+       size=st.tuples(st.integers(1, 64), st.integers(1, 64)))
+def test_shaped_polygons_equal_annToMask_loop(segs, size):
+    """Spiky, concave, needle and blob polygons, partly outside, painted in order."""
+    h, w = size
+    ref = np.zeros((h, w), np.uint8)
+    for i, seg in enumerate(segs):
+        ref[coco_reference(seg, h, w) > 0] = i + 1
+    values = list(range(1, len(segs) + 1))
+    from maskkit import rasterize as painter
+
+    for threads, min_pixels in ((1, painter._PARALLEL_MIN_PIXELS), (2, 0)):
+        saved = painter._PARALLEL_MIN_PIXELS
+        painter._PARALLEL_MIN_PIXELS = min_pixels
+        try:
+            out = maskkit.paint_polygons(np.zeros((h, w), np.uint8), segs, values,
+                                         threads=threads)
+        finally:
+            painter._PARALLEL_MIN_PIXELS = saved
+        np.testing.assert_array_equal(out, ref)
+    seg = segs[0]
+    got = maskkit.polygon_to_rle(seg, h, w)
+    assert got["counts"] == mask_utils.merge(mask_utils.frPyObjects(seg, h, w))["counts"].decode()
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int16, np.uint32, np.int64])
+def test_any_dtype_and_non_contiguous_out(dtype):
+    """Spans are stored as whole vectors into C-contiguous integer rows; other maps are
+    painted through a contiguous copy, bool through its bytes."""
+    seg = [[0.5, 0.5, 40.2, 3.1, 20.7, 30.9, 35.0, 36.0, 2.0, 33.3]]
+    ref = coco_reference(seg, 37, 45)
+    big = np.zeros((37, 90), dtype)
+    view = big[:, ::2]
+    maskkit.paint_polygons(view, [seg], 1, threads=1)
+    np.testing.assert_array_equal(view, ref.astype(dtype))
+    assert not big[:, 1::2].any()
 
 
 # --- explicit cases -----------------------------------------------------------------------

@@ -11,13 +11,27 @@ proportional to the number of columns an edge spans *inside* the image, not to i
 Positions are column-major linear indices ``p = x * h + y`` (pycocotools' RLE order); a
 run ``[s, e)`` covers ``p`` in that range.  No kernel trusts its input to be in range:
 every write is clipped to ``[0, h*w)``.
+
+Polygons are painted row by row (writes contiguous in the row-major output): each ring's
+toggles are bucketed by row once, a bitmap of the columns where the inside state changes
+gives every row's spans in order, and a span is filled with whole-vector stores.
+
+Claim tracking (``OP_SET_TRACK``, ``OP_VOID``, ``OP_FILL_FREE``) assumes that ``out``
+starts at 0 and that every value painted (and ``ignore``) is non-zero: a pixel is free
+exactly when ``out`` is 0 there, so ``claims`` (uint8, same shape) is only written where
+objects meet: 0 = at most one claim, 2 = claimed again by the same class, 3 = claimed by
+two classes or more. A zeroed ``claims`` is then never touched where nothing overlaps.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from maskkit._jit import kernel, parallel_kernel, prange
+from maskkit._kernels.ccl import span_pointer
 
 # paint operations
 OP_SET = 0  # out = value
@@ -25,9 +39,8 @@ OP_SET_TRACK = 1  # out = value, and keep claim statistics
 OP_VOID = 2  # first claim sets the class; a different class later makes the pixel `ignore`
 OP_FILL_FREE = 3  # paint only pixels no object has claimed (crowd regions under objects)
 
-# claim states (uint8 per pixel)
-_FREE = 0
-_ONE = 1
+# claim states (uint8 per pixel; a pixel whose `out` is 0 is free whatever its state)
+_AT_MOST_ONE = 0
 _MANY_SAME = 2
 _MANY_CLASSES = 3
 
@@ -40,12 +53,10 @@ def _snap(c):
 
 @kernel
 def _row_of(vmin, h):
-    yd = (vmin + 0.5) / 5.0 - 0.5
-    if yd < 0.0:
-        yd = 0.0
-    elif yd > h:
-        yd = float(h)
-    return np.int64(np.ceil(yd))
+    # pycocotools: ceil(clamp((vmin + .5) / 5 - .5, 0, h)) for the integer vmin; that is
+    # ceil((vmin - 2) / 5) clamped (the clamp bounds are integers), in integer arithmetic
+    # (checked against the float formula over every |vmin| < 2e6 and random ones to 1e8)
+    return min(max((vmin + 2) // 5, 0), h)
 
 
 @kernel
@@ -74,11 +85,19 @@ def ring_toggles(xy, start, stop, h, w, stride):
     positions (a toggle at ``Y = h`` is the top of the next column); with any ``stride > h``
     ``(X, Y)`` can be decoded.
     """
-    k = (stop - start) // 2
     out = np.empty(_ring_capacity(xy, start, stop, w), dtype=np.int64)
+    n = _toggles_into(xy, start, stop, h, w, stride, out)
+    return out[:n]
+
+
+@kernel
+def _toggles_into(xy, start, stop, h, w, stride, out):
+    """:func:`ring_toggles` written into ``out`` (at least :func:`_ring_capacity` long);
+    returns how many. Painting reuses one buffer for every ring of an image."""
+    k = (stop - start) // 2
     n = 0
     if k == 0 or h <= 0 or w <= 0:
-        return out[:0]
+        return 0
     # relevant sub-column range: crossings of pixel columns 0..w-1 lie between u = 5X+2 and 5X+3
     first_x = _snap(xy[start])
     first_y = _snap(xy[start + 1])
@@ -161,6 +180,8 @@ def ring_toggles(xy, start, stop, h, w, stride):
         else:
             # v = t + ys steps by 1; u = trunc(xs + s t + .5) moves by at most 1 per step and
             # monotonically: find the step where it passes from 5X+2 to 5X+3 (or back)
+            # (the estimate of that step only starts the exact search below)
+            inv_s = 1.0 / s if s != 0.0 else 0.0
             ua = _steep_u(xs, s, 0)
             ub = _steep_u(xs, s, dy)
             lo = min(ua, ub)
@@ -173,7 +194,7 @@ def ring_toggles(xy, start, stop, h, w, stride):
                 c = 5 * X + 2
                 if s > 0:
                     # smallest t with u(t) >= c + 1
-                    est = (c + 0.5 - xs) / s
+                    est = (c + 0.5 - xs) * inv_s
                     if est < 0.0:
                         est = 0.0
                     elif est > dy:
@@ -187,7 +208,7 @@ def ring_toggles(xy, start, stop, h, w, stride):
                         continue
                 else:
                     # smallest t with u(t) <= c
-                    est = (c + 0.5 - xs) / s
+                    est = (c + 0.5 - xs) * inv_s
                     if est < 0.0:
                         est = 0.0
                     elif est > dy:
@@ -201,7 +222,7 @@ def ring_toggles(xy, start, stop, h, w, stride):
                         continue
                 out[n] = X * stride + _row_of(ys + t - 1, h)
                 n += 1
-    return out[:n]
+    return n
 
 
 @kernel
@@ -289,258 +310,6 @@ def polygon_runs(xy, ring_offsets, r0, r1, h, w):
 
 
 @kernel
-def _paint_span(out, claims, r0, c0, n, dr, dc, value, op, ignore, stats):
-    """Paint ``n`` pixels from ``(r0, c0)`` in steps of ``(dr, dc)`` with one operation.
-
-    The claim logic is written out here rather than called per pixel: a Numba call per
-    pixel (with array arguments) costs more than the pixel itself.
-    """
-    r = r0
-    c = c0
-    if op == OP_SET and dr == 0:
-        out[r0, c0:c0 + n] = value
-    elif op == OP_SET:
-        for _ in range(n):
-            out[r, c] = value
-            r += dr
-            c += dc
-    elif op == OP_FILL_FREE:
-        for _ in range(n):
-            if claims[r, c] == _FREE:
-                out[r, c] = value
-            r += dr
-            c += dc
-    else:
-        void = op == OP_VOID
-        n_second = 0
-        n_conflict = 0
-        for _ in range(n):
-            st = claims[r, c]
-            if st == _FREE:
-                out[r, c] = value
-                claims[r, c] = _ONE
-            elif st == _MANY_CLASSES:
-                if not void:
-                    out[r, c] = value
-            else:
-                if st == _ONE:
-                    n_second += 1
-                if out[r, c] != value:
-                    n_conflict += 1
-                    claims[r, c] = _MANY_CLASSES
-                    out[r, c] = ignore if void else value
-                else:
-                    claims[r, c] = _MANY_SAME
-            r += dr
-            c += dc
-        stats[0] += n_second
-        stats[1] += n_conflict
-
-
-@kernel
-def paint_runs(out, claims, starts, ends, value, op, ignore, stats):
-    """Paint column-major runs into the row-major ``out[H, W]``.
-
-    ``stats[0]`` counts pixels newly claimed by a second object, ``stats[1]`` pixels newly
-    claimed by a second *class*; ``claims`` (same shape as ``out``, or empty for OP_SET)
-    holds each pixel's claim state.
-    """
-    h = out.shape[0]
-    w = out.shape[1]
-    hw = h * w
-    for i in range(starts.size):
-        s = max(starts[i], 0)
-        e = min(ends[i], hw)
-        if e <= s:
-            continue
-        col = s // h
-        row = s - col * h
-        p = s
-        while p < e:
-            stop = min(e - p, h - row)
-            _paint_span(out, claims, row, col, stop, 1, 0, value, op, ignore, stats)
-            p += stop
-            col += 1
-            row = 0
-
-
-@kernel
-def paint_ring_rows(out, claims, xy, start, stop, value, op, ignore, stats, row_lo=0,
-                    row_hi=-1):
-    """Paint one ring (even-odd) row by row, so that writes are contiguous in ``out``.
-
-    Only rows ``row_lo <= r < row_hi`` are written (``row_hi=-1``: every row below
-    ``row_lo``), so that bands of one image can be painted by different threads.
-
-    Each pixel column's state flips at its toggle rows; sweeping the toggles in (row,
-    column) order gives, row after row, the spans of columns that are inside. Per-column
-    toggle counts are even (the ring is closed), so this equals the column-major
-    linear reading of pycocotools.
-    """
-    h = out.shape[0]
-    w = out.shape[1]
-    # a power-of-two stride > h lets (X, Y) be decoded with a shift and a mask
-    bits = 1
-    while (1 << bits) <= h:
-        bits += 1
-    ymask = (1 << bits) - 1
-    tog = ring_toggles(xy, start, stop, h, w, 1 << bits)
-    m = tog.size
-    if m == 0:
-        return
-    # bucket the toggles by row (counting sort: the order within a row does not matter)
-    x0 = w
-    x1 = -1
-    y0 = h
-    y1 = 0
-    for i in range(m):
-        X = tog[i] >> bits
-        Y = tog[i] & ymask
-        x0 = min(x0, X)
-        x1 = max(x1, X)
-        y0 = min(y0, Y)
-        y1 = max(y1, Y)
-    nrows = y1 - y0 + 2
-    first = np.zeros(nrows, dtype=np.int64)
-    for i in range(m):
-        first[(tog[i] & ymask) - y0 + 1] += 1
-    for k in range(1, nrows):
-        first[k] += first[k - 1]
-    cols = np.empty(m, dtype=np.int64)
-    fill = first.copy()
-    for i in range(m):
-        X = tog[i] >> bits
-        k = (tog[i] & ymask) - y0
-        cols[fill[k]] = X - x0
-        fill[k] += 1
-    busiest = 0
-    for k in range(nrows - 1):
-        busiest = max(busiest, first[k + 1] - first[k])
-    if busiest <= 16:
-        _sweep_boundaries(out, claims, first, cols, nrows, x0, y0, value, op, ignore, stats,
-                          row_lo, row_hi)
-    else:  # many crossings per row (hostile zig-zags): a linear scan per row is cheaper
-        _sweep_state(out, claims, first, cols, nrows, x0, x1 - x0 + 1, y0, value, op, ignore,
-                     stats, row_lo, row_hi)
-
-
-@kernel
-def _next_toggle_row(first, nrows, y0, y, h):
-    ynext = y + 1
-    while ynext - y0 < nrows - 1 and first[ynext - y0 + 1] == first[ynext - y0]:
-        ynext += 1
-    return min(ynext, h)
-
-
-@kernel
-def _sweep_boundaries(out, claims, first, cols, nrows, x0, y0, value, op, ignore, stats,
-                      row_lo, row_hi):
-    """Row sweep keeping the sorted columns where the state changes.
-
-    The inside columns of the current row are the runs between consecutive entries of
-    ``bnd``. Flipping column c flips whether c and c + 1 are such boundaries, so each toggle
-    edits this short list instead of a scan over the polygon's width.
-    """
-    h = out.shape[0] if row_hi < 0 else min(row_hi, out.shape[0])
-    bnd = np.empty(2 * cols.size + 2, dtype=np.int64)
-    nb = 0
-    for k in range(nrows - 1):
-        y = y0 + k
-        if y >= h:
-            break
-        if first[k + 1] == first[k]:
-            continue
-        for i in range(first[k], first[k + 1]):
-            # flip boundaries c and c + 1 (written out: a call per flip costs more than it)
-            for c in range(cols[i] + x0, cols[i] + x0 + 2):
-                j = 0
-                while j < nb and bnd[j] < c:
-                    j += 1
-                if j < nb and bnd[j] == c:
-                    for t in range(j, nb - 1):
-                        bnd[t] = bnd[t + 1]
-                    nb -= 1
-                else:
-                    for t in range(nb, j, -1):
-                        bnd[t] = bnd[t - 1]
-                    bnd[j] = c
-                    nb += 1
-        ynext = _next_toggle_row(first, nrows, y0, y, h)
-        y = max(y, row_lo)  # rows above the band only advance the state
-        if op == OP_SET:
-            for r in range(y, ynext):
-                for q in range(0, nb - 1, 2):
-                    for c in range(bnd[q], bnd[q + 1]):
-                        out[r, c] = value
-        else:
-            for r in range(y, ynext):
-                for q in range(0, nb - 1, 2):
-                    _paint_span(out, claims, r, bnd[q], bnd[q + 1] - bnd[q], 0, 1, value, op,
-                                ignore, stats)
-
-
-@kernel
-def _sweep_state(out, claims, first, cols, nrows, x0, bw, y0, value, op, ignore, stats,
-                 row_lo, row_hi):
-    """Row sweep keeping one state flag per column; spans found by a scan per toggle row."""
-    h = out.shape[0] if row_hi < 0 else min(row_hi, out.shape[0])
-    state = np.zeros(bw, dtype=np.bool_)
-    span_a = np.empty(bw // 2 + 1, dtype=np.int64)
-    span_b = np.empty(bw // 2 + 1, dtype=np.int64)
-    for k in range(nrows - 1):
-        y = y0 + k
-        if y >= h:
-            break
-        if first[k + 1] == first[k]:
-            continue
-        for i in range(first[k], first[k + 1]):
-            state[cols[i]] = not state[cols[i]]
-        nspan = 0
-        x = 0
-        while x < bw:
-            if state[x]:
-                a = x
-                while x < bw and state[x]:
-                    x += 1
-                span_a[nspan] = a + x0
-                span_b[nspan] = x + x0
-                nspan += 1
-            else:
-                x += 1
-        for r in range(max(y, row_lo), _next_toggle_row(first, nrows, y0, y, h)):
-            for q in range(nspan):
-                _paint_span(out, claims, r, span_a[q], span_b[q] - span_a[q], 0, 1, value, op,
-                            ignore, stats)
-
-
-@kernel
-def paint_objects(
-    out, claims, xy, ring_offsets, obj_rings, run_starts, run_ends, obj_runs, values, ops,
-    ignore, stats,
-):
-    """Paint many objects in order. Object ``i`` is the union of rings
-    ``obj_rings[i]:obj_rings[i+1]`` of ``xy`` plus runs ``obj_runs[i]:obj_runs[i+1]``."""
-    h = out.shape[0]
-    w = out.shape[1]
-    for i in range(values.size):
-        r0 = obj_rings[i]
-        r1 = obj_rings[i + 1]
-        if r1 - r0 == 1 or (r1 > r0 and ops[i] == OP_SET):
-            # painting parts one by one is their union when nothing counts claims
-            for r in range(r0, r1):
-                paint_ring_rows(out, claims, xy, ring_offsets[r], ring_offsets[r + 1],
-                                values[i], ops[i], ignore, stats)
-        elif r1 > r0:
-            s, e = polygon_runs(xy, ring_offsets, r0, r1, h, w)
-            paint_runs(out, claims, s, e, values[i], ops[i], ignore, stats)
-        q0 = obj_runs[i]
-        q1 = obj_runs[i + 1]
-        if q1 > q0:
-            paint_runs(out, claims, run_starts[q0:q1], run_ends[q0:q1], values[i], ops[i],
-                       ignore, stats)
-
-
-@kernel
 def objects_area(xy, ring_offsets, obj_rings, run_starts, run_ends, obj_runs, h, w):
     """Pixel area of every object (union of its polygon parts and runs)."""
     n = obj_rings.size - 1
@@ -566,6 +335,224 @@ def objects_area(xy, ring_offsets, obj_rings, run_starts, run_ends, obj_runs, h,
     return area
 
 
+# ---------------------------------------------------------------------------- span stores
+
+
+def _splat_store(lanes: int):
+    """An intrinsic ``store(row, i, v)`` writing ``v`` to ``row[i:i + lanes]`` of a 1-D
+    contiguous integer array as one vector store (the caller keeps ``i + lanes <=
+    row.size``). LLVM vectorises a loop storing a constant, not one storing a variable."""
+
+    @intrinsic
+    def store(typingctx, arr, i, v):
+        if (not isinstance(arr, types.Array) or arr.ndim != 1 or arr.layout != "C"
+                or not isinstance(arr.dtype, types.Integer)):
+            return None
+        sig = types.void(arr, i, v)
+
+        def codegen(context, builder, signature, args):
+            arrty, _, vty = signature.args
+            ary = context.make_array(arrty)(context, builder, args[0])
+            ptr = span_pointer(context, builder, arrty, ary, args[1], lanes)
+            elem = context.get_value_type(arrty.dtype)
+            value = context.cast(builder, args[2], vty, arrty.dtype)
+            vec_t = ir.VectorType(elem, lanes)
+            one = builder.insert_element(ir.Constant(vec_t, ir.Undefined), value,
+                                         ir.Constant(ir.IntType(32), 0))
+            splat = builder.shuffle_vector(
+                one, ir.Constant(vec_t, ir.Undefined),
+                ir.Constant(ir.VectorType(ir.IntType(32), lanes), [0] * lanes))
+            builder.store(splat, builder.bitcast(ptr, vec_t.as_pointer()),
+                          align=arrty.dtype.bitwidth // 8)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return store
+
+
+_store16 = _splat_store(16)
+_store8 = _splat_store(8)
+_store4 = _splat_store(4)
+
+
+def _vector_any(lanes: int):
+    """An intrinsic ``any(row, i)``: whether ``row[i:i + lanes]`` of a 1-D contiguous
+    integer array holds a non-zero value (one vector load and compare; the caller keeps
+    ``i + lanes <= row.size``)."""
+
+    @intrinsic
+    def any_(typingctx, arr, i):
+        if (not isinstance(arr, types.Array) or arr.ndim != 1 or arr.layout != "C"
+                or not isinstance(arr.dtype, types.Integer)):
+            return None
+        sig = types.boolean(arr, i)
+
+        def codegen(context, builder, signature, args):
+            arrty = signature.args[0]
+            ary = context.make_array(arrty)(context, builder, args[0])
+            ptr = span_pointer(context, builder, arrty, ary, args[1], lanes)
+            vec_t = ir.VectorType(context.get_value_type(arrty.dtype), lanes)
+            vec = builder.load(builder.bitcast(ptr, vec_t.as_pointer()),
+                               align=arrty.dtype.bitwidth // 8)
+            nz = builder.icmp_unsigned("!=", vec, ir.Constant(vec_t, None))
+            bits = builder.bitcast(nz, ir.IntType(lanes))
+            return builder.icmp_unsigned("!=", bits, ir.Constant(ir.IntType(lanes), 0))
+
+        return sig, codegen
+
+    return any_
+
+
+_any16 = _vector_any(16)
+_any8 = _vector_any(8)
+_any4 = _vector_any(4)
+
+
+@intrinsic
+def _ctz(typingctx, x):
+    """Trailing zero bits of a non-zero uint64 (one instruction: LLVM's cttz)."""
+    sig = types.uint64(types.uint64)
+
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
+
+    return sig, codegen
+
+
+@kernel
+def _fill(row, a, b, v):
+    """``row[a:b] = v`` (``a < b``) as whole-vector stores, none reaching past ``b``: the
+    last store of a span overlaps the one before instead of ending in a scalar loop."""
+    n = b - a
+    if n >= 16:
+        q = a
+        last = b - 16
+        while q < last:
+            _store16(row, q, v)
+            q += 16
+        _store16(row, last, v)
+    elif n >= 8:
+        _store8(row, a, v)
+        _store8(row, b - 8, v)
+    elif n >= 4:
+        _store4(row, a, v)
+        _store4(row, b - 4, v)
+    else:
+        for q in range(a, b):
+            row[q] = v
+
+
+@kernel
+def _reclaim(st, o, value, ignore, void):
+    """A pixel holding ``o != 0`` (claim state ``st``) claimed again with ``value``:
+    ``(new out, new state, newly contested, newly in conflict)``. Scalars only: a call
+    per pixel that passed arrays would pay reference counting on every pixel."""
+    if st == _MANY_CLASSES:
+        return (o if void else value), _MANY_CLASSES, 0, 0
+    second = 1 if st == _AT_MOST_ONE else 0
+    if o != value:
+        return (ignore if void else value), _MANY_CLASSES, second, 1
+    return value, _MANY_SAME, second, 0
+
+
+@kernel
+def _paint_span(out, claims, r0, c0, n, dr, dc, value, op, ignore, stats):
+    """Paint ``n`` pixels from ``(r0, c0)`` in steps of ``(dr, dc)`` with one operation."""
+    r = r0
+    c = c0
+    if op == OP_SET and dr == 0:
+        out[r0, c0:c0 + n] = value
+        return
+    void = op == OP_VOID
+    for _ in range(n):
+        o = out[r, c]
+        if op == OP_SET or o == 0:
+            out[r, c] = value
+        elif op != OP_FILL_FREE:
+            v, st, second, conflict = _reclaim(claims[r, c], o, value, ignore, void)
+            out[r, c] = v
+            claims[r, c] = st
+            stats[0] += second
+            stats[1] += conflict
+        r += dr
+        c += dc
+
+
+@kernel
+def _paint_tracked(flat, cflat, a, b, value, op, ignore, stats):
+    """Paint ``flat[a:b]`` with a tracked operation (``claims`` flattened as ``cflat``).
+
+    16 pixels at a time: a block of free pixels (the usual case: objects overlap little)
+    is one vector test and one vector store; only blocks that meet an earlier object go
+    pixel by pixel.
+    """
+    void = op == OP_VOID
+    q = a
+    while q < b:
+        n = min(16, b - q)
+        if n == 16:
+            taken = _any16(flat, q)
+        elif n >= 8:
+            taken = _any8(flat, q) or _any8(flat, b - 8)
+        elif n >= 4:
+            taken = _any4(flat, q) or _any4(flat, b - 4)
+        else:
+            taken = flat[q] != 0 or flat[b - 1] != 0 or flat[q + (n >> 1)] != 0
+        if not taken:
+            _fill(flat, q, q + n, value)
+        else:
+            for j in range(q, q + n):
+                o = flat[j]
+                if o == 0:
+                    flat[j] = value
+                elif op != OP_FILL_FREE:
+                    v, st, second, conflict = _reclaim(cflat[j], o, value, ignore, void)
+                    flat[j] = v
+                    cflat[j] = st
+                    stats[0] += second
+                    stats[1] += conflict
+        q += n
+
+
+@kernel
+def _paint_runs_rows(out, claims, starts, ends, value, op, ignore, stats, row_lo, row_hi):
+    """:func:`paint_runs` writing only rows ``row_lo <= r < row_hi``."""
+    h = out.shape[0]
+    w = out.shape[1]
+    hw = h * w
+    row_lo = max(row_lo, 0)
+    row_hi = min(row_hi, h)
+    for i in range(starts.size):
+        s = max(starts[i], 0)
+        e = min(ends[i], hw)
+        if e <= s:
+            continue
+        col = s // h
+        row = s - col * h
+        p = s
+        while p < e:
+            stop = row + min(e - p, h - row)
+            a = max(row, row_lo)
+            b = min(stop, row_hi)
+            if a < b:
+                _paint_span(out, claims, a, col, b - a, 1, 0, value, op, ignore, stats)
+            p += stop - row
+            col += 1
+            row = 0
+
+
+@kernel
+def paint_runs(out, claims, starts, ends, value, op, ignore, stats):
+    """Paint column-major runs into the row-major ``out[H, W]``.
+
+    ``stats[0]`` counts pixels newly claimed by a second object, ``stats[1]`` pixels newly
+    claimed by a second *class*; ``claims`` (same shape as ``out``, or empty for OP_SET)
+    holds each pixel's claim state (see the module docstring).
+    """
+    _paint_runs_rows(out, claims, starts, ends, value, op, ignore, stats, 0, out.shape[0])
+
+
 @kernel
 def paint_runs_c(out, claims, starts, ends, value, op, ignore, stats):
     """Like :func:`paint_runs` for row-major runs (``p = row * W + col``)."""
@@ -584,20 +571,121 @@ def paint_runs_c(out, claims, starts, ends, value, op, ignore, stats):
             p += stop
 
 
-@parallel_kernel
-def paint_objects_bands(out, xy, ring_offsets, obj_rings, values, n_bands):
-    """:func:`paint_objects` for polygon objects painted with ``OP_SET``, in ``n_bands``
-    horizontal bands at once.
+# --------------------------------------------------------------------------- ring painting
 
-    Each band paints, in order, every ring whose rows reach it and writes only its own
-    rows, so the result is pixel for pixel the serial one (later objects still win inside
-    every band, and bands share no pixel).
+
+@kernel
+def _grown(buf, need):
+    """``buf`` if it holds ``need`` items, else a new buffer of the same dtype (twice the
+    need, so that a run of growing rings reallocates rarely)."""
+    if buf.size >= need:
+        return buf
+    return np.empty(2 * need, dtype=buf.dtype)
+
+
+@kernel
+def _paint_ring(flat, cflat, h, w, xy, start, stop, value, op, ignore, stats, row_lo, row_hi,
+                tog, first, cols, bnd, spans):
+    """Paint one ring (even-odd) row by row, writing only rows ``row_lo <= r < row_hi``.
+
+    Column ``X`` is inside at row ``Y`` when an odd number of its toggles lie at rows
+    ``<= Y``. The toggles are bucketed by row once (a counting sort); the sweep keeps a
+    bitmap of the columns where the inside state changes (a toggle at ``X`` flips bits
+    ``X`` and ``X + 1``), so each row's spans are read off by bit scans, in order, and
+    rows between two toggle rows repeat the spans of the first. Per-column toggle counts
+    are even (the ring is closed), so this equals pycocotools' column-major reading.
+
+    ``tog``, ``first``, ``cols``, ``bnd`` and ``spans`` are scratch buffers shared by the
+    rings of an image; they are returned, grown when a ring needed more. ``flat`` is the
+    ``(h, w)`` label map flattened, ``cflat`` the claims flattened (empty for ``OP_SET``).
     """
-    h = out.shape[0]
+    hh = min(row_hi, h)
+    # a power-of-two stride > h lets (X, Y) be decoded with a shift and a mask
+    bits = 1
+    while (1 << bits) <= h:
+        bits += 1
+    ymask = (1 << bits) - 1
+    tog = _grown(tog, _ring_capacity(xy, start, stop, w))
+    m = _toggles_into(xy, start, stop, h, w, 1 << bits, tog)
+    # toggles at rows >= hh change nothing this band paints
+    x0 = w
+    x1 = -1
+    y0 = hh
+    y1 = -1
+    for i in range(m):
+        Y = tog[i] & ymask
+        if Y < hh:
+            X = tog[i] >> bits
+            x0 = min(x0, X)
+            x1 = max(x1, X)
+            y0 = min(y0, Y)
+            y1 = max(y1, Y)
+    if y1 < 0:
+        return tog, first, cols, bnd, spans
+    nrows = y1 - y0 + 1
+    first = _grown(first, nrows + 2)
+    cols = _grown(cols, m)
+    nw = (x1 - x0 + 2) // 64 + 1
+    bnd = _grown(bnd, nw)
+    spans = _grown(spans, 64 * nw)
+    # counting sort by row: after it, row k's columns are cols[first[k]:first[k + 1]]
+    for k in range(nrows + 2):
+        first[k] = 0
+    for i in range(m):
+        Y = tog[i] & ymask
+        if Y < hh:
+            first[Y - y0 + 2] += 1
+    for k in range(2, nrows + 2):
+        first[k] += first[k - 1]
+    for i in range(m):
+        Y = tog[i] & ymask
+        if Y < hh:
+            k = Y - y0 + 1
+            cols[first[k]] = (tog[i] >> bits) - x0
+            first[k] += 1
+    for j in range(nw):
+        bnd[j] = 0
+    one = np.uint64(1)
+    k = 0
+    while k < nrows:
+        for i in range(first[k], first[k + 1]):
+            c = cols[i]
+            bnd[c >> 6] ^= one << np.uint64(c & 63)
+            c += 1
+            bnd[c >> 6] ^= one << np.uint64(c & 63)
+        kn = k + 1
+        while kn < nrows and first[kn + 1] == first[kn]:
+            kn += 1
+        y = max(y0 + k, row_lo)
+        ynext = y0 + kn if kn < nrows else hh
+        k = kn
+        if y >= ynext:
+            continue
+        ns = 0
+        for j in range(nw):
+            word = bnd[j]
+            while word != 0:
+                spans[ns] = x0 + 64 * j + np.int64(_ctz(word))
+                ns += 1
+                word &= word - one
+        if ns == 0:
+            continue
+        for r in range(y, ynext):
+            p = r * w
+            for q in range(0, ns, 2):
+                if op == OP_SET:
+                    _fill(flat, p + spans[q], p + spans[q + 1], value)
+                else:
+                    _paint_tracked(flat, cflat, p + spans[q], p + spans[q + 1], value, op,
+                                   ignore, stats)
+    return tog, first, cols, bnd, spans
+
+
+@kernel
+def _ring_rows(xy, ring_offsets, h):
+    """Rows each ring can toggle: its y range with a margin for the 1/5 grid (``lo > hi``
+    for an empty ring)."""
     n_rings = ring_offsets.size - 1
-    n_bands = max(1, min(n_bands, h))
-    claims = np.zeros((0, 0), dtype=np.uint8)
-    # rows each ring can toggle (its y range, one row of margin for the 1/5 grid)
     lo_row = np.empty(n_rings, np.int64)
     hi_row = np.empty(n_rings, np.int64)
     for r in range(n_rings):
@@ -614,13 +702,85 @@ def paint_objects_bands(out, xy, ring_offsets, obj_rings, values, n_bands):
         else:
             lo_row[r] = np.int64(max(min(y_min, h + 2.0), -2.0)) - 2
             hi_row[r] = np.int64(max(min(y_max, h + 2.0), -2.0)) + 2
+    return lo_row, hi_row
+
+
+@kernel
+def _paint_band(out, claims, xy, ring_offsets, obj_rings, run_starts, run_ends, obj_runs,
+                values, ops, ignore, stats, lo_row, hi_row, row_lo, row_hi):
+    """Paint every object, in order, into rows ``row_lo <= r < row_hi`` of ``out``."""
+    h = out.shape[0]
+    w = out.shape[1]
+    # flat views made once: a view per row or span would cost reference counting each
+    flat = out.reshape(h * w)
+    cflat = claims.reshape(claims.shape[0] * claims.shape[1])
+    tog = np.empty(256, np.int64)
+    first = np.empty(256, np.int64)
+    cols = np.empty(256, np.int64)
+    bnd = np.empty(8, np.uint64)
+    spans = np.empty(512, np.int64)
+    for i in range(values.size):
+        r0 = obj_rings[i]
+        r1 = obj_rings[i + 1]
+        if r1 - r0 == 1 or (r1 > r0 and ops[i] == OP_SET):
+            # painting parts one by one is their union when nothing counts claims
+            for r in range(r0, r1):
+                if hi_row[r] < row_lo or lo_row[r] >= row_hi:
+                    continue
+                tog, first, cols, bnd, spans = _paint_ring(
+                    flat, cflat, h, w, xy, ring_offsets[r], ring_offsets[r + 1], values[i],
+                    ops[i], ignore, stats, row_lo, row_hi, tog, first, cols, bnd, spans)
+        elif r1 > r0:
+            lo = lo_row[r0]
+            hi = hi_row[r0]
+            for r in range(r0 + 1, r1):
+                lo = min(lo, lo_row[r])
+                hi = max(hi, hi_row[r])
+            if hi >= row_lo and lo < row_hi:
+                s, e = polygon_runs(xy, ring_offsets, r0, r1, h, w)
+                _paint_runs_rows(out, claims, s, e, values[i], ops[i], ignore, stats,
+                                 row_lo, row_hi)
+        q0 = obj_runs[i]
+        q1 = obj_runs[i + 1]
+        if q1 > q0:
+            _paint_runs_rows(out, claims, run_starts[q0:q1], run_ends[q0:q1], values[i],
+                             ops[i], ignore, stats, row_lo, row_hi)
+
+
+@kernel
+def paint_objects(
+    out, claims, xy, ring_offsets, obj_rings, run_starts, run_ends, obj_runs, values, ops,
+    ignore, stats,
+):
+    """Paint many objects in order into the C-contiguous ``out``. Object ``i`` is the union
+    of rings ``obj_rings[i]:obj_rings[i+1]`` of ``xy`` plus runs
+    ``obj_runs[i]:obj_runs[i+1]``; ``ops[i]`` says how (see the module docstring)."""
+    lo_row, hi_row = _ring_rows(xy, ring_offsets, out.shape[0])
+    _paint_band(out, claims, xy, ring_offsets, obj_rings, run_starts, run_ends, obj_runs,
+                values, ops, ignore, stats, lo_row, hi_row, 0, out.shape[0])
+
+
+# nogil=False: a parallel kernel that releases the GIL waits, at its end, for a thread of
+# the threading layer that took it meanwhile to hand it back, which Python forces only
+# every switch interval (5 ms): measured here 4-8 ms per call instead of 2 us, more than
+# the painting of a 2048² map. Holding the GIL costs nothing: the bands run without it.
+@parallel_kernel(nogil=False)
+def paint_objects_bands(out, claims, xy, ring_offsets, obj_rings, run_starts, run_ends,
+                        obj_runs, values, ops, ignore, band_stats):
+    """:func:`paint_objects` in ``len(band_stats)`` horizontal bands at once.
+
+    Each band paints, in order, every object whose rows reach it and writes only its own
+    rows (of ``out`` and ``claims``), so the result is pixel for pixel the serial one
+    (later objects still win inside every band, and bands share no pixel); band ``b``
+    adds its claim statistics to ``band_stats[b]``. The loop over bands is the only
+    parallel region: every region costs a wake-up of the threads.
+    """
+    h = out.shape[0]
+    n_bands = band_stats.shape[0]
+    lo_row, hi_row = _ring_rows(xy, ring_offsets, h)
     for band in prange(n_bands):
         r0 = band * h // n_bands
         r1 = (band + 1) * h // n_bands
-        stats = np.zeros(2, dtype=np.int64)
-        for i in range(values.size):
-            for r in range(obj_rings[i], obj_rings[i + 1]):
-                if hi_row[r] < r0 or lo_row[r] >= r1:
-                    continue
-                paint_ring_rows(out, claims, xy, ring_offsets[r], ring_offsets[r + 1],
-                                values[i], OP_SET, values[i], stats, r0, r1)
+        _paint_band(out, claims, xy, ring_offsets, obj_rings, run_starts, run_ends, obj_runs,
+                    values, ops, ignore, band_stats[band], lo_row, hi_row, r0, r1)
+

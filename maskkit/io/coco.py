@@ -49,6 +49,9 @@ class CocoIndex:
     bad_images: dict = field(default_factory=dict)
 
 
+_MISSING = object()
+
+
 def _is_id(value) -> bool:
     """An id that can key a dict: JSON numbers and strings (not lists, objects, null)."""
     return isinstance(value, (int, float, str))
@@ -147,7 +150,19 @@ def load_coco(coco, *, strict: bool = True) -> CocoIndex:
         fn = img.get("file_name")
         index.images[img["id"]] = ImageInfo(img["id"], None if fn is None else str(fn), h, w)
         index.annotations[img["id"]] = []
+    images = index.images
+    by_image = index.annotations
+    cats = index.categories
     for i, ann in enumerate(data["annotations"]):
+        # the common record first, with no work beyond the lookups it needs (names of
+        # objects are only made for an error)
+        if type(ann) is dict and "segmentation" in ann:
+            image_id = ann.get("image_id", _MISSING)
+            cid = ann.get("category_id", _MISSING)
+            if (type(image_id) is int and type(cid) is int and image_id in images
+                    and (not check_categories or cid in cats)):
+                by_image[image_id].append(ann)
+                continue
         name = _ann_name(ann, i)
         if not isinstance(ann, Mapping):
             fail(InvalidAnnotationError("is not a JSON object", source=source, obj=name))

@@ -26,33 +26,47 @@ def voc_palette(n: int = 256) -> np.ndarray:
     return pal
 
 
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    import zlib
+
+    return (len(data).to_bytes(4, "big") + tag + data
+            + zlib.crc32(data, zlib.crc32(tag)).to_bytes(4, "big"))
+
+
 def encode_label_png(labels: np.ndarray, *, palette: bool = False, source=None) -> bytes:
     """Encode a 2-D label map as PNG bytes (see :func:`write_label_png` for the format).
+
+    Rows are stored unfiltered and deflated as runs: each run of equal bytes is a literal
+    and matches at distance 1, in fixed Huffman codes (:mod:`maskkit._kernels.deflate`).
+    A label map is long runs of a few values, so this one pass without a search is an
+    order of magnitude faster than zlib's search, for files about 1.6 times the size of
+    Pillow's default ones (benchmarks/README.md, issue 19).
 
     Examples
     --------
     >>> encode_label_png(np.zeros((2, 3), np.uint8))[:8]
     b'\\x89PNG\\r\\n\\x1a\\n'
     """
-    import io
-
-    from PIL import Image
 
     labels = np.asarray(labels)
     if labels.ndim != 2:
         raise InvalidInputError(f"labels must be 2-D (H, W); got shape {labels.shape}",
                                 source=source)
-    lo = int(labels.min()) if labels.size else 0
-    hi = int(labels.max()) if labels.size else 0
-    if lo < 0 or hi > 65535:
-        raise InvalidInputError(
-            f"label values must be in 0..65535 to fit a PNG; got range {lo}..{hi}",
-            source=source,
-        )
+    if labels.size == 0:
+        raise InvalidInputError(f"a PNG needs at least one pixel; got shape {labels.shape}",
+                                source=source)
+    if labels.dtype == np.uint8 or labels.dtype == np.bool_:
+        hi = 1 if labels.dtype == np.bool_ else int(labels.max())
+    else:
+        lo, hi = int(labels.min()), int(labels.max())
+        if lo < 0 or hi > 65535:
+            raise InvalidInputError(
+                f"label values must be in 0..65535 to fit a PNG; got range {lo}..{hi}",
+                source=source,
+            )
+    h, w = labels.shape
     if hi <= 255:
-        img = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint8))
-        if palette:  # an "L" image becomes "P" with the same indices
-            img.putpalette(voc_palette().ravel().tolist())
+        depth, data = 8, np.ascontiguousarray(labels, dtype=np.uint8)
     else:
         if palette:
             raise InvalidInputError(
@@ -60,10 +74,24 @@ def encode_label_png(labels: np.ndarray, *, palette: bool = False, source=None) 
                 "or use --contiguous ids",
                 source=source,
             )
-        img = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint16))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
+        depth, data = 16, np.ascontiguousarray(labels, dtype=">u2").view(np.uint8)
+    from maskkit._kernels import deflate as _kd
+
+    n = h * (1 + data.shape[1])
+    stream = np.zeros(-(-n // 8) * 8, np.uint8)  # whole words for the encoder's scan
+    rows = stream[:n].reshape(h, -1)  # filter byte 0 (None) per row
+    rows[:, 1:] = data.reshape(h, -1)
+    raw, adler = _kd.deflate_runs(stream, n, _kd.LIT_BITS, _kd.LIT_N, _kd.RUN_BITS,
+                                  _kd.RUN_N)
+    idat = b"\x78\x01" + raw.tobytes() + int(adler).to_bytes(4, "big")
+    color_type = 3 if palette else 0
+    parts = [b"\x89PNG\r\n\x1a\n",
+             _png_chunk(b"IHDR", w.to_bytes(4, "big") + h.to_bytes(4, "big")
+                        + bytes((depth, color_type, 0, 0, 0)))]
+    if palette:
+        parts.append(_png_chunk(b"PLTE", voc_palette().tobytes()))
+    parts += [_png_chunk(b"IDAT", idat), _png_chunk(b"IEND", b"")]
+    return b"".join(parts)
 
 
 def write_label_png(
