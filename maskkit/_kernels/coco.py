@@ -228,7 +228,7 @@ def _toggles_into(xy, start, stop, h, w, stride, out):
 @kernel
 def toggles_to_runs(toggles, hw):
     """Sorted, disjoint half-open runs from toggle positions (even-odd; equal ones cancel)."""
-    t = np.sort(toggles)
+    t = sorted_copy(toggles)
     starts = np.empty(t.size // 2 + 1, dtype=np.int64)
     ends = np.empty(t.size // 2 + 1, dtype=np.int64)
     n = 0
@@ -257,27 +257,84 @@ def toggles_to_runs(toggles, hw):
 
 
 @kernel
+def sorted_copy(a):
+    """A sorted copy of the 1-D array ``a``: a bottom-up merge sort.
+
+    Numba's ``np.sort`` and ``np.argsort`` compile their quicksort and mergesort
+    machinery, about 2 s of a command's first run; this is a few lines of it, and as fast
+    on the run lists it sorts."""
+    n = a.size
+    src = a.copy()
+    dst = np.empty_like(src)
+    width = 1
+    while width < n:
+        i = 0
+        while i < n:
+            mid = min(i + width, n)
+            hi = min(i + 2 * width, n)
+            lo_i = i
+            hi_i = mid
+            k = i
+            while lo_i < mid and hi_i < hi:
+                if src[hi_i] < src[lo_i]:
+                    dst[k] = src[hi_i]
+                    hi_i += 1
+                else:
+                    dst[k] = src[lo_i]
+                    lo_i += 1
+                k += 1
+            while lo_i < mid:
+                dst[k] = src[lo_i]
+                lo_i += 1
+                k += 1
+            while hi_i < hi:
+                dst[k] = src[hi_i]
+                hi_i += 1
+                k += 1
+            i += 2 * width
+        src, dst = dst, src
+        width *= 2
+    return src
+
+
+@kernel
 def union_runs(starts, ends):
-    """Union of half-open runs: sorted, disjoint, touching runs merged."""
-    n = starts.size
-    if n == 0:
-        return starts.copy(), ends.copy()
-    order = np.argsort(starts, kind="mergesort")
+    """Union of half-open runs: sorted, disjoint, touching runs merged.
+
+    The union is where the runs cover at least once, so starts and ends are sorted apart
+    and swept together, a start before an end at one position (touching runs merge)."""
+    n = 0
+    for i in range(starts.size):
+        if ends[i] > starts[i]:
+            n += 1
+    ss = np.empty(n, dtype=np.int64)
+    ee = np.empty(n, dtype=np.int64)
+    k = 0
+    for i in range(starts.size):
+        if ends[i] > starts[i]:
+            ss[k] = starts[i]
+            ee[k] = ends[i]
+            k += 1
+    ss = sorted_copy(ss)
+    ee = sorted_copy(ee)
     os_ = np.empty(n, dtype=np.int64)
     oe = np.empty(n, dtype=np.int64)
     m = 0
-    for i in range(n):
-        s = starts[order[i]]
-        e = ends[order[i]]
-        if e <= s:
-            continue
-        if m > 0 and s <= oe[m - 1]:
-            if e > oe[m - 1]:
-                oe[m - 1] = e
+    depth = 0
+    i = 0
+    j = 0
+    while j < n:
+        if i < n and ss[i] <= ee[j]:
+            if depth == 0:
+                os_[m] = ss[i]
+            depth += 1
+            i += 1
         else:
-            os_[m] = s
-            oe[m] = e
-            m += 1
+            depth -= 1
+            if depth == 0:
+                oe[m] = ee[j]
+                m += 1
+            j += 1
     return os_[:m], oe[:m]
 
 
