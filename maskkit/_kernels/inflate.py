@@ -46,14 +46,16 @@ STATUS_MESSAGES: dict[int, str] = {
     -7: "back-reference distance reaches before the start of the output",
 }
 
-OK = 0
-OUTPUT_OVERFLOW = -1
-INPUT_TRUNCATED = -2
-BAD_BLOCK_TYPE = -3
-BAD_STORED_LENGTH = -4
-BAD_CODE_LENGTHS = -5
-BAD_SYMBOL = -6
-BAD_DISTANCE = -7
+# np.int64, not int: Numba types a plain int global as a literal, and _result would be
+# compiled once per status value
+OK = np.int64(0)
+OUTPUT_OVERFLOW = np.int64(-1)
+INPUT_TRUNCATED = np.int64(-2)
+BAD_BLOCK_TYPE = np.int64(-3)
+BAD_STORED_LENGTH = np.int64(-4)
+BAD_CODE_LENGTHS = np.int64(-5)
+BAD_SYMBOL = np.int64(-6)
+BAD_DISTANCE = np.int64(-7)
 
 
 def status_message(status: int) -> str:
