@@ -209,12 +209,17 @@ def test_coco_labelme_coco_is_lossless(tmp_path):
     for name, anns in src_by.items():
         got = back_by[name]
         assert len(got) == len(anns)
-        for x, y in zip(anns, got):
-            assert (y["category_id"], y["iscrowd"]) == (x["category_id"], x["iscrowd"])
-            if isinstance(x["segmentation"], list):
-                assert y["segmentation"] == x["segmentation"]
-            assert np.array_equal(coco_mask(x["segmentation"], 40, 56),
-                                  coco_mask(y["segmentation"], 40, 56))
+        assert_same_objects(anns, got)
+
+
+def assert_same_objects(anns, got, h=40, w=56):
+    """Category, crowd flag, polygon vertices and pixels of each object survive."""
+    for x, y in zip(anns, got):
+        assert (y["category_id"], y["iscrowd"]) == (x["category_id"], x["iscrowd"])
+        if isinstance(x["segmentation"], list):
+            assert y["segmentation"] == x["segmentation"]
+        assert np.array_equal(coco_mask(x["segmentation"], h, w),
+                              coco_mask(y["segmentation"], h, w))
 
 
 def test_labelme_shapes(tmp_path):
@@ -536,12 +541,7 @@ def test_coco_cvat_coco_is_lossless(tmp_path):
     for name, anns in by_image(a).items():
         got = back_by[name]
         assert len(got) == len(anns)
-        for x, y in zip(anns, got):
-            assert (y["category_id"], y["iscrowd"]) == (x["category_id"], x["iscrowd"])
-            if isinstance(x["segmentation"], list):
-                assert y["segmentation"] == x["segmentation"]
-            assert np.array_equal(coco_mask(x["segmentation"], 40, 56),
-                                  coco_mask(y["segmentation"], 40, 56))
+        assert_same_objects(anns, got)
 
 
 def test_cvat_shapes(tmp_path):

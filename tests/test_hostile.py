@@ -34,6 +34,7 @@ from maskkit.errors import (
 )
 from maskkit.io.masks import read_mask
 from maskkit.io.png import read_png, read_png_rgb_fast
+from tests.corpus.make_corpus import rle_string
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus" / "files"
@@ -81,24 +82,14 @@ def test_non_ascii_bytes_counts_are_named():
         maskkit.rle_decode({"size": [1, 16], "counts": b"0\xff1"})
 
 
-def _delta_string(values) -> str:
-    out = []
-    for x in values:
-        more = True
-        while more:
-            c = x & 0x1F
-            x >>= 5
-            more = x != -1 if c & 0x10 else x != 0
-            out.append(chr((c | 0x20 if more else c) + 48))
-    return "".join(out)
 
 
 @pytest.mark.parametrize("deltas", [[0, 0, 0] + [2**58] * 70, [0, 5, 0] + [-(2**58)] * 70,
                                     [5], [2, 3]])
 def test_compressed_deltas_cannot_wrap(deltas):
     with pytest.raises(InvalidRLEError, match="longer than|negative|sum"):
-        maskkit.rle_decode({"size": [2, 2], "counts": _delta_string(deltas)})
-    assert maskkit.rle_area({"size": [2, 2], "counts": _delta_string([3, 1])}) == 1
+        maskkit.rle_decode({"size": [2, 2], "counts": rle_string(deltas)})
+    assert maskkit.rle_area({"size": [2, 2], "counts": rle_string([3, 1])}) == 1
 
 
 def test_coco2sem_and_merge_panoptic_refuse_an_overflowing_rle(tmp_path, capsys):
