@@ -67,7 +67,7 @@ def _decode_all(paths):
 
 
 def _decode_and_count_all(paths):
-    from maskkit.count import count_file
+    from maskkit.datasets.counting import count_file
 
     objects = 0
     for path in paths:

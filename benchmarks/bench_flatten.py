@@ -313,7 +313,7 @@ def test_png_encoding(benchmark, impl, name):
     per_image = benchmark.stats.stats.median / len(maps)
     benchmark.extra_info["ms_per_image"] = round(1e3 * per_image, 3)
     if name == "maskkit":
-        from maskkit.flatten import flatten_image
+        from maskkit.core.flatten import flatten_image
 
         t0 = time.perf_counter()
         for _ in range(3):

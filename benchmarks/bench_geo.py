@@ -52,7 +52,7 @@ def shapes():
 
 
 def run_maskkit(shapes, all_touched, threads=None):
-    from maskkit.geo import rasterize_geometries
+    from maskkit.core.geo import rasterize_geometries
 
     return rasterize_geometries(shapes, (H, W), transform=TRANSFORM, all_touched=all_touched,
                                 dtype=np.uint16, threads=threads)
@@ -113,8 +113,8 @@ def blob_file(tmp_path_factory):
 
 @pytest.mark.parametrize("who", ["maskkit-tiled", "maskkit-in-memory"])
 def test_tiled_label(benchmark, impl, blob_file, who):
-    from maskkit.label import label_with_stats
-    from maskkit.tiled import label_tiled
+    from maskkit.core.label import label_with_stats
+    from maskkit.datasets.tiled import label_tiled
 
     benchmark.group = f"tiled_label_{SIDE}"
     impl("maskkit" if who == "maskkit-tiled" else "in-memory")

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from maskkit.count import count_table
-from maskkit.label import label, label_with_stats, region_stats
+from maskkit.core.count import count_table
+from maskkit.core.label import label, label_with_stats, region_stats
 
 try:
     import cv2

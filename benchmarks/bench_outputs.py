@@ -16,7 +16,7 @@ import tempfile
 import pytest
 
 from maskkit.io import fs
-from maskkit.io.files import atomic_write
+from maskkit.io.fs import atomic_write
 
 DATA = os.urandom(4096)  # about one small label PNG
 

@@ -3,7 +3,7 @@ with the components' count and the ``split`` and ``area`` estimators of every sc
 
 from __future__ import annotations
 
-from maskkit.overlap import DEFAULT_LEVELS, overlap_benchmark
+from maskkit.study.overlap import DEFAULT_LEVELS, overlap_benchmark
 
 
 def test_overlap_default_sweep(benchmark, impl):

@@ -164,8 +164,8 @@ def in_memory_ratio(gt, pred, folder, n):
 
     from naive_pq import _ids, naive_image
 
+    from maskkit.datasets.pq import pq_image_stats
     from maskkit.io.png import read_png_rgb_fast
-    from maskkit.pq import pq_image_stats
 
     g = json.loads(Path(gt).read_text())
     p = json.loads(Path(pred).read_text())

@@ -27,7 +27,7 @@ CHUNK = 32  # items per task for the executors: what maskkit's chunker settles o
 
 
 def _count(path):
-    from maskkit.count import count_file
+    from maskkit.datasets.counting import count_file
 
     return len(count_file(path, kind="semantic", connectivity=8))
 

@@ -37,8 +37,8 @@ GROUP_AREA = "estimate area vs count, 2048²"
 
 @pytest.fixture(scope="module")
 def scene():
-    from maskkit.split import split_touching
-    from maskkit.synth import make_scene
+    from maskkit.core.split import split_touching
+    from maskkit.study.synth import make_scene
 
     s = make_scene(1500, 1, gap=0.0, height=2048, radius=(8.0, 24.0), seed=0)
     sem = s.semantic_map()
@@ -67,7 +67,7 @@ def _skimage_split(mask):
 
 
 def _accuracy(benchmark, labels, instances):
-    from maskkit.overlap import matched_iou
+    from maskkit.study.overlap import matched_iou
 
     benchmark.extra_info["objects"] = int(np.unique(labels).size - 1)
     benchmark.extra_info["true_objects"] = int(np.unique(instances).size - 1)
@@ -75,7 +75,7 @@ def _accuracy(benchmark, labels, instances):
 
 
 def test_split_maskkit(benchmark, impl, scene):
-    from maskkit.split import split_touching
+    from maskkit.core.split import split_touching
 
     benchmark.group = GROUP_SPLIT
     impl("maskkit")
@@ -110,7 +110,7 @@ def _peak_growth(path: str) -> tuple[float, float]:
     The kernel's peak-RSS mark is reset (``/proc/self/clear_refs``) just before the call,
     so the growth is the call's own, whatever the imports and the compiler used before.
     """
-    from maskkit.split import split_touching
+    from maskkit.core.split import split_touching
 
     sem = np.load(path)
     split_touching(sem[:64, :64])
@@ -139,7 +139,7 @@ def test_split_peak_memory(benchmark, impl, scene, tmp_path):
 
 
 def test_estimate_area(benchmark, impl, scene):
-    from maskkit.split import estimate_counts
+    from maskkit.core.split import estimate_counts
 
     benchmark.group = GROUP_AREA
     impl("maskkit")
@@ -150,7 +150,7 @@ def test_estimate_area(benchmark, impl, scene):
 
 
 def test_count_objects(benchmark, impl, scene):
-    from maskkit.count import count_objects
+    from maskkit.core.count import count_objects
 
     benchmark.group = GROUP_AREA
     impl("count")

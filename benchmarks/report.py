@@ -138,7 +138,7 @@ def overlap_section() -> str:
     """The degradation table of ``maskkit bench overlap`` at its default settings."""
     import time
 
-    from maskkit.overlap import overlap_benchmark, overlap_table
+    from maskkit.study.overlap import overlap_benchmark, overlap_table
 
     t0 = time.perf_counter()
     result = overlap_benchmark(workers=2, progress=False)

@@ -1,4 +1,4 @@
-"""Naive reference implementations for :mod:`maskkit.label` and :mod:`maskkit.count`.
+"""Naive reference implementations for :mod:`maskkit.core.label` and :mod:`maskkit.core.count`.
 
 Slow, obvious Python: a breadth-first flood fill started at every unlabelled foreground
 pixel in raster order (so labels come out in raster order), per-label statistics from

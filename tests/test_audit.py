@@ -1,4 +1,4 @@
-"""maskkit.audit and `maskkit audit`: numbers on a hand-built dataset, checked by hand."""
+"""maskkit.study.audit and `maskkit audit`: numbers on a hand-built dataset, checked by hand."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from maskkit.audit import DEFAULT_PRICES, audit_dataset, density_class, load_prices
 from maskkit.cli import main
 from maskkit.errors import InvalidInputError
+from maskkit.study.audit import DEFAULT_PRICES, audit_dataset, density_class, load_prices
 
 # image 1: class 1 squares A|B side by side (touching) and C apart; class 2 square D apart
 # image 2: class 1 squares E and F overlapping (2x2 shared)
@@ -112,7 +112,7 @@ def test_real_val2017(real_data):
 
 
 def test_sample_audits_a_seeded_subset_and_scales_the_cost():
-    from maskkit.audit import audit_dataset
+    from maskkit.study.audit import audit_dataset
 
     doc = {"images": [{"id": i, "height": 6, "width": 8} for i in range(1, 11)],
            "categories": [{"id": 1, "name": "cow"}],
@@ -136,8 +136,8 @@ def test_estimate_error_beside_the_raw_one():
 
 
 def test_semantic_plus_estimate_recommended_when_it_counts_right():
-    from maskkit.audit import format_report
-    from maskkit.synth import make_scene
+    from maskkit.study.audit import format_report
+    from maskkit.study.synth import make_scene
 
     doc = make_scene(20, 2, gap=0.0, height=200, radius=(6.0, 14.0), seed=2).to_coco()
     r = audit_dataset(doc)

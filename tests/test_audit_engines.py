@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from synthetic import make_coco
 
-from maskkit.audit import audit_dataset
 from maskkit.cli import main
+from maskkit.study.audit import audit_dataset
 
 
 def _make_coco(root: Path, n: int = 12) -> Path:

@@ -81,7 +81,7 @@ COUNT_PNG_SCRIPT = textwrap.dedent(
     r"""
     import os, struct, sys, tempfile, zlib
     import numpy as np
-    from maskkit.count import count_file
+    from maskkit import count_file
     from maskkit.errors import MaskkitError
 
     def chunk(kind, body):

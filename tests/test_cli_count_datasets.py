@@ -36,7 +36,8 @@ def test_coco_counts_non_crowd_annotations(tmp_path):
 
 
 def test_panoptic_counts_segments(tmp_path):
-    from maskkit.panoptic import id2rgb, write_panoptic_png
+    from maskkit.core.panoptic import id2rgb
+    from maskkit.io.panoptic import write_panoptic_png
 
     folder = tmp_path / "pan"
     folder.mkdir()

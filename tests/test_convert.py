@@ -16,8 +16,8 @@ from pycocotools import mask as cocomask
 
 import maskkit
 from maskkit.cli import main
-from maskkit.formats import detect_format
-from maskkit.formats.geometry import join_rings, single_ring
+from maskkit.datasets.formats import detect_format
+from maskkit.datasets.formats.geometry import join_rings, single_ring
 
 REAL = Path(__file__).resolve().parents[2] / "shared/data/real"
 LABELME = REAL / "labelme_voc2011_instance/examples/instance_segmentation"
@@ -420,7 +420,7 @@ def test_unknown_labelme_label_is_an_error(tmp_path):
 @settings(deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.integers(1, 40))
 def test_areas_bboxes_match_pycocotools(seed, h, w):
-    from maskkit.formats.geometry import areas_bboxes
+    from maskkit.datasets.formats.geometry import areas_bboxes
 
     rng = np.random.default_rng(seed)
     segs = []
@@ -698,8 +698,9 @@ def test_label_png_encoder_round_trips(seed, h, w, kind):
     """The writers' PNG encoder: Pillow and maskkit's reader give the labels back."""
     import io
 
-    from maskkit.formats.labelpng import encode_png
-    from maskkit.io.png import read_png, voc_palette
+    from maskkit._palette import voc_palette
+    from maskkit.datasets.formats.labelpng import encode_png
+    from maskkit.io.png import read_png
 
     rng = np.random.default_rng(seed)
     top = 65535 if kind == "u16" else 255
@@ -796,8 +797,8 @@ def test_resume_gives_the_same_output(tmp_path, target):
 
 def _resume_other(tmp_path, out, target):
     """A resume with other options than the interrupted run is refused."""
-    from maskkit.conversion import _manifest_path
-    from maskkit.formats import writer_for
+    from maskkit.datasets.conversion import _manifest_path
+    from maskkit.datasets.formats import writer_for
 
     path = _manifest_path(out, writer_for(target, out, []))
     path.write_text(json.dumps({"convert_manifest": 1, "options": {"to": "other"}}) + "\n")

@@ -63,7 +63,7 @@ def _coco_to_semantic(path, args, tmp):
 
 def _coco2sem(path, args, tmp):
     # what `maskkit coco2sem INSTANCES -o tmp --workers 1` runs
-    from maskkit.flatten import convert_coco_dataset
+    from maskkit.datasets.coco2sem import convert_coco_dataset
 
     return convert_coco_dataset(path, tmp, workers=1, progress=False)
 

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maskkit.count import count_file, count_table
+from maskkit.core.count import count_table
+from maskkit.datasets.counting import count_file
 from maskkit.errors import MaskkitIOError
 from maskkit.io.masks import read_mask
 from tests.naive_label import naive_count_semantic

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maskkit.count import ALL_INSTANCES, count_objects, count_table
+from maskkit.core.count import ALL_INSTANCES, count_objects, count_table
 from maskkit.errors import InvalidInputError, MaskkitTypeError
 from tests.naive_label import naive_count_semantic
 

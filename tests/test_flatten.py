@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from test_rasterize import shaped_segmentations
 
 import maskkit
+from maskkit.core.flatten import contiguous_category_map
 from maskkit.errors import InvalidAnnotationError, MaskkitIOError, UnknownCategoryError
-from maskkit.flatten import contiguous_category_map
 
 
 def square(x, y, s):
@@ -133,7 +133,7 @@ def test_shaped_polygons_against_pycocotools(objs, overlap, crowd, size, bands):
     serially and in parallel bands."""
     from pycocotools import mask as mask_utils
 
-    from maskkit import rasterize as painter
+    from maskkit.core import rasterize as painter
 
     h, w = size
     anns = []
@@ -291,7 +291,7 @@ def test_label_png_writer_round_trips(h, w, kind, palette, seed):
 BOUNDSCHECK_SCRIPT = r"""
 import numpy as np
 import maskkit
-from maskkit import rasterize as painter
+from maskkit.core import rasterize as painter
 from maskkit.errors import MaskkitError
 from maskkit.io.png import encode_label_png
 

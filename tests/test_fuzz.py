@@ -387,7 +387,7 @@ def test_panoptic_png_and_json_that_disagree(h, w, seed, gt_segs, pred_segs, pre
     pred_rgb = maskkit.id2rgb(rng.integers(0, 6, pshape)).astype(np.uint8)
     gt_ann = {"image_id": 1, "file_name": "a.png", "segments_info": gt_segs}
     pred_ann = {"image_id": 1, "file_name": "a.png", "segments_info": pred_segs}
-    from maskkit.pq import pq_image_stats
+    from maskkit.datasets.pq import pq_image_stats
 
     stats = maskkit_error_or(pq_image_stats, gt_ann, pred_ann, gt_rgb, pred_rgb, cat_index,
                              gt_source="gt.png", pred_source="pred.png")

@@ -1,4 +1,4 @@
-"""maskkit.geo against rasterio.features.rasterize: transforms, CRS reprojection, holes,
+"""maskkit.core.geo against rasterio.features.rasterize: transforms, CRS reprojection, holes,
 all_touched, invalid geometries, and the ``maskkit rasterize`` CLI end to end."""
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from rasterio.features import rasterize
 from rasterio.warp import transform_geom
 
 from maskkit.cli import main
+from maskkit.core.geo import rasterize_geometries
+from maskkit.datasets.vector import rasterize_vector
 from maskkit.errors import InvalidInputError, InvalidPolygonError, MaskkitIOError
-from maskkit.geo import rasterize_geometries, rasterize_vector, read_vector
+from maskkit.io.vector import read_vector
 
 UTM = "EPSG:32631"
 
@@ -113,15 +115,15 @@ def test_equals_rasterio_any_transform(scene, all_touched):
                                invalid="keep", threads=1)
     np.testing.assert_array_equal(got, expected)
     # the parallel painter (bands of rows, here one row each) paints the same pixels
-    import maskkit.geo
+    import maskkit.core.geo
 
-    saved = maskkit.geo._PARALLEL_MIN_PIXELS
-    maskkit.geo._PARALLEL_MIN_PIXELS = 0
+    saved = maskkit.core.geo._PARALLEL_MIN_PIXELS
+    maskkit.core.geo._PARALLEL_MIN_PIXELS = 0
     try:
         got = rasterize_geometries(shapes, (h, w), transform=t, all_touched=all_touched,
                                    invalid="keep", threads=2)
     finally:
-        maskkit.geo._PARALLEL_MIN_PIXELS = saved
+        maskkit.core.geo._PARALLEL_MIN_PIXELS = saved
     np.testing.assert_array_equal(got, expected)
     # valid geometries are never altered by the default policy
     if all(g.is_valid for g in geoms):

@@ -389,7 +389,7 @@ def test_coco_label_map_and_pq_table_are_checked(monkeypatch):
             maskkit.coco_to_semantic(doc, image_id=1)
         with pytest.raises(ImageTooLargeError, match="40×40 uint8 mask of an RLE"):
             maskkit.rle_decode({"size": [40, 40], "counts": [1600]})
-        from maskkit.panoptic import instances_to_panoptic
+        from maskkit.core.panoptic import instances_to_panoptic
 
         with pytest.raises(ImageTooLargeError, match="40×40 panoptic id map"):
             instances_to_panoptic([], 40, 40)
@@ -399,7 +399,7 @@ def test_coco_label_map_and_pq_table_are_checked(monkeypatch):
 
 def test_pq_table_is_checked():
     from maskkit import id2rgb
-    from maskkit.pq import pq_image_stats
+    from maskkit.datasets.pq import pq_image_stats
 
     ids = np.arange(1, 401, dtype=np.int64).reshape(20, 20)
     ann = {"segments_info": [{"id": i, "category_id": 1, "iscrowd": 0, "area": 1}
@@ -452,7 +452,7 @@ def test_tiff_issue_reproducer_is_one_immediate_line(tmp_path):
     with pytest.raises(ImageTooLargeError):
         read_mask(path)
     from maskkit.cli.count import count_image
-    from maskkit.tiled import use_tiled
+    from maskkit.datasets.tiled import use_tiled
 
     assert use_tiled(path)
     with pytest.raises(ImageTooLargeError, match="37×175000000 uint8 block"):
@@ -468,7 +468,7 @@ def test_tiff_issue_reproducer_is_one_immediate_line(tmp_path):
 
 def test_tiled_tiff_read_errors_are_one_line(tmp_path, monkeypatch, capfd):
     """A TIFF GDAL opens but cannot decode: one MaskkitIOError line, no GDAL chatter."""
-    from maskkit.tiled import count_tiled
+    from maskkit.datasets.tiled import count_tiled
 
     strip = b"\x81\x00" * 4  # PackBits that decodes to far fewer bytes than declared
     path = issue_tiff(tmp_path / "t.tif", w=3000, h=3000)
@@ -514,7 +514,7 @@ def test_panoptic_bad_score_and_category_are_one_line(tmp_path):
         maskkit.merge_panoptic(np.zeros((4, 4), int),
                                [{"category_id": "x", "score": 1.0, "segmentation": seg}],
                                things=[1])
-    from maskkit.panoptic import instances_to_panoptic
+    from maskkit.core.panoptic import instances_to_panoptic
 
     ann = {"id": 3, "category_id": "x", "segmentation": [[0, 0, 3, 0, 3, 3]]}
     with pytest.raises(InvalidAnnotationError, match="annotation 3: category_id must be an "
@@ -578,7 +578,7 @@ def test_every_corpus_bomb_stays_under_the_memory_bound(tmp_path):
 
 @pytest.mark.parametrize("fortran", [True, False])
 def test_tiled_npy_declaring_more_than_it_holds(tmp_path, fortran):
-    from maskkit.tiled import count_tiled
+    from maskkit.datasets.tiled import count_tiled
 
     header = (f"{{'descr': '<i8', 'fortran_order': {fortran}, 'shape': (32768, 32768), }}")
     magic = b"\x93NUMPY\x01\x00"
@@ -590,7 +590,7 @@ def test_tiled_npy_declaring_more_than_it_holds(tmp_path, fortran):
 
 
 def test_tiled_component_table_is_bounded():
-    from maskkit.tiled import count_tiled
+    from maskkit.datasets.tiled import count_tiled
 
     board = (np.indices((64, 64)).sum(axis=0) % 2).astype(np.uint8)  # 2048 components
     assert count_tiled(board, connectivity=4, tile_size=16) == {1: (2048, 2048)}

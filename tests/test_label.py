@@ -8,8 +8,8 @@ import scipy.ndimage as ndi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from maskkit.core.label import label, label_with_stats, largest_k, region_stats, remove_small
 from maskkit.errors import InvalidInputError, MaskkitTypeError
-from maskkit.label import label, label_with_stats, largest_k, region_stats, remove_small
 from tests.naive_label import bfs_label, naive_stats, raster_canonical, structure
 
 cc3d = pytest.importorskip("cc3d")
@@ -396,6 +396,9 @@ def test_filter_errors():
 
 def test_flat_api_label_is_callable_whatever_the_import_order():
     import maskkit
-    import maskkit.label  # binds the submodule to maskkit.label if it was not yet
+    import maskkit.core.label  # the module lives in core: it can never shadow the function
+    import maskkit.core.render
 
     np.testing.assert_array_equal(maskkit.label(np.eye(2, dtype=bool)), [[1, 0], [0, 1]])
+    rgb = maskkit.render(np.zeros((2, 2), np.uint8), legend=False)
+    assert rgb.shape == (2, 2, 3) and rgb.dtype == np.uint8

@@ -14,10 +14,11 @@ from hypothesis.extra.numpy import arrays
 from pycocotools import mask as mask_utils
 
 from maskkit.cli import main
+from maskkit.core.annotations import label_image_annotations
+from maskkit.core.label import label
+from maskkit.core.rasterize import paint_polygons, polygon_to_mask
+from maskkit.datasets.labels2coco import labels_to_coco, load_class_map
 from maskkit.errors import MaskkitIOError, UnknownCategoryError
-from maskkit.label import label
-from maskkit.labels2coco import label_image_annotations, labels_to_coco, load_class_map
-from maskkit.rasterize import paint_polygons, polygon_to_mask
 
 
 def decode(seg, h, w):

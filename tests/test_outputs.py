@@ -18,8 +18,8 @@ import pytest
 
 from maskkit.cli import main
 from maskkit.io import fs
+from maskkit.io.panoptic import write_panoptic_png
 from maskkit.io.png import write_label_png
-from maskkit.panoptic import write_panoptic_png
 
 W1 = ["--workers", "1"]
 
@@ -116,7 +116,7 @@ def test_coco2sem_refuses_names_of_its_own_files(tmp_path, capsys):
     doc["images"][0]["file_name"] = "coco2sem_stats.csv"  # -> coco2sem_stats.png: fine too
     # an image with no suffix keeps its name + .png; the manifest itself cannot be hit,
     # but a name that *is* a reserved file is refused before writing
-    from maskkit.flatten import RESERVED
+    from maskkit.datasets.coco2sem import RESERVED
 
     assert {"categories.json", "coco2sem_stats.csv", ".coco2sem_manifest.jsonl"} <= set(RESERVED)
     with pytest.raises(ValueError, match="coco2sem's resume manifest"):
@@ -407,12 +407,12 @@ def test_count_resumes_csv_with_line_ends_in_names(tmp_path, capsys):
 
 
 def test_interrupted_is_130(tmp_path, capsys, monkeypatch):
-    import maskkit.flatten
+    import maskkit.datasets.coco2sem
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(maskkit.flatten, "convert_coco_dataset", interrupted)
+    monkeypatch.setattr(maskkit.datasets.coco2sem, "convert_coco_dataset", interrupted)
     src = coco(tmp_path / "d.json", ["a.jpg"])
     assert main(["coco2sem", str(src), "-o", str(tmp_path / "out")]) == 130
     assert capsys.readouterr().err.strip() == "maskkit coco2sem: interrupted"

@@ -1,4 +1,4 @@
-"""maskkit.overlap and `maskkit bench overlap`: the degradation benchmark and real data."""
+"""maskkit.study.overlap and `maskkit bench overlap`: the degradation benchmark and real data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from maskkit.cli import main
-from maskkit.overlap import compare_image, overlap_benchmark, real_counts
+from maskkit.study.overlap import compare_image, overlap_benchmark, real_counts
 
 SMALL = {"repeats": 3, "objects": 12, "size": 160, "radius": (4.0, 12.0), "workers": 1}
 
@@ -125,7 +125,7 @@ def test_cli_bench_overlap_without_matplotlib(tmp_path, capsys, monkeypatch):
 
 def test_plot_written_when_matplotlib_is_installed(tmp_path):
     pytest.importorskip("matplotlib")
-    from maskkit.overlap import write_overlap_report
+    from maskkit.study.overlap import write_overlap_report
 
     r = overlap_benchmark(levels=(2, 0, -4), repeats=2, objects=6, size=96, radius=(4, 8),
                           workers=1)
@@ -169,8 +169,8 @@ def test_estimators_beside_components():
 
 
 def test_matched_iou_and_example_panels(tmp_path):
-    from maskkit.overlap import matched_iou, split_example_panels, write_split_example
-    from maskkit.synth import make_scene
+    from maskkit.study.overlap import matched_iou, split_example_panels, write_split_example
+    from maskkit.study.synth import make_scene
 
     scene = make_scene(12, 2, gap=0.0, height=160, radius=(4.0, 12.0), seed=4)
     sem, inst = scene.semantic_map(), scene.instance_map()
@@ -185,7 +185,7 @@ def test_matched_iou_and_example_panels(tmp_path):
 
 
 def test_real_report_has_estimates(real_data, tmp_path):
-    from maskkit.overlap import real_table, write_real_report
+    from maskkit.study.overlap import real_table, write_real_report
 
     path = real_data / "coco_val2017_instances_mmdet" / "instances_val2017.json"
     rows = real_counts(path, crowd="skip", image_ids=[255917])

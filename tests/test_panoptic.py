@@ -1,4 +1,4 @@
-"""maskkit.panoptic against pycocotools, naive per-mask implementations and real data."""
+"""maskkit.datasets.panoptic against pycocotools, naive per-mask implementations and real data."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pycocotools import mask as mask_utils
 import maskkit
 from maskkit._kernels import panoptic as _kp
 from maskkit.cli import main
+from maskkit.core.panoptic import instances_to_panoptic, segments_from_flat
 from maskkit.errors import (
     InvalidAnnotationError,
     InvalidInputError,
@@ -23,13 +24,8 @@ from maskkit.errors import (
     MaskkitTypeError,
     UnknownCategoryError,
 )
+from maskkit.io.panoptic import read_panoptic_png, write_panoptic_png
 from maskkit.io.png import read_png, write_label_png
-from maskkit.panoptic import (
-    _segments_from_flat,
-    instances_to_panoptic,
-    read_panoptic_png,
-    write_panoptic_png,
-)
 
 PAN = "coco_panoptic_panopticapi"
 MMDET = "coco_val2017_instances_mmdet/instances_val2017.json"
@@ -86,7 +82,7 @@ def test_rgb_scalars_and_errors():
 @given(small_id_maps())
 def test_one_pass_rle_matches_pycocotools(ids):
     h = ids.shape[0]
-    uniq, strings, area, box = _segments_from_flat(np.ascontiguousarray(ids.T).ravel(), h)
+    uniq, strings, area, box = segments_from_flat(np.ascontiguousarray(ids.T).ravel(), h)
     assert uniq.tolist() == sorted(set(ids.ravel().tolist()) - {0})
     for i, v in enumerate(uniq.tolist()):
         m = np.asfortranarray((ids == v).astype(np.uint8))
@@ -98,12 +94,12 @@ def test_one_pass_rle_matches_pycocotools(ids):
 
 
 def test_segments_use_the_exact_coco_runs():
-    from maskkit.panoptic import _segmentation_runs
+    from maskkit.core.panoptic import segmentation_runs_i64
 
-    s, e = _segmentation_runs([[0, 0, 2, 0, 2, 2, 0, 2]], 3, 3)
+    s, e = segmentation_runs_i64([[0, 0, 2, 0, 2, 2, 0, 2]], 3, 3)
     assert s.tolist() == [0, 3] and e.tolist() == [2, 5]
     with pytest.raises(InvalidRLEError, match="img.json: 7: RLE size"):
-        _segmentation_runs({"size": [3, 3], "counts": "1"}, 4, 4, source="img.json", obj=7)
+        segmentation_runs_i64({"size": [3, 3], "counts": "1"}, 4, 4, source="img.json", obj=7)
 
 
 # ============================================================================ to COCO / check

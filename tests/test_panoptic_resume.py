@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from maskkit.cli import main
+from maskkit.io.panoptic import write_panoptic_png
 from maskkit.io.png import write_label_png
-from maskkit.panoptic import write_panoptic_png
 
 N = 8
 

@@ -1,4 +1,4 @@
-"""maskkit.pq against panopticapi's published rules (tests/naive_pq.py) and real data."""
+"""maskkit.datasets.pq against panopticapi's published rules (tests/naive_pq.py) and real data."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ from naive_pq import (
 
 import maskkit
 from maskkit.cli import main
+from maskkit.datasets.pq import pq_average, pq_image_stats
 from maskkit.errors import InvalidAnnotationError, InvalidInputError, UnknownCategoryError
-from maskkit.panoptic import read_panoptic_png
-from maskkit.pq import pq_average, pq_image_stats
+from maskkit.io.panoptic import read_panoptic_png
 
 PAN = "coco_panoptic_panopticapi/sample_data"
 

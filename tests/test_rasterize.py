@@ -129,7 +129,7 @@ def test_paint_polygons_equals_annToMask_loop(segs, size):
     maskkit.paint_polygons(out, segs, list(range(1, len(segs) + 1)), threads=1)
     np.testing.assert_array_equal(out, ref)
     # the parallel painter (horizontal bands, here of a row or a few) paints the same
-    from maskkit import rasterize as painter
+    from maskkit.core import rasterize as painter
 
     saved = painter._PARALLEL_MIN_PIXELS
     painter._PARALLEL_MIN_PIXELS = 0
@@ -150,7 +150,7 @@ def test_shaped_polygons_equal_annToMask_loop(segs, size):
     for i, seg in enumerate(segs):
         ref[coco_reference(seg, h, w) > 0] = i + 1
     values = list(range(1, len(segs) + 1))
-    from maskkit import rasterize as painter
+    from maskkit.core import rasterize as painter
 
     for threads, min_pixels in ((1, painter._PARALLEL_MIN_PIXELS), (2, 0)):
         saved = painter._PARALLEL_MIN_PIXELS

@@ -1,4 +1,4 @@
-"""maskkit.render and `maskkit render`."""
+"""maskkit.core.render and `maskkit render`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from maskkit.cli import main
+from maskkit.core.render import id_colours, render
+from maskkit.datasets.render import load_category_names
 from maskkit.errors import InvalidInputError
-from maskkit.render import id_colours, load_category_names, render
 
 
 def test_semantic_colours_outlines_and_legend():

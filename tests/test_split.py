@@ -1,4 +1,4 @@
-"""maskkit.split: splitting touching objects and estimating true counts.
+"""maskkit.core.split: splitting touching objects and estimating true counts.
 
 Property tests on generated scenes (maskkit.synth): separated objects are never split (the
 result is exactly the connected components, as maskkit.label and scikit-image's label give
@@ -17,11 +17,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import maskkit
-from maskkit.count import count_objects
+from maskkit.core.count import count_objects
+from maskkit.core.label import label
+from maskkit.core.split import estimate_counts, split_touching
 from maskkit.errors import InvalidInputError, MaskkitError, MaskkitTypeError
-from maskkit.label import label
-from maskkit.split import estimate_counts, split_touching
-from maskkit.synth import make_scene
+from maskkit.study.synth import make_scene
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
@@ -134,7 +134,7 @@ def test_independent_of_class_values(seed, data):
 def test_independent_of_object_order(seed):
     scene = make_scene(15, 2, gap=0.0, height=160, radius=(4.0, 14.0), seed=seed)
     order = np.random.default_rng(seed).permutation(len(scene))
-    from maskkit.rasterize import paint_polygons
+    from maskkit.core.rasterize import paint_polygons
 
     shuffled = np.zeros((scene.height, scene.width), np.uint8)
     paint_polygons(shuffled, [scene.polygons[i] for i in order], scene.classes[order])
@@ -281,8 +281,8 @@ def test_public_names():
 
 
 def _real_rows(path):
-    from maskkit.flatten import flatten_image
-    from maskkit.overlap import _load_real
+    from maskkit.core.flatten import flatten_image
+    from maskkit.study.overlap import _load_real
 
     index = _load_real(path)
     rows = []

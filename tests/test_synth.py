@@ -1,4 +1,4 @@
-"""maskkit.synth: determinism, the meaning of the gap control, measured statistics."""
+"""maskkit.study.synth: determinism, the meaning of the gap control, measured statistics."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from maskkit import coco_to_semantic, count_objects, polygon_to_mask
 from maskkit.errors import InvalidInputError, MaskkitTypeError
-from maskkit.synth import SHAPES, _footprint, _relation, make_scene
+from maskkit.study.synth import SHAPES, _relation, footprint, make_scene
 
 SMALL = {"height": 160, "radius": (4.0, 12.0)}
 
@@ -84,7 +84,7 @@ def test_areas_footprints_and_export_agree():
     for i in (0, 7, 24):
         full = polygon_to_mask(s.polygons[i], s.height, s.width)
         assert int(full.sum()) == s.areas[i]
-        y0, x0, m = _footprint(s.polygons[i], s.height, s.width)
+        y0, x0, m = footprint(s.polygons[i], s.height, s.width)
         assert (full[y0:y0 + m.shape[0], x0:x0 + m.shape[1]] == m).all()
     ids = s.instance_map()
     assert s.stats.occluded_fraction == pytest.approx(1 - np.count_nonzero(ids) / s.areas.sum())

@@ -6,15 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rasterio
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from maskkit.cli import main
-from maskkit.count import count_table
+from maskkit.core.count import count_table
+from maskkit.core.label import label
+from maskkit.datasets.tiled import count_tiled, label_tiled, use_tiled
 from maskkit.errors import InvalidInputError, MaskkitIOError
-from maskkit.label import label
-from maskkit.tiled import count_tiled, label_tiled, open_raster, use_tiled
+from maskkit.io.raster import open_raster
 
 masks = st.integers(1, 14).flatmap(
     lambda h: st.integers(1, 14).flatmap(
@@ -117,10 +118,10 @@ def test_count_cli_uses_tiles_above_threshold(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MASKKIT_TILED_PIXELS", "100")
     assert use_tiled(tmp_path / "big.npy")
     calls = []
-    import maskkit.tiled
+    import maskkit.datasets.tiled
 
-    real = maskkit.tiled.count_tiled
-    monkeypatch.setattr(maskkit.tiled, "count_tiled",
+    real = maskkit.datasets.tiled.count_tiled
+    monkeypatch.setattr(maskkit.datasets.tiled, "count_tiled",
                         lambda *a, **k: calls.append(a) or real(*a, **k))
     out = tmp_path / "c.csv"
     assert main(["count", str(tmp_path / "big.npy"), "--kind", "semantic", "-o", str(out),
@@ -131,3 +132,43 @@ def test_count_cli_uses_tiles_above_threshold(tmp_path, monkeypatch, capsys):
     assert rows == [f"{tmp_path / 'big.npy'},{c},{n},{a}" for c, (n, a) in expected.items()]
     monkeypatch.setenv("MASKKIT_TILED_PIXELS", str(10**9))
     assert not use_tiled(tmp_path / "big.npy")
+
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(1, 90), w=st.integers(1, 90), layout=st.sampled_from(
+    ["tile16", "tile32", "strip1", "strip7", "strip-all"]),
+    compression=st.sampled_from([None, "zlib", "zlib+predictor"]),
+    dtype=st.sampled_from(["u1", "u2", "i4"]),
+    data=st.data())
+def test_tiff_windows_equal_the_whole_image(tmp_path_factory, h, w, layout, compression,
+                                            dtype, data):
+    # io.raster reads only the strips/tiles a window touches (tifffile's segment decoder)
+    import tifffile
+
+    from maskkit.io.raster import open_raster
+
+    rng = np.random.default_rng(h * 1000 + w)
+    arr = rng.integers(0, 200, (h, w)).astype(dtype)
+    path = tmp_path_factory.mktemp("tif") / "m.tif"
+    kw = {"compression": compression and compression.split("+")[0],
+          "predictor": bool(compression and "predictor" in compression)}
+    if layout.startswith("tile"):
+        if h < 16 or w < 16:
+            kw["rowsperstrip"] = 3
+        else:
+            kw["tile"] = (int(layout[4:]),) * 2
+    elif layout == "strip-all":
+        kw["rowsperstrip"] = h
+    else:
+        kw["rowsperstrip"] = int(layout[5:])
+    tifffile.imwrite(path, arr, **kw)
+    src = open_raster(path)
+    try:
+        assert src.shape == (h, w) and src.dtype == arr.dtype
+        r0 = data.draw(st.integers(0, h - 1))
+        r1 = data.draw(st.integers(r0 + 1, h))
+        c0 = data.draw(st.integers(0, w - 1))
+        c1 = data.draw(st.integers(c0 + 1, w))
+        np.testing.assert_array_equal(src.read(r0, r1, c0, c1), arr[r0:r1, c0:c1])
+    finally:
+        src.close()

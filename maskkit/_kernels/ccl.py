@@ -15,7 +15,7 @@ runs each one touches in the row above counted by popcounts instead of a walk.
 Hot loops index with unsigned integers (``np.uint64(i)``) where the index cannot be
 negative: a signed index makes Numba emit the code for Python's negative indices on every
 access, and on 50 %-noise masks that code and the registers it takes cost more than the
-labelling itself did otherwise (2048² binary: 10.4 -> 8.2 ms).
+labelling itself did otherwise (benchmarks/README.md).
 
 Layout shared by every kernel
 -----------------------------
@@ -58,7 +58,7 @@ _U3 = np.uint64(3)
 _U7 = np.uint64(7)
 _U8 = np.uint64(8)
 _U63 = np.uint64(63)
-_ONES = np.uint64(0x0101010101010101)
+ONES = np.uint64(0x0101010101010101)
 _HIGH = np.uint64(0x8080808080808080)
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _U2 = np.uint64(2)
@@ -145,7 +145,7 @@ def _scan_multilabel(row, background, bounds, values, k):
 
 
 @kernel
-def _byte_run_end(words, j, pattern):
+def byte_run_end(words, j, pattern):
     """First column ``>= j`` whose byte differs from ``pattern``'s, or the row's end.
 
     ``words`` is a row of uint8 pixels read as little-endian uint64 words; the lowest set
@@ -181,7 +181,7 @@ def _scan_multilabel_words(row, words, background, bounds, values, k):
     j = 0
     while j < X:
         v = row[j]
-        e = _byte_run_end(words, j + 1, np.uint64(v) * _ONES)
+        e = byte_run_end(words, j + 1, np.uint64(v) * ONES)
         if v != background:
             bounds[np.uint64(k)] = j
             bounds[np.uint64(k + 1)] = e
@@ -246,7 +246,7 @@ def _fill8(typingctx, arr, i, v):
 
 
 @kernel
-def _find(parent, i):
+def find(parent, i):
     root = i
     while parent[np.uint64(root)] != root:
         root = parent[np.uint64(root)]
@@ -261,8 +261,8 @@ def _find(parent, i):
 @kernel
 def _union(parent, a, b):
     """Join the sets of provisional labels ``a`` and ``b``; return the new root."""
-    ra = _find(parent, a)
-    rb = _find(parent, b)
+    ra = find(parent, a)
+    rb = find(parent, b)
     # the smaller label wins so that every root is its component's first label
     if ra < rb:
         parent[np.uint64(rb)] = ra
@@ -273,11 +273,11 @@ def _union(parent, a, b):
 
 #: "no label yet", typed: a literal -1 would make Numba compile a second specialisation
 #: of every helper the label reaches
-_NO_LABEL = np.int64(-1)
+NO_LABEL = np.int64(-1)
 
 
 @kernel(inline="always")
-def _touching(k, b1, s, e, v, label, binary, bounds, values, runlab, parent):
+def touching(k, b1, s, e, v, label, binary, bounds, values, runlab, parent):
     """Unite ``label`` (-1: none yet) with the labels of the runs ``k:b1`` of a neighbour
     row that meet columns ``(s, e)`` (and hold ``v`` unless ``binary``); return the united
     label (still -1 if none) and the first run that a run further right can still meet."""
@@ -305,7 +305,7 @@ def _merge_rows(a0, a1, b0, b1, diag, binary, bounds, values, runlab, parent):
     k = b0
     for i in range(a0, a1):
         # a binary pass has one unused value, not one per run
-        runlab[i], k = _touching(k, b1, bounds[2 * i] - diag, bounds[2 * i + 1] + diag,
+        runlab[i], k = touching(k, b1, bounds[2 * i] - diag, bounds[2 * i + 1] + diag,
                                  values[0 if binary else i], runlab[i], binary, bounds,
                                  values, runlab, parent)
 
@@ -316,8 +316,8 @@ def _label_row_2d(a0, a1, b0, b1, diag, binary, bounds, values, runlab, parent, 
     k = b0
     for i in range(a0, a1):
         iu = np.uint64(i)
-        li, k = _touching(k, b1, bounds[_U2 * iu] - diag, bounds[_U2 * iu + _U1] + diag,
-                          values[_U0 if binary else iu], _NO_LABEL, binary, bounds,
+        li, k = touching(k, b1, bounds[_U2 * iu] - diag, bounds[_U2 * iu + _U1] + diag,
+                          values[_U0 if binary else iu], NO_LABEL, binary, bounds,
                           values, runlab, parent)
         if li < 0:
             li = nlab
@@ -616,7 +616,7 @@ def _paint_rows(flat, X, r0, r1, bounds, runlab, final, row_first, row_count):
     One fixed-width store per short segment avoids a mispredicted loop exit on noisy masks.
     A longer run is whole ``_CHUNK``-wide stores, the last one ending at the run's end
     (overlapping the one before): no scalar remainder loop, which a slice store of a
-    variable has (2x faster painting of 4096² masks of disks); a longer gap is a slice
+    variable has (it made painting masks of disks slower); a longer gap is a slice
     store of 0, which is a ``memset`` call.
     """
     limit = r1 * X

@@ -261,7 +261,8 @@ def sorted_copy(a):
     """A sorted copy of the 1-D array ``a``: a bottom-up merge sort.
 
     Numba's ``np.sort`` and ``np.argsort`` compile their quicksort and mergesort
-    machinery, about 2 s of a command's first run; this is a few lines of it, and as fast
+    machinery, a large part of a command's first run (benchmarks/README.md, "First
+    hour"); this is a few lines of it, and as fast
     on the run lists it sorts."""
     n = a.size
     src = a.copy()
@@ -819,8 +820,8 @@ def paint_objects(
 
 # nogil=False: a parallel kernel that releases the GIL waits, at its end, for a thread of
 # the threading layer that took it meanwhile to hand it back, which Python forces only
-# every switch interval (5 ms): measured here 4-8 ms per call instead of 2 us, more than
-# the painting of a 2048² map. Holding the GIL costs nothing: the bands run without it.
+# every switch interval: a stall per call longer than the painting of a large map
+# (benchmarks/README.md, issue 19). Holding the GIL costs nothing: the bands run without it.
 @parallel_kernel(nogil=False)
 def paint_objects_bands(out, claims, xy, ring_offsets, obj_rings, run_starts, run_ends,
                         obj_runs, values, ops, ignore, band_stats):

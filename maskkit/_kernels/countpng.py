@@ -17,7 +17,7 @@ areas.  Only two rows of runs are kept, each provisional label carries its pixel
 and value, and at the end every label's count goes to its root: memory is a few rows
 plus the labels, never an image.
 
-Typed arrays in, no validation: :func:`maskkit.count.count_file` checks the PNG (header,
+Typed arrays in, no validation: :func:`maskkit.core.count.count_file` checks the PNG (header,
 stream length, checksum) before calling.  An unknown filter byte is refused, not read
 past.
 """
@@ -31,8 +31,8 @@ from numba.core.extending import intrinsic
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from maskkit._jit import kernel
-from maskkit._kernels.ccl import _NO_LABEL, _ONES, _byte_run_end, _touching, span_pointer
-from maskkit._kernels.png import _paeth, unfilter_bytes_row
+from maskkit._kernels.ccl import NO_LABEL, ONES, byte_run_end, span_pointer, touching
+from maskkit._kernels.png import paeth, unfilter_bytes_row
 
 #: Statuses of :func:`count_png_u8`.
 OK = 0
@@ -255,7 +255,7 @@ def _paeth_runs(ps, pv, pm, raw, src, edits, ne, n, cs, cv):
         upleft = np.int32(0)
         if x > 0:
             upleft = np.int32(pv[j - 1]) if ps[j] == x else up
-        left = (np.int32(raw[src + x]) + _paeth(left, up, upleft)) & 0xFF
+        left = (np.int32(raw[src + x]) + paeth(left, up, upleft)) & 0xFF
         cm = _emit(cs, cv, cm, x, np.uint8(left))
         if ei < ne and edits[ei] == x:
             ei += 1
@@ -304,7 +304,7 @@ def _runs_of(row, w, n, cs, cv):
     start = 0
     while start < n:
         v = row[start]
-        e = min(_byte_run_end(w, start + 1, np.uint64(v) * _ONES), n)
+        e = min(byte_run_end(w, start + 1, np.uint64(v) * ONES), n)
         cs[cm] = start
         cv[cm] = v
         cm += 1
@@ -338,7 +338,7 @@ def _label_runs(cs, cv, cm, a0, b0, b1, diag, bounds, values, runlab, parent, ar
             continue
         start = cs[r]
         e = cs[r + 1]
-        label, k = _touching(k, b1, start - diag, e + diag, v, _NO_LABEL, False, bounds,
+        label, k = touching(k, b1, start - diag, e + diag, v, NO_LABEL, False, bounds,
                              values, runlab, parent)
         if label < 0:
             label = nlab

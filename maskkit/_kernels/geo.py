@@ -16,8 +16,8 @@ import numpy as np
 
 from maskkit._jit import kernel, parallel_kernel, prange
 from maskkit._kernels.scanline import (
-    _fill_runs,
-    _outline_runs,
+    fill_runs,
+    outline_runs,
 )
 
 
@@ -138,9 +138,9 @@ def _paint_polygon(pts, offs, cw, h, w, flat, v, all_touched, r0, r1, starts, en
     p_hi = r1 * w
     hit = False
     if all_touched:  # outline pixels are painted as the walk finds them
-        _, _, painted = _outline_runs(pts, offs, h, w, starts, ends, 0, flat, v, p_lo, p_hi)
+        _, _, painted = outline_runs(pts, offs, h, w, starts, ends, 0, flat, v, p_lo, p_hi)
         hit = painted > 0
-    starts, ends, n = _fill_runs(pts, offs, cw, h, w, starts, ends, 0, r0, r1)
+    starts, ends, n = fill_runs(pts, offs, cw, h, w, starts, ends, 0, r0, r1)
     for k in range(n):
         s = max(starts[k], p_lo)
         e = min(ends[k], p_hi)

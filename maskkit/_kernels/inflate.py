@@ -25,7 +25,7 @@ copies of the row above, which zlib copies a byte at a time):
   :mod:`maskkit._kernels.png`): Numba then skips its negative-index wraparound, and no
   array crosses a call boundary, which would cost reference counting per symbol.
 
-On 640x480 label-map PNGs this is about 3-4x faster than ``zlib.decompressobj``.
+How it compares with ``zlib.decompressobj`` on label-map PNGs: benchmarks/README.md.
 """
 
 from __future__ import annotations

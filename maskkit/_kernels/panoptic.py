@@ -1,7 +1,7 @@
 """Private Numba kernels for the panoptic tools and PQ.
 
 Typed arrays in, arrays out, no validation: the public functions in
-:mod:`maskkit.panoptic` and :mod:`maskkit.pq` check shapes, dtypes and ranges first.  Every
+:mod:`maskkit.datasets.panoptic` and :mod:`maskkit.datasets.pq` check shapes, dtypes and ranges first.  Every
 index that comes from data (segment ids, run bounds, labels) is still clamped or looked up
 so that hostile input cannot make a kernel write out of bounds.
 
@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from maskkit._jit import kernel
+from maskkit._kernels.rle import encode_count
+from maskkit.errors import InvalidInputError, MaskkitTypeError
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -226,24 +228,6 @@ def column_runs(flat):
 
 
 @kernel
-def _encode_count(buf, pos, x):
-    """Append one count to ``buf`` in COCO's 6-bit text code; return the new position."""
-    more = True
-    while more:
-        c = x & 0x1F
-        x >>= 5  # arithmetic shift: x is signed
-        if c & 0x10:
-            more = x != -1
-        else:
-            more = x != 0
-        if more:
-            c |= 0x20
-        buf[pos] = np.uint8(c + 48)
-        pos += 1
-    return pos
-
-
-@kernel
 def encode_segment_runs(starts, ends, seg_offsets, height, n_pixels):
     """COCO compressed-RLE strings, areas and boxes of many segments from their runs.
 
@@ -283,7 +267,7 @@ def encode_segment_runs(starts, ends, seg_offsets, height, n_pixels):
                 x = cnt
                 if i > 2:
                     x = cnt - c2
-                pos = _encode_count(buf, pos, x)
+                pos = encode_count(buf, pos, x)
                 c2 = c1
                 c1 = cnt
                 i += 1
@@ -309,7 +293,7 @@ def encode_segment_runs(starts, ends, seg_offsets, height, n_pixels):
             x = cnt
             if i > 2:
                 x = cnt - c2
-            pos = _encode_count(buf, pos, x)
+            pos = encode_count(buf, pos, x)
         buf_offsets[s + 1] = pos
         area[s] = total
         if total > 0:
@@ -414,3 +398,35 @@ def two_channel_keys(arr, void_category):
             else:
                 out[i, j] = c * 65536 + np.int64(arr[i, j, 1])
     return out
+
+
+#: Largest segment id an RGB PNG can hold.
+MAX_SEGMENT_ID = (1 << 24) - 1
+
+
+def as_id_map(arr, name: str, *, source=None) -> np.ndarray:
+    """Validate an (H, W) integer id map and return it as C-contiguous uint32."""
+    arr = np.asarray(arr)
+    if arr.ndim != 2:
+        raise InvalidInputError(
+            f"{name} must be 2-D (H, W); got shape {arr.shape}", source=source
+        )
+    if arr.dtype.kind not in "uib":
+        raise MaskkitTypeError(
+            f"{name} must be an integer array; got dtype {arr.dtype}", source=source
+        )
+    if arr.dtype != np.uint32 and arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi > MAX_SEGMENT_ID:
+            raise InvalidInputError(
+                f"{name} must hold ids in 0..{MAX_SEGMENT_ID} (24 bits, to fit an RGB PNG); "
+                f"got range {lo}..{hi}",
+                source=source,
+            )
+    elif arr.size and int(arr.max()) > MAX_SEGMENT_ID:
+        raise InvalidInputError(
+            f"{name} must hold ids in 0..{MAX_SEGMENT_ID}; got max {int(arr.max())}",
+            source=source,
+        )
+    return np.ascontiguousarray(arr, dtype=np.uint32)
+

@@ -37,27 +37,36 @@ def encode_mask(mask):
 
 
 @kernel
+def encode_count(buf, pos, x):
+    """Append one count to ``buf`` in COCO's 6-bit text code (``rleToString``: 5 bits a
+    character, a continuation bit, offset 48); return the new position."""
+    more = True
+    while more:
+        c = x & 0x1F
+        x >>= 5  # arithmetic shift: x is signed
+        if c & 0x10:
+            more = x != -1
+        else:
+            more = x != 0
+        if more:
+            c |= 0x20
+        buf[pos] = np.uint8(c + 48)
+        pos += 1
+    return pos
+
+
+@kernel
 def counts_to_string(counts):
     """The compressed RLE string (as uint8 codes) of ``counts``."""
     m = counts.size
+    # each count needs at most 13 characters (64-bit value, 5 bits per character)
     buf = np.empty(m * 13 + 1, dtype=np.uint8)
     p = 0
     for i in range(m):
         x = counts[i]
         if i > 2:
             x -= counts[i - 2]
-        more = True
-        while more:
-            c = x & 0x1F
-            x >>= 5
-            if c & 0x10:
-                more = x != -1
-            else:
-                more = x != 0
-            if more:
-                c |= 0x20
-            buf[p] = c + 48
-            p += 1
+        p = encode_count(buf, p, x)
     return buf[:p]
 
 

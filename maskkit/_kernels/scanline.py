@@ -231,7 +231,7 @@ def rings_clockwise(xy, ring_offsets):
 
 
 @kernel
-def _fill_runs(xy, ring_offsets, ring_cw, height, width, starts, ends, n, row_lo=0,
+def fill_runs(xy, ring_offsets, ring_cw, height, width, starts, ends, n, row_lo=0,
                row_hi=-1):
     """Append GDAL's pixel-centre fill of the polygon as linear runs, row by row.
 
@@ -487,7 +487,7 @@ def _walk(x0, y0, x1, slope, down, fh, width, n_pixels, direct, flat, value, p_l
 
 
 @kernel
-def _outline_runs(xy, ring_offsets, height, width, starts, ends, n, flat=None, value=0,
+def outline_runs(xy, ring_offsets, height, width, starts, ends, n, flat=None, value=0,
                   p_lo=0, p_hi=0):
     """The pixels GDAL's all-touched line walk burns for every ring segment.
 
@@ -619,7 +619,7 @@ def polygon_runs_center(xy, ring_offsets, height, width):
     cap = 2 * height + 16
     starts = np.empty(cap, np.int64)
     ends = np.empty(cap, np.int64)
-    starts, ends, n = _fill_runs(xy, ring_offsets, rings_clockwise(xy, ring_offsets), height,
+    starts, ends, n = fill_runs(xy, ring_offsets, rings_clockwise(xy, ring_offsets), height,
                                  width, starts, ends, 0)
     return starts[:n].copy(), ends[:n].copy()
 
@@ -632,7 +632,7 @@ def polygon_runs_all_touched(xy, ring_offsets, height, width):
     ends = np.empty(cap, np.int64)
     n = 0
     if height > 0 and width > 0:
-        starts, ends, n = _outline_runs(xy, ring_offsets, height, width, starts, ends, n)
-    starts, ends, n = _fill_runs(xy, ring_offsets, rings_clockwise(xy, ring_offsets), height,
+        starts, ends, n = outline_runs(xy, ring_offsets, height, width, starts, ends, n)
+    starts, ends, n = fill_runs(xy, ring_offsets, rings_clockwise(xy, ring_offsets), height,
                                  width, starts, ends, n)
     return _merge_runs(starts, ends, n)

@@ -1,4 +1,4 @@
-"""Kernels of :mod:`maskkit.split`: the distance-ordered flood that splits touching objects.
+"""Kernels of :mod:`maskkit.core.split`: the distance-ordered flood that splits touching objects.
 
 The image is seen as a flat ``(Z, Y, X)`` volume (a 2-D mask is one plane).
 :func:`distance_sq` computes the exact squared Euclidean distance transform.  Pixels are

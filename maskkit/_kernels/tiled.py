@@ -1,4 +1,4 @@
-"""Kernels of the tiled labelling in :mod:`maskkit.tiled`: per-tile summaries, the merge of
+"""Kernels of the tiled labelling in :mod:`maskkit.datasets.tiled`: per-tile summaries, the merge of
 components across tile borders (union-find over global labels), and the final roots."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from maskkit._jit import kernel
-from maskkit._kernels.ccl import _find
+from maskkit._kernels.ccl import find
 
 
 @kernel
-def _tile_summary(bounds, values, runlab, final, row_first, row_count, th, tw, n, binary):
+def tile_summary(bounds, values, runlab, final, row_first, row_count, th, tw, n, binary):
     """Per local label: area, value, first pixel (tile raster index); and the labels on
     the tile's four edges."""
     area = np.zeros(n + 1, np.int64)
@@ -43,7 +43,7 @@ def _tile_summary(bounds, values, runlab, final, row_first, row_count, th, tw, n
 
 
 @kernel
-def _merge_lines(a, b, diag, binary, value, parent):
+def merge_lines(a, b, diag, binary, value, parent):
     """Union the components of touching pixels of two adjacent lines of global labels."""
     m = a.shape[0]
     for i in range(m):
@@ -54,8 +54,8 @@ def _merge_lines(a, b, diag, binary, value, parent):
             lb = b[j]
             if lb == 0 or (not binary and value[la] != value[lb]):
                 continue
-            ra = _find(parent, la)
-            rb = _find(parent, lb)
+            ra = find(parent, la)
+            rb = find(parent, lb)
             if ra < rb:
                 parent[rb] = ra
             elif rb < ra:
@@ -63,13 +63,13 @@ def _merge_lines(a, b, diag, binary, value, parent):
 
 
 @kernel
-def _resolve(parent, area, first, total):
+def resolve(parent, area, first, total):
     """Root of every label; the root's summed area and smallest first-pixel index."""
     root_area = np.zeros(total + 1, np.int64)
     root_first = np.full(total + 1, np.iinfo(np.int64).max, np.int64)
     roots = np.zeros(total + 1, np.int64)
     for i in range(1, total + 1):
-        r = _find(parent, i)
+        r = find(parent, i)
         roots[i] = r
         root_area[r] += area[i]
         root_first[r] = min(root_first[r], first[i])

@@ -14,15 +14,25 @@ import json
 from maskkit.cli._output import EXIT_SKIPPED  # noqa: F401  (re-exported)
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1; got {value}")
-    return value
+def int_at_least(minimum: int):
+    """An argparse type: a whole number >= ``minimum``, else one line saying what was wrong."""
+
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}; got {value}")
+        return value
+
+    check.__name__ = f"int_at_least_{minimum}"
+    return check
+
+
+#: argparse types: whole numbers >= 1 and >= 0.
+positive_int = int_at_least(1)
+non_negative_int = int_at_least(0)
 
 
 def add_batch_options(

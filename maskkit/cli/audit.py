@@ -65,10 +65,10 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from maskkit.audit import audit_dataset, format_report, load_prices, render_worst
     from maskkit.cli._output import UsageError, check_output_path
     from maskkit.errors import InvalidInputError
     from maskkit.io.coco import load_coco
+    from maskkit.study.audit import audit_dataset, format_report, load_prices, render_worst
 
     if args.images is not None:
         if not args.render:

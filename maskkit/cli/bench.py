@@ -20,22 +20,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from maskkit.cli._common import positive_int
 from maskkit.cli._output import output_folder, plural, say
 
 
 def _plain(text: str) -> str:
     """A docstring paragraph as --help text: no reST markup."""
     return text.replace("``", "")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1; got {value}")
-    return value
 
 
 def _radius(text: str) -> tuple[float, float]:
@@ -47,8 +38,8 @@ def _radius(text: str) -> tuple[float, float]:
 
 
 def add_parser(sub) -> None:
-    from maskkit.overlap import DEFAULT_LEVELS
-    from maskkit.synth import SHAPES
+    from maskkit.study.overlap import DEFAULT_LEVELS
+    from maskkit.study.synth import SHAPES
 
     p = sub.add_parser("bench", help="benchmarks: 'bench overlap' measures semantic counts "
                                      "against overlap",
@@ -62,25 +53,25 @@ def add_parser(sub) -> None:
     )
     o.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="output folder (created; locked while the run writes)")
-    o.add_argument("--objects", type=_positive, default=50, metavar="N",
+    o.add_argument("--objects", type=positive_int, default=50, metavar="N",
                    help="objects per scene (default: 50)")
-    o.add_argument("--classes", type=_positive, default=3, metavar="K",
+    o.add_argument("--classes", type=positive_int, default=3, metavar="K",
                    help="classes per scene (default: 3)")
     o.add_argument("--levels", type=float, nargs="+", default=list(DEFAULT_LEVELS),
                    metavar="GAP", help="gap levels in pixels: > 0 apart, 0 touching, < 0 "
                    "overlapping (default: %(default)s)")
-    o.add_argument("--repeats", type=_positive, default=20, metavar="R",
+    o.add_argument("--repeats", type=positive_int, default=20, metavar="R",
                    help="scenes per level (default: 20)")
     o.add_argument("--shape", choices=SHAPES, default="mixed", help="object outlines "
                    "(default: mixed)")
-    o.add_argument("--size", type=_positive, default=512, metavar="PX",
+    o.add_argument("--size", type=positive_int, default=512, metavar="PX",
                    help="image side in pixels (default: 512)")
     o.add_argument("--radius", type=_radius, default=(8.0, 24.0), metavar="MIN,MAX",
                    help="object radii, log-uniform (default: 8,24)")
     o.add_argument("--group-size", type=float, default=3.0, metavar="M",
                    help="mean objects per same-class group (default: 3)")
     o.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    o.add_argument("--workers", type=_positive, default=None, metavar="N",
+    o.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="worker processes (default: all cores)")
     o.add_argument("--no-examples", action="store_true",
                    help="do not render one example scene per level")
@@ -101,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, out) -> int:
-    from maskkit.overlap import (
+    from maskkit.study.overlap import (
         overlap_benchmark,
         overlap_table,
         real_counts,

@@ -51,7 +51,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskkit.flatten import MANIFEST, convert_coco_dataset
+    from maskkit.datasets.coco2sem import MANIFEST, convert_coco_dataset
 
     with output_folder(args.output, bookkeeping={MANIFEST}) as out:
         summary = convert_coco_dataset(

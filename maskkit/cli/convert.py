@@ -57,7 +57,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from maskkit.batch import echo
-    from maskkit.conversion import convert
+    from maskkit.datasets.conversion import convert
 
     s = convert(
         args.src, args.output, to=args.to, from_=args.from_, categories=args.categories,

@@ -41,22 +41,12 @@ import os
 import re
 import sys
 
-from maskkit.cli._common import EXIT_SKIPPED, add_batch_options, batch_kwargs
+from maskkit.cli._common import EXIT_SKIPPED, add_batch_options, batch_kwargs, non_negative_int
 from maskkit.cli._output import UsageError, output_file, plural, say, warn
 
 COLUMNS = ("image", "class", "count", "area")
 _CSV_HEADER = ",".join(COLUMNS)
 _JSON_ROW_START = b'{"image": '
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0; got {value}")
-    return value
 
 
 def add_parser(sub) -> None:
@@ -107,7 +97,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--min-area",
-        type=_non_negative,
+        type=non_negative_int,
         default=0,
         metavar="N",
         help="objects smaller than N pixels are not counted (default: 0)",
@@ -171,37 +161,11 @@ def count_image(
     >>> count_image(path, kind="semantic", connectivity=4, min_area=0, ignore=(255,))
     [(1, 2, 2), (2, 1, 1)]
     """
-    from maskkit.count import count_file
-    from maskkit.errors import ImageTooLargeError, MaskkitError
-    from maskkit.tiled import count_tiled, use_tiled
+    from maskkit import count_file
 
-    try:
-        if estimate is not None:  # needs the whole mask: the distance transform is global
-            table = count_file(path, kind=kind, connectivity=connectivity, min_area=min_area,
-                               ignore=ignore, estimate=estimate)
-            return sorted((int(c), *(int(v) for v in row)) for c, row in table.items())
-        if use_tiled(path):  # bigger than MASKKIT_TILED_PIXELS: never whole in memory
-            table = count_tiled(
-                path, kind=kind, connectivity=connectivity, min_area=min_area, ignore=ignore
-            )
-        else:
-            table = count_file(
-                path, kind=kind, connectivity=connectivity, min_area=min_area, ignore=ignore
-            )
-        return sorted((int(c), int(n), int(a)) for c, (n, a) in table.items())
-    except MaskkitError as exc:
-        if "for a 3-D image" in exc.reason:  # the user gave no 3-D connectivity: say why
-            raise MaskkitError(
-                "is a 3-D mask; maskkit count counts 2-D masks (--connectivity 4 or 8): "
-                "count a volume with maskkit.count_objects(volume, connectivity=6, 18 or 26)",
-                source=path) from None
-        raise exc.with_context(source=path) from None
-    except MemoryError:
-        raise ImageTooLargeError("out of memory while counting", source=path) from None
-    except Exception as exc:  # a bug, but the user still gets one line naming the file
-        raise MaskkitError(
-            f"unexpected {type(exc).__name__} while counting: {exc}", source=path
-        ) from exc
+    table = count_file(path, kind=kind, connectivity=connectivity, min_area=min_area,
+                       ignore=ignore, estimate=estimate)
+    return sorted((int(c), *(int(v) for v in row)) for c, row in table.items())
 
 
 # datasets (--kind coco | panoptic): the parsed JSON reaches the forked workers through
@@ -211,60 +175,23 @@ _DATASETS: dict = {}
 
 def _dataset_items(args) -> list[str]:
     """Image keys (the ``image`` column) of the JSON files given as PATHs."""
-    from pathlib import Path
+    from maskkit.datasets.counting import dataset_images
 
-    from maskkit.errors import InvalidInputError
-
+    if args.png_folder is not None and len(args.paths) > 1:
+        raise UsageError("--png-folder goes with a single panoptic JSON")
     _DATASETS.clear()
-    keys = []
-    for raw in args.paths:
-        path = Path(raw)
-        prefix = f"{path}:" if len(args.paths) > 1 else ""
-        if args.kind == "coco":
-            from maskkit.io.coco import load_coco
-
-            index = load_coco(path, strict=args.on_error == "raise")
-            for image_id, info in index.images.items():
-                key = prefix + (info.file_name or str(image_id))
-                _DATASETS[key] = ("coco", index, image_id)
-                keys.append(key)
-        else:
-            from maskkit.panoptic import _annotations, _default_folder, _load_json, _png_name
-
-            doc, jpath = _load_json(str(path), "panoptic_json")
-            if args.png_folder is not None and len(args.paths) > 1:
-                raise InvalidInputError("--png-folder goes with a single panoptic JSON")
-            folder = _default_folder(jpath, args.png_folder, "count")
-            for ann in _annotations(doc, source=jpath):
-                key = prefix + _png_name(ann, source=jpath)
-                _DATASETS[key] = ("panoptic", ann, folder, jpath)
-                keys.append(key)
-    return keys
+    _DATASETS.update(dataset_images(args.paths, args.kind, png_folder=args.png_folder,
+                                    strict=args.on_error == "raise"))
+    return list(_DATASETS)
 
 
 def count_dataset_image(key: str, datasets: dict | None = None) -> list[tuple[int, int, int]]:
-    """Count one image of a dataset registered by :func:`_dataset_items` (in ``datasets``,
-    a copy of that table, when the worker is not a fork of this process)."""
-    from maskkit.errors import MaskkitError
+    """Count one image registered by :func:`_dataset_items` (in ``datasets``, a copy of
+    that table, when the worker is not a fork of this process): rows as ``count_image``'s."""
+    from maskkit.datasets.counting import count_dataset_image as count
 
-    entry = (_DATASETS if datasets is None else datasets)[key]
-    try:
-        if entry[0] == "coco":
-            from maskkit.dataset_counts import coco_image_counts
-
-            return coco_image_counts(entry[1], entry[2])
-        from maskkit.dataset_counts import panoptic_image_counts
-        from maskkit.panoptic import _read_ids
-
-        _, ann, folder, jpath = entry
-        png = folder / ann["file_name"]
-        try:
-            ids = _read_ids(png)
-        except MaskkitError as exc:
-            raise exc.with_context(source=png) from None
-        return panoptic_image_counts(ann, ids, source=jpath)
-    except MaskkitError as exc:
-        raise exc.with_context(source=key) from None
+    table = count(key, _DATASETS if datasets is None else datasets)
+    return [(c, n, a) for c, (n, a) in table.items()]
 
 
 # --------------------------------------------------------------------------------------
@@ -627,7 +554,7 @@ def _warm_up(worker, first) -> None:
     try:
         import numpy as np
 
-        from maskkit.count import count_table
+        from maskkit import count_table
 
         kw = worker.keywords
         count_table(

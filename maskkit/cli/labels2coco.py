@@ -59,9 +59,9 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
+    from maskkit.datasets.labels2coco import labels_to_coco, write_coco
     from maskkit.errors import InvalidInputError
     from maskkit.io.masks import expand_inputs
-    from maskkit.labels2coco import labels_to_coco, write_coco
 
     start = time.monotonic()
     if args.simplify < 0:

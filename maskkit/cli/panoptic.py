@@ -34,6 +34,7 @@ from maskkit.cli._output import (
     say,
     warn,
 )
+from maskkit.datasets.panoptic import from_2ch_image, merge_image, to_semantic_image
 
 
 def add_parser(sub) -> None:
@@ -295,62 +296,6 @@ def _write_dataset(out_json: Path, doc: dict) -> None:
 # ---------------------------------------------------------------------------- merge
 
 
-def _semantic_from_stuff(anns, h, w, source):
-    """Paint COCO-stuff RLE annotations of one image into an (H, W) category map."""
-    import numpy as np
-
-    from maskkit._kernels import panoptic as _kp
-    from maskkit.panoptic import _segmentation_runs
-
-    flat = np.zeros(h * w, dtype=np.uint32)
-    empty = np.zeros(0, np.uint8)
-    for ann in anns:
-        st, en = _segmentation_runs(ann["segmentation"], h, w, source=source,
-                                    obj=f"annotation {ann.get('id')}")
-        _kp.paint_runs(flat, st, en, np.uint32(int(ann["category_id"])), False, empty)
-    return np.ascontiguousarray(flat.reshape(w, h).T)
-
-
-def _merge_one(job, *, things, params, png_dir, ignore_value=None, known=None):
-    from maskkit.io.png import read_png
-    from maskkit.panoptic import merge_panoptic, write_panoptic_png
-
-    image_id, name, sem_source, insts = job
-    if isinstance(sem_source, tuple):  # (h, w, stuff annotations, json path)
-        h, w, anns, src = sem_source
-        semantic = _semantic_from_stuff(anns, h, w, src)
-    else:
-        semantic = read_png(sem_source)
-        if semantic.ndim != 2:
-            from maskkit.errors import InvalidInputError
-
-            raise InvalidInputError(f"semantic PNG must be single-channel; got shape "
-                                    f"{semantic.shape}", source=sem_source)
-    try:
-        ids, segs = merge_panoptic(semantic, insts, things=things, ignore_value=ignore_value,
-                                   **params)
-    except Exception as exc:
-        from maskkit.errors import MaskkitError
-
-        if isinstance(exc, MaskkitError):
-            raise exc.with_context(source=str(sem_source if isinstance(sem_source, str)
-                                               else name), obj=f"image {image_id}") from None
-        raise
-    unknown = sorted({s["category_id"] for s in segs} - known) if known is not None else []
-    if unknown:  # the dataset would name a category the categories file does not have
-        from maskkit.errors import UnknownCategoryError
-
-        where = str(sem_source if isinstance(sem_source, str) else sem_source[3])
-        raise UnknownCategoryError(
-            f"semantic value(s) {unknown[:5]} are not in the categories file; if "
-            f"{unknown[0]} means VOID pass --ignore-value {unknown[0]}, else add the "
-            "category", source=where, obj=f"image {image_id}")
-    for s in segs:
-        s.pop("instance_index", None)
-    write_panoptic_png(png_dir / name, ids)
-    return {"image_id": image_id, "file_name": name, "segments_info": segs}
-
-
 def run_merge(args: argparse.Namespace) -> int:
     from maskkit.errors import InvalidAnnotationError, InvalidInputError
     from maskkit.io.files import read_json
@@ -413,7 +358,7 @@ def run_merge(args: argparse.Namespace) -> int:
                                png_dir, name_of=operator.itemgetter(1),
                                image_id_of=operator.itemgetter(0))
         known = frozenset(int(c["id"]) for c in cats)
-        anns, errors = _batch(functools.partial(_merge_one, things=things, params=params,
+        anns, errors = _batch(functools.partial(merge_image, things=things, params=params,
                                                 png_dir=png_dir, ignore_value=ignore,
                                                 known=known),
                               jobs, args, f"{out_json}.errors.jsonl", resumable)
@@ -436,7 +381,7 @@ def _finish_dataset(cmd, out_json, png_dir, images, anns, cats, errors) -> int:
 
 
 def run_from_coco(args: argparse.Namespace) -> int:
-    from maskkit.panoptic import coco_to_panoptic
+    from maskkit.datasets.panoptic import coco_to_panoptic
 
     cats = _load_categories(args.categories) if args.categories else None
     with output_dataset(args.output) as (out_json, png_dir):
@@ -455,36 +400,17 @@ def run_from_coco(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- to-semantic
 
 
-def _to_semantic_one(job, *, things, things_as, unlabeled, out_dir):
-    from maskkit.io import fs
-    from maskkit.io.png import write_label_png
-    from maskkit.panoptic import panoptic_to_semantic, read_panoptic_png
-
-    png, segs, image_id, rel = job
-    ids = read_panoptic_png(png)
-    try:
-        sem = panoptic_to_semantic(ids, segs, things=things, things_as=things_as,
-                                   unlabeled=unlabeled)
-    except Exception as exc:
-        from maskkit.errors import MaskkitError
-
-        if isinstance(exc, MaskkitError):
-            raise exc.with_context(source=str(png), obj=f"image {image_id}") from None
-        raise
-    write_label_png(fs.inside(out_dir, rel), sem)  # never through a link out of -o
-    return rel
-
-
 def run_to_semantic(args: argparse.Namespace) -> int:
-    from maskkit.panoptic import _annotations, _default_folder, _load_json, _png_name
+    from maskkit.datasets.panoptic import png_name
+    from maskkit.io.panoptic import load_panoptic_json, panoptic_annotations, panoptic_folder
 
-    doc, jpath = _load_json(args.panoptic, "panoptic")
-    folder = _default_folder(jpath, args.png_folder, "to-semantic")
+    doc, jpath = load_panoptic_json(args.panoptic, "panoptic")
+    folder = panoptic_folder(jpath, args.png_folder, "to-semantic")
     cats = _load_categories(args.categories) if args.categories else doc.get("categories", [])
     things = {int(c["id"]) for c in cats if int(c.get("isthing", 0)) == 1}
     jobs = []
-    for a in _annotations(doc, source=jpath):
-        name = _png_name(a, source=jpath)
+    for a in panoptic_annotations(doc, source=jpath):
+        name = png_name(a, source=jpath)
         # the output keeps the sub-folders of file_name, as the input PNGs have them
         rel = str(Path(name.replace("\\", "/")).with_suffix(".png"))
         jobs.append((str(folder / name), a["segments_info"], a.get("image_id"), rel))
@@ -500,7 +426,7 @@ def run_to_semantic(args: argparse.Namespace) -> int:
                                name_of=operator.itemgetter(3),
                                image_id_of=operator.itemgetter(2))
         names, errors = _batch(
-            functools.partial(_to_semantic_one, things=things, things_as=args.things_as,
+            functools.partial(to_semantic_image, things=things, things_as=args.things_as,
                               unlabeled=args.unlabeled, out_dir=str(out_dir)),
             jobs, args, out_dir / "to_semantic_errors.jsonl", resumable)
         _write_semantic_categories(out_dir / "categories.json", cats, things, args)
@@ -533,7 +459,7 @@ def _write_semantic_categories(path, cats, things, args) -> None:
 
 
 def run_to_coco(args: argparse.Namespace) -> int:
-    from maskkit.panoptic import panoptic_to_coco
+    from maskkit.datasets.panoptic import panoptic_to_coco
 
     cats = _load_categories(args.categories) if args.categories else None
     with output_file(args.output) as out:
@@ -545,24 +471,6 @@ def run_to_coco(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- from-2ch
-
-
-def _from_2ch_one(job, *, void, cats, png_dir):
-    from maskkit.io.png import read_png
-    from maskkit.panoptic import panoptic_from_2ch, write_panoptic_png
-
-    src, name, image_id = job
-    arr = read_png(src, mode="rgb")
-    try:
-        ids, segs = panoptic_from_2ch(arr, void_category=void, categories=cats)
-    except Exception as exc:
-        from maskkit.errors import MaskkitError
-
-        if isinstance(exc, MaskkitError):
-            raise exc.with_context(source=src, obj=f"image {image_id}") from None
-        raise
-    write_panoptic_png(Path(png_dir) / name, ids)
-    return {"image_id": image_id, "file_name": name, "segments_info": segs}
 
 
 def run_from_2ch(args: argparse.Namespace) -> int:
@@ -584,7 +492,7 @@ def run_from_2ch(args: argparse.Namespace) -> int:
         resumable = _Resumable(kind, {"void": args.void, "categories": cats},
                                png_dir, name_of=operator.itemgetter(1),
                                image_id_of=operator.itemgetter(2))
-        anns, errors = _batch(functools.partial(_from_2ch_one, void=args.void, cats=cats,
+        anns, errors = _batch(functools.partial(from_2ch_image, void=args.void, cats=cats,
                                                 png_dir=str(png_dir)), jobs, args,
                               f"{out_json}.errors.jsonl", resumable)
         return _finish_dataset("from-2ch", out_json, png_dir, images, anns, cats, errors)
@@ -594,7 +502,7 @@ def run_from_2ch(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from maskkit.panoptic import check_panoptic
+    from maskkit.datasets.panoptic import check_panoptic
 
     cats = _load_categories(args.categories) if args.categories else None
     problems = check_panoptic(args.panoptic, args.png_folder, categories=cats)

@@ -78,8 +78,8 @@ def format_results(results: dict, categories=None, *, per_class: bool = False) -
 
 def run(args: argparse.Namespace) -> int:
     from maskkit.cli._common import write_errors
+    from maskkit.datasets.pq import pq_compute
     from maskkit.io.files import read_json, write_json
-    from maskkit.pq import pq_compute
 
     with output_file(args.json) as out:
         results = pq_compute(args.gt, args.pred, args.gt_folder, args.pred_folder,

@@ -47,7 +47,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from maskkit.geo import rasterize_vector
+    from maskkit.datasets.vector import rasterize_vector
 
     start = time.monotonic()
     with output_file(args.output) as out:

@@ -53,15 +53,16 @@ def _panoptic_segments(json_path, mask_path):
 
 
 def run(args: argparse.Namespace) -> int:
+    from maskkit import render
+    from maskkit.datasets.render import load_category_names
     from maskkit.errors import MaskkitError
     from maskkit.io.files import read_class_names
     from maskkit.io.masks import read_mask
-    from maskkit.io.png import read_png
-    from maskkit.render import load_category_names, render, write_render
+    from maskkit.io.png import read_png, write_render
 
     names, colours, classes = {}, {}, None
     if args.kind == "panoptic":
-        from maskkit.panoptic import read_panoptic_png
+        from maskkit.io.panoptic import read_panoptic_png
 
         mask = read_panoptic_png(args.mask)
         if args.json:

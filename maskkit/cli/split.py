@@ -8,7 +8,7 @@ class of every object as a class map (``{"categories": [...], "instances": {"<id
 <class>}}``), so that ``maskkit labels2coco OUT/<name>.png --kind instance --categories
 OUT/<name>.classes.json -o instances.json`` turns the objects into COCO annotations of
 their class.  One CSV line per image on stdout: ``image,objects,output``.
-Exit status: 0 success, 1 error, 2 usage.
+Exit status: 0 success, 1 error, 2 usage, 3 some masks skipped (``--on-error skip``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from maskkit.cli._common import add_batch_options, batch_kwargs
+from maskkit.cli._output import EXIT_SKIPPED, one_line, output_folder, plural, say, warn
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -45,71 +48,47 @@ def add_parser(sub) -> None:
                    help="also merge objects whose centres are closer than PX")
     p.add_argument("--format", choices=["png", "tif"], default="png",
                    help="output format (default: png)")
+    add_batch_options(p, on_error_help="on a bad mask: stop (raise, default) or skip it, say "
+                                       "so on stderr and exit with status 3")
+    p.add_argument("--quiet", action="store_true", help="no progress display and no summary")
     p.set_defaults(func=run)
 
 
-def _write_labels(path: Path, labels) -> Path:
-    import numpy as np
-
-    from maskkit.io.png import write_label_png
-
-    n = int(labels.max()) if labels.size else 0
-    if path.suffix == ".png" and n <= 65535 and labels.ndim == 2:
-        write_label_png(path, labels)
-        return path
-    import io
-
-    import tifffile
-
-    from maskkit.io.fs import write_bytes
-
-    path = path.with_suffix(".tif")
-    buf = io.BytesIO()
-    tifffile.imwrite(buf, labels.astype(np.uint16 if n <= 65535 else np.uint32),
-                     compression="zlib")
-    write_bytes(path, buf.getvalue())  # atomic
-    return path
-
-
-def _class_map(mask, labels) -> dict:
-    """The class of every object of ``labels`` (the mask value at its first pixel)."""
-    import numpy as np
-
-    ids, first = np.unique(labels.reshape(-1), return_index=True)
-    classes = mask.reshape(-1)[first[ids > 0]].astype(np.int64).tolist()
-    return {"categories": [{"id": c, "name": str(c)} for c in sorted(set(classes))],
-            "instances": {str(i): c for i, c in zip(ids[ids > 0].tolist(), classes)}}
-
-
 def run(args: argparse.Namespace) -> int:
-    from maskkit.errors import InvalidInputError
-    from maskkit.io.files import write_json
-    from maskkit.io.masks import expand_inputs, read_mask
-    from maskkit.split import split_touching
+    import functools
 
-    files = expand_inputs(args.paths)
-    out_dir = Path(args.output)
+    from maskkit.batch import run_batch
+    from maskkit.datasets.split import output_stem, split_file
+    from maskkit.errors import InvalidInputError
+    from maskkit.io.masks import expand_inputs
+
+    files = expand_inputs(args.paths, as_text=True)
     names: dict[str, str] = {}
     for f in files:
-        stem = Path(str(f)).name.rsplit(".", 1)[0]
+        stem = output_stem(f)
         if stem in names:
             raise InvalidInputError(f"it and {names[stem]} would both be written as "
-                                    f"{out_dir / stem}.*; split them into separate runs",
-                                    source=f)
+                                    f"{Path(args.output) / stem}.*; split them into separate "
+                                    "runs", source=f)
         names[stem] = str(f)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sys.stdout.write("image,objects,output\n")
-    for f in files:
-        mask = read_mask(f)
-        try:
-            labels = split_touching(mask, connectivity=args.connectivity,
-                                    background=args.background, ignore=args.ignore,
-                                    min_distance=args.min_distance)
-        except InvalidInputError as exc:
-            raise exc.with_context(source=f) from None
-        stem = Path(str(f)).name.rsplit(".", 1)[0]
-        written = _write_labels(out_dir / f"{stem}.{args.format}", labels)
-        write_json(out_dir / f"{stem}.classes.json", _class_map(mask, labels), indent=1)
-        sys.stdout.write(f"{f},{int(labels.max()) if labels.size else 0},{written}\n")
+    job = functools.partial(split_file, fmt=args.format, connectivity=args.connectivity,
+                            background=args.background, ignore=args.ignore,
+                            min_distance=args.min_distance)
+    skipped = 0
+    with output_folder(args.output) as out:
+        sys.stdout.write("image,objects,output\n")
         sys.stdout.flush()
-    return 0
+        for res in run_batch(functools.partial(job, out_dir=str(out)), files,
+                             on_error=args.on_error, desc="masks",
+                             progress=False if args.quiet else None, **batch_kwargs(args)):
+            if res.error is not None:
+                skipped += 1
+                warn("split", f"skipped: {one_line(res.error)}")
+                continue
+            objects, written = res.value
+            sys.stdout.write(f"{res.item},{objects},{written}\n")
+            sys.stdout.flush()
+    if not args.quiet:
+        say("split", f"{plural(len(files) - skipped, 'mask')} split into {out}"
+            + (f"; {skipped} skipped" if skipped else ""))
+    return EXIT_SKIPPED if skipped else 0

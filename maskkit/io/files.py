@@ -2,61 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from maskkit.errors import MaskkitIOError
-
-
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file beside ``path``; rename it over ``path`` only on success.
-
-    A reader (or a resumed run) therefore never sees a half-written file: if the block
-    raises, or the process is killed, ``path`` is untouched and the temporary file is
-    removed (or, after SIGKILL, left as ``.<name>.*.tmp``, which no reader picks up and
-    :func:`maskkit.io.fs.clean_stale_temps` removes).  The file gets the mode a plain
-    ``open()`` would give (:func:`maskkit.io.fs.file_mode`).
-
-    ``path`` may also be an fsspec URL (see :mod:`maskkit.io.fs`): the content is then
-    collected in memory and put in one request when the block ends without error.
-    """
-    from maskkit.io import fs
-
-    local = fs.local_path(path)
-    if local is None:
-        buffer = io.BytesIO() if "b" in mode else io.StringIO()
-        yield buffer
-        data = buffer.getvalue()
-        fs.write_bytes(path, data if isinstance(data, bytes) else data.encode("utf-8"))
-        return
-    path = local
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise fs.write_error(exc, path) from None
-    try:
-        # mkstemp makes the file 0600; a plain open() would honour the umask (0644 under
-        # 022): the outputs are for the team
-        os.fchmod(fd, fs.file_mode())
-        with os.fdopen(fd, mode) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError) and not isinstance(exc, MaskkitIOError):
-            raise fs.write_error(exc, path) from None  # ENOSPC, EISDIR, ...: one line
-        raise
+from maskkit.io.fs import atomic_write
 
 
 def write_json(path: str | os.PathLike, obj: Any, *, indent: int | None = None) -> None:

@@ -17,6 +17,7 @@ import contextlib
 import io
 import os
 import re
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,7 +61,7 @@ def local_path(path) -> Path | None:
     return None
 
 
-def _filesystem(url: str):
+def filesystem(url: str):
     try:
         import fsspec
     except ImportError:
@@ -102,7 +103,7 @@ def exists(path) -> bool:
     lp = local_path(path)
     if lp is not None:
         return lp.exists()
-    fs, p = _filesystem(path)
+    fs, p = filesystem(path)
     return fs.exists(p)
 
 
@@ -110,7 +111,7 @@ def isdir(path) -> bool:
     lp = local_path(path)
     if lp is not None:
         return lp.is_dir()
-    fs, p = _filesystem(path)
+    fs, p = filesystem(path)
     return fs.isdir(p)
 
 
@@ -119,7 +120,7 @@ def makedirs(path) -> None:
     if lp is not None:
         lp.mkdir(parents=True, exist_ok=True)
         return
-    fs, p = _filesystem(path)
+    fs, p = filesystem(path)
     with contextlib.suppress(OSError, NotImplementedError):  # object stores have no folders
         fs.makedirs(p, exist_ok=True)
 
@@ -131,7 +132,7 @@ def remove(path) -> None:
         with contextlib.suppress(FileNotFoundError):
             lp.unlink()
         return
-    fs, p = _filesystem(path)
+    fs, p = filesystem(path)
     if fs.exists(p):
         fs.rm_file(p)
 
@@ -144,7 +145,7 @@ def open_read(path) -> Iterator[IO[bytes]]:
         if lp is not None:
             fh = open(lp, "rb")
         else:
-            fs, p = _filesystem(path)
+            fs, p = filesystem(path)
             fh = fs.open(p, "rb")
     except OSError as exc:
         raise MaskkitIOError(f"cannot read file: {exc.strerror or exc}", source=path) from None
@@ -160,17 +161,70 @@ def read_bytes(path) -> bytes:
         except OSError as exc:
             raise MaskkitIOError(f"cannot read file: {exc}", source=path) from None
 
+@contextlib.contextmanager
+def atomic_path(path, *, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary file name beside the local ``path``, renamed over ``path`` only when the
+    block ends without error: for writers that want a file name (rasterio, tifffile).
+
+    The one place maskkit makes a file appear whole: a reader (or a resumed run) never sees
+    a half-written file.  If the block raises, or the process is killed, ``path`` is
+    untouched and the temporary file is removed (or, after SIGKILL, left as
+    ``.<name>.*.tmp``, which no reader picks up and :func:`clean_stale_temps` removes).
+    The file gets the mode a plain ``open()`` would give (:func:`file_mode`), and an
+    ``OSError`` (ENOSPC, EISDIR ...) becomes one line naming ``path``.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise write_error(exc, path) from None
+    try:
+        yield Path(tmp)
+        # mkstemp makes the file 0600; a plain open() would honour the umask (0644 under
+        # 022): the outputs are for the team
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, MaskkitIOError):
+            raise write_error(exc, path) from None
+        raise
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode: str = "wb") -> Iterator[IO]:
+    """Open a file object that becomes ``path`` only on success (see :func:`atomic_path`);
+    its data is flushed to disk before the rename.
+
+    ``path`` may also be an fsspec URL: the content is then collected in memory and put in
+    one request when the block ends without error.
+    """
+    local = local_path(path)
+    if local is None:
+        buffer = io.BytesIO() if "b" in mode else io.StringIO()
+        yield buffer
+        data = buffer.getvalue()
+        write_bytes(path, data if isinstance(data, bytes) else data.encode("utf-8"))
+        return
+    with atomic_path(local) as tmp, open(tmp, mode) as fh:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 
 def write_bytes(path, data: bytes) -> None:
     """Write a whole file atomically (temp + rename locally, one put for a URL)."""
     lp = local_path(path)
     if lp is not None:
-        from maskkit.io.files import atomic_write
 
         with atomic_write(lp, "wb") as fh:
             fh.write(data)
         return
-    fs, p = _filesystem(path)
+    fs, p = filesystem(path)
     parent = p.rsplit("/", 1)[0] if "/" in p else ""
     if parent:
         with contextlib.suppress(OSError, NotImplementedError):
@@ -517,7 +571,7 @@ class OutputLock:
 def clean_stale_temps(folder, *, name: str | None = None, recursive: bool = True) -> int:
     """Remove the temporary files that killed atomic writes left in ``folder``.
 
-    Only names of the form ``.NAME.xxxxxxxx.tmp`` (what :func:`maskkit.io.files.atomic_write`
+    Only names of the form ``.NAME.xxxxxxxx.tmp`` (what :func:`maskkit.io.fs.atomic_write`
     creates) are removed, and only ``.name.*.tmp`` when ``name`` is given.  Call it while
     holding the folder's :class:`OutputLock`, when no other writer can be at work.  Returns
     how many files were removed.  Does nothing for a URL.

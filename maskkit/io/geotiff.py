@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,16 +9,13 @@ import numpy as np
 from maskkit.errors import MaskkitIOError
 from maskkit.io import fs
 
-__all__ = ["write_geotiff"]
+__all__ = ["raster_grid", "write_geotiff"]
 
 
 def write_geotiff(path: Path, array: np.ndarray, profile: dict) -> None:
-    """Write a one-band tiled, compressed GeoTIFF atomically (temporary file + rename)."""
+    """Write a one-band tiled, compressed GeoTIFF atomically (:func:`maskkit.io.fs.atomic_path`)."""
     import rasterio
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.tif", dir=path.parent)
-    os.close(fd)
     h, w = array.shape
     block = 256 if min(h, w) >= 256 else 16 * max(1, min(h, w) // 16)
     options = dict(
@@ -32,16 +26,26 @@ def write_geotiff(path: Path, array: np.ndarray, profile: dict) -> None:
     if block < 16:
         options.update(tiled=False)
         del options["blockxsize"], options["blockysize"]
-    try:
-        with rasterio.open(tmp, "w", **options) as dst:
-            dst.write(array, 1)
-        os.chmod(tmp, fs.file_mode())  # mkstemp's 0600 -> what open() gives under the umask
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, rasterio.errors.RasterioError):
+    with fs.atomic_path(path, suffix=".tmp.tif") as tmp:
+        try:
+            with rasterio.open(tmp, "w", **options) as dst:
+                dst.write(array, 1)
+        except rasterio.errors.RasterioError as exc:
             raise MaskkitIOError(f"cannot write GeoTIFF ({exc})", source=path) from None
-        if isinstance(exc, OSError) and not isinstance(exc, MaskkitIOError):
-            raise fs.write_error(exc, path) from None
-        raise
+
+
+def raster_grid(path) -> tuple[int, int, object, object]:
+    """``(height, width, transform, crs)`` of a raster file (its grid, not its pixels).
+
+    Raises
+    ------
+    MaskkitIOError
+        When the file cannot be opened as a raster, naming it.
+    """
+    import rasterio
+
+    try:
+        with rasterio.open(path) as ref:
+            return ref.height, ref.width, ref.transform, ref.crs
+    except rasterio.errors.RasterioIOError as exc:
+        raise MaskkitIOError(f"cannot open the reference raster ({exc})", source=path) from None

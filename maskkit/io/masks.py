@@ -291,7 +291,7 @@ def _read_remote_mask(url: str) -> np.ndarray:
 def _expand_url(text: str, known: tuple[str, ...]) -> list[str]:
     from maskkit.io import fs
 
-    filesystem, root = fs._filesystem(text)
+    filesystem, root = fs.filesystem(text)
 
     def as_url(p: str) -> str:
         if p.startswith(root.rstrip("/") + "/"):  # under a folder: keep the URL as typed
@@ -434,3 +434,55 @@ def expand_inputs(
             raise MaskkitIOError("no such file or directory", source=text)
         out.update(dict.fromkeys(files))
     return list(out)
+
+
+def label_png_rows(path):
+    """The inflated, still filtered rows of a local 8-bit grey or palette PNG mask, or None
+    for any other file, a URL, or a file that cannot be read (:func:`read_mask` then says
+    why).  Counting from the filtered rows (:func:`maskkit.count_file`) skips decoding.
+
+    Returns
+    -------
+    tuple or None
+        What :func:`maskkit.io.png.inflate_label_png` returns for the file.
+    """
+    from maskkit.io import fs, png
+
+    local = fs.local_path(path)
+    if local is None:
+        return None
+    name = str(local)
+    if READERS.get(_known_suffix(name, READERS)) is not _read_png_mask:
+        return None
+    try:
+        data = png.read_file_bytes(name, source=path)
+    except MaskkitIOError:
+        return None
+    return png.inflate_label_png(path, data)
+
+
+def write_labels(path, labels: np.ndarray) -> Path:
+    """Write an instance label image atomically; returns the path written.
+
+    A 2-D image whose ids fit 16 bits goes to ``path`` as a grey PNG (8-bit when they fit
+    255) when ``path`` ends in ``.png``; anything else (``.tif``, more than 65535 ids, 3-D)
+    becomes a zlib-compressed uint16/uint32 TIFF beside it (``path`` with ``.tif``).
+    """
+    import io
+
+    import tifffile
+
+    from maskkit.io import fs
+    from maskkit.io.png import write_label_png
+
+    path = Path(path)
+    n = int(labels.max()) if labels.size else 0
+    if path.suffix == ".png" and n <= 65535 and labels.ndim == 2:
+        write_label_png(path, labels)
+        return path
+    path = path.with_suffix(".tif")
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, labels.astype(np.uint16 if n <= 65535 else np.uint32),
+                     compression="zlib")
+    fs.write_bytes(path, buf.getvalue())
+    return path

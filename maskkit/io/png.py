@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import os
 import struct
+from pathlib import Path
 
 import numpy as np
 
+from maskkit._palette import voc_palette
 from maskkit.errors import ImageTooLargeError, InvalidInputError, MaskkitError, MaskkitIOError
-
-
-def voc_palette(n: int = 256) -> np.ndarray:
-    """The PASCAL VOC colour map: an ``(n, 3)`` uint8 array (0 black, 1 maroon, 2 green, ...).
-
-    Examples
-    --------
-    >>> voc_palette()[:3].tolist()
-    [[0, 0, 0], [128, 0, 0], [0, 128, 0]]
-    """
-    labels = np.arange(n)
-    pal = np.zeros((n, 3), dtype=np.uint8)
-    for bit in range(8):
-        for ch in range(3):
-            pal[:, ch] |= (((labels >> (3 * bit + ch)) & 1) << (7 - bit)).astype(np.uint8)
-    return pal
+from maskkit.io.fs import atomic_write
 
 
 def _png_chunk(tag: bytes, data: bytes) -> bytes:
@@ -38,9 +25,9 @@ def encode_label_png(labels: np.ndarray, *, palette: bool = False, source=None) 
 
     Rows are stored unfiltered and deflated as runs: each run of equal bytes is a literal
     and matches at distance 1, in fixed Huffman codes (:mod:`maskkit._kernels.deflate`).
-    A label map is long runs of a few values, so this one pass without a search is an
-    order of magnitude faster than zlib's search, for files about 1.6 times the size of
-    Pillow's default ones (benchmarks/README.md, issue 19).
+    A label map is long runs of a few values, so one pass without a search does the work
+    of zlib's search for files somewhat larger than Pillow's default ones (the numbers:
+    benchmarks/README.md, issue 19).
 
     Examples
     --------
@@ -382,8 +369,8 @@ def _inflate_checked(path, header: _PngHeader, out_bytes: int) -> np.ndarray:
     """The PNG's image data inflated: exactly the declared size or a MaskkitIOError.
 
     The zlib wrapper is checked here and the deflate body inflated by a Numba kernel
-    (:mod:`maskkit._kernels.inflate`, 3-4x faster than zlib on label maps, whose streams
-    are long back-references) straight into an array of the declared size; the Adler-32
+    (:mod:`maskkit._kernels.inflate`, made for label maps, whose streams are long
+    back-references) straight into an array of the declared size; the Adler-32
     checksum is a Numba kernel too (zlib's own pass cost as much as inflating).  As zlib,
     this refuses a stream whose 4-byte Adler-32 trailer is missing, cut short or wrong.
 
@@ -519,7 +506,7 @@ def read_png_rgb_fast(path: str | os.PathLike) -> np.ndarray:
     """Read a colour PNG as a C-contiguous (H, W, 3) uint8 array, fast for panoptic PNGs.
 
     8-bit RGB and RGBA non-interlaced PNGs (every COCO panoptic PNG) are inflated and
-    unfiltered by Numba kernels, several times faster than Pillow, with the GIL released
+    unfiltered by Numba kernels rather than Pillow, with the GIL released
     for most of the time; alpha is dropped.  Any other PNG, and fsspec URLs,
     go through Pillow (:func:`read_png` with ``mode="rgb"``).
 
@@ -548,3 +535,15 @@ def read_png_rgb_fast(path: str | os.PathLike) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[2] == 3 and arr.dtype == np.uint8:
         return np.ascontiguousarray(arr)
     return read_png(path, mode="rgb")
+
+
+def write_render(path, rgb: np.ndarray) -> Path:
+    """Write an RGB preview as PNG, atomically; returns the path."""
+    from PIL import Image
+
+
+    path = Path(path)
+    with atomic_write(path, "wb") as fh:
+        Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).save(fh, format="PNG")
+    return path
+

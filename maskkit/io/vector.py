@@ -45,7 +45,7 @@ def _geojson_crs(doc) -> str | None:
 
 
 def _read_geojson(path: Path) -> VectorData:
-    from maskkit.geo import _as_shapely
+    from maskkit._shapely import as_shapely
     from maskkit.io.files import read_json
 
     doc = read_json(path)
@@ -66,7 +66,7 @@ def _read_geojson(path: Path) -> VectorData:
             raise MaskkitIOError(f"feature {i} is not an object", source=path)
         name = f"feature {feat['id']!r}" if feat.get("id") is not None else f"feature {i}"
         try:
-            geoms.append(_as_shapely(feat.get("geometry"), name))
+            geoms.append(as_shapely(feat.get("geometry"), name))
         except InvalidPolygonError as exc:
             raise exc.with_context(source=path) from None
         props.append(dict(feat.get("properties") or {}))

@@ -1,0 +1,271 @@
+"""Geometry conversions between what formats can hold: arrays in, arrays out, no files.
+
+Every rasterisation goes through maskkit's COCO rasteriser (``polygon_to_rle``,
+pixel-exact with pycocotools); every polygon made from pixels is traced along pixel
+edges (``trace_outlines``), so it rasterises back to the same pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maskkit.core.annotations import trace_outlines
+from maskkit.core.rasterize import COORD_LIMIT, polygon_to_rle, segmentation_runs
+from maskkit.core.rle import rle_area, rle_decode, rle_encode, rle_to_bbox
+
+__all__ = [
+    "area_bbox", "areas_bboxes", "as_rle", "crop_of", "join_rings", "mask_iou", "outline_parts",
+    "polygon_parts", "rle_stats", "runs_iou", "single_ring",
+]
+
+
+def polygon_parts(seg) -> list[list[float]] | None:
+    """The polygon parts of a COCO polygon segmentation, None for an RLE.
+
+    Examples
+    --------
+    >>> polygon_parts([[0, 0, 4, 0, 4, 4]]), polygon_parts({"size": [1, 1], "counts": "1"})
+    ([[0, 0, 4, 0, 4, 4]], None)
+    """
+    if isinstance(seg, dict):
+        return None
+    return [list(p) for p in seg]
+
+
+def as_rle(seg, height: int, width: int) -> dict:
+    """Compressed COCO RLE of a geometry (polygons rasterised by COCO's rule).
+
+    Examples
+    --------
+    >>> as_rle([[1, 1, 4, 1, 4, 3, 1, 3]], 4, 5)
+    {'size': [4, 5], 'counts': '5220003'}
+    """
+    if isinstance(seg, dict):
+        if isinstance(seg.get("counts"), (str, bytes)):
+            counts = seg["counts"]
+            return {"size": [int(v) for v in seg["size"]],
+                    "counts": counts.decode() if isinstance(counts, bytes) else counts}
+        return rle_encode(rle_decode(seg))
+    return polygon_to_rle(seg, height, width)
+
+
+def merge_parts(parts: list, height: int, width: int):
+    """One object's segmentation from its parts (polygon rings and/or RLEs, e.g. the shapes
+    a ``group_id`` joins): the rings as one COCO polygon list when every part is a ring,
+    else the union of all parts as one RLE."""
+    if all(isinstance(p, list) for p in parts):
+        return parts
+    from maskkit.core.rle import rle_merge
+
+    return rle_merge([p if isinstance(p, dict) else as_rle([p], height, width) for p in parts])
+
+
+def rle_stats(rle: dict) -> tuple[int, list[int]]:
+    """``(area, [x, y, w, h])`` of an RLE, as ``pycocotools.mask.area/toBbox``."""
+    return int(rle_area(rle)), [int(v) for v in rle_to_bbox(rle)]
+
+
+def areas_bboxes(segs, height: int, width: int) -> list[tuple[int, list[int]]]:
+    """:func:`area_bbox` of many objects of one image: polygon objects are measured in
+    one kernel call (no per-object setup), RLE objects one by one.
+
+    Examples
+    --------
+    >>> areas_bboxes([[[1, 1, 4, 1, 4, 3, 1, 3]], [[0, 0, 2, 0, 2, 2]]], 4, 5)
+    [(6, [1, 1, 3, 2]), (1, [1, 0, 1, 1])]
+    """
+    import itertools
+
+    from maskkit._kernels.objstats import polygon_object_stats
+    from maskkit.errors import InvalidPolygonError
+    from maskkit.limits import check_image_size
+
+    h, w = check_image_size(height, width)
+    out: list = [None] * len(segs)
+    poly = [i for i, s in enumerate(segs) if not isinstance(s, dict)]
+    for i, s in enumerate(segs):
+        if isinstance(s, dict):
+            out[i] = area_bbox(s, h, w)
+    if not poly:
+        return out
+    parts = [p for i in poly for p in segs[i]]
+    ring_offsets = np.zeros(len(parts) + 1, np.int64)
+    np.cumsum([len(p) for p in parts], out=ring_offsets[1:])
+    obj_rings = np.zeros(len(poly) + 1, np.int64)
+    np.cumsum([len(segs[i]) for i in poly], out=obj_rings[1:])
+    try:
+        xy = np.fromiter(itertools.chain.from_iterable(parts), np.float64,
+                         count=int(ring_offsets[-1]))
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidPolygonError("a polygon holds a non-numeric coordinate") from None
+    if not (np.isfinite(xy).all() and np.abs(xy).max(initial=0) <= COORD_LIMIT):
+        raise InvalidPolygonError(
+            f"a polygon coordinate is not finite or beyond ±{COORD_LIMIT:.0f}")
+    area, bbox = polygon_object_stats(xy, ring_offsets, obj_rings, h, w)
+    for k, i in enumerate(poly):
+        out[i] = (int(area[k]), bbox[k].tolist())
+    return out
+
+
+def area_bbox(seg, height: int, width: int) -> tuple[int, list[int]]:
+    """``(area, [x, y, w, h])`` of a geometry's pixels under COCO's rule, from its runs
+    (no RLE string is made): what ``pycocotools.mask.area/toBbox`` give for its mask.
+
+    Examples
+    --------
+    >>> area_bbox([[1, 1, 4, 1, 4, 3, 1, 3]], 4, 5)
+    (6, [1, 1, 3, 2])
+    """
+    s, e = segmentation_runs(seg, height, width)
+    if s.size == 0:
+        return 0, [0, 0, 0, 0]
+    last = e - 1
+    c0, c1 = s // height, last // height
+    r0, r1 = s % height, last % height
+    wraps = c0 != c1  # a run that goes on into the next column covers every row
+    y0 = 0 if wraps.any() else int(r0.min())
+    y1 = height - 1 if wraps.any() else int(r1.max())
+    x0, x1 = int(c0[0]), int(c1[-1])
+    return int((e - s).sum()), [x0, y0, x1 - x0 + 1, y1 - y0 + 1]
+
+
+def mask_iou(a: dict, b: dict) -> float:
+    """Intersection over union of two RLEs of the same size (1.0 when both are empty).
+
+    Examples
+    --------
+    >>> mask_iou(as_rle([[0, 0, 2, 0, 2, 2, 0, 2]], 4, 4), as_rle([[0, 0, 4, 0, 4, 2, 0, 2]], 4, 4))
+    0.5
+    """
+    ma, mb = rle_decode(a).astype(bool), rle_decode(b).astype(bool)
+    union = int(np.count_nonzero(ma | mb))
+    return 1.0 if union == 0 else int(np.count_nonzero(ma & mb)) / union
+
+
+def runs_iou(a, b) -> float:
+    """IoU of two objects given as sorted, disjoint half-open pixel runs ``(starts, ends)``
+    (what :func:`maskkit.segmentation_runs` returns); 1.0 when both are empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> runs_iou((np.array([0, 10]), np.array([4, 12])), (np.array([2]), np.array([11])))
+    0.25
+    """
+    (s1, e1), (s2, e2) = a, b
+    area = int((e1 - s1).sum() + (e2 - s2).sum())
+    if area == 0:
+        return 1.0
+    pos = np.concatenate([s1, e1, s2, e2])
+    step = np.concatenate([np.ones(s1.size, np.int64), -np.ones(e1.size, np.int64),
+                           np.ones(s2.size, np.int64), -np.ones(e2.size, np.int64)])
+    order = np.argsort(pos, kind="stable")
+    pos, depth = pos[order], np.cumsum(step[order])
+    inter = int(np.diff(pos)[depth[:-1] == 2].sum())
+    return inter / (area - inter)
+
+
+def crop_of(rle: dict) -> tuple[np.ndarray, int, int]:
+    """``(crop, x0, y0)``: the mask of an RLE cut to its bounding box (uint8)."""
+    mask = rle_decode(rle)
+    x, y, w, h = (int(v) for v in rle_to_bbox(rle))
+    return np.ascontiguousarray(mask[y:y + h, x:x + w], np.uint8), x, y
+
+
+def outline_parts(rle: dict) -> tuple[list[list[float]], bool]:
+    """The pixel-edge outlines of an RLE: ``(rings, has_holes)``.
+
+    Rings are every region's exterior and hole rings (see
+    :func:`maskkit.datasets.labels2coco.trace_outlines`), flat and implicitly closed.
+    """
+    crop, x0, y0 = crop_of(rle)
+    rings, holes = [], False
+    for region in trace_outlines(crop, offset=(x0, y0)):
+        rings.extend(region)
+        holes |= len(region) > 1
+    return rings, holes
+
+
+def join_rings(parts) -> list[float]:
+    """Join polygon parts into one ring, the way Ultralytics' COCO converter does.
+
+    Consecutive parts are linked by a straight bridge between their two closest vertices
+    (part 0 to part 1, part 1 to part 2, ...); the ring walks every part once and each
+    bridge twice, out and back, so the bridges enclose no area.  Under COCO's
+    rasteriser (even-odd per column) the ring gives the union of disjoint parts exactly,
+    and a hole ring joined to its exterior carves the hole; parts that overlap cancel
+    where they overlap (the loss is measured by the converter, see :func:`single_ring`).
+
+    Examples
+    --------
+    >>> join_rings([[0, 0, 2, 0, 2, 2], [5, 0, 7, 0, 7, 2]])
+    [2.0, 0.0, 5.0, 0.0, 7.0, 0.0, 7.0, 2.0, 5.0, 0.0, 2.0, 0.0, 2.0, 2.0, 0.0, 0.0]
+    """
+    rings = [np.asarray(p, np.float64).reshape(-1, 2) for p in parts]
+    if len(rings) == 1:
+        return rings[0].ravel().tolist()
+    # exit[i]: the vertex of part i closest to part i+1; entry[i+1]: its partner there
+    exits, entries = [0] * len(rings), [0] * len(rings)
+    for i in range(1, len(rings)):
+        a, b = rings[i - 1], rings[i]
+        d = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+        ia, ib = np.unravel_index(int(np.argmin(d)), d.shape)
+        exits[i - 1], entries[i] = int(ia), int(ib)
+    entries[0] = exits[0]
+    offsets = np.cumsum([0] + [len(r) for r in rings]).tolist()
+    # the walk as indices into all vertices, built from the last part outwards: part i
+    # goes round from its entry vertex back to it, and at its exit vertex detours through
+    # the walk of part i+1 and comes back to the exit vertex
+    walk: list[int] = []
+    for i in range(len(rings) - 1, -1, -1):
+        n, start, base = len(rings[i]), entries[i], offsets[i]
+        loop = [base + (start + k) % n for k in range(n + 1)]
+        if i == len(rings) - 1:
+            walk = loop
+        else:
+            at = (exits[i] - start) % n
+            walk = loop[:at + 1] + walk + loop[at:]
+    pts = np.concatenate(rings)[walk]
+    keep = np.ones(len(pts), bool)
+    keep[1:] = np.any(pts[1:] != pts[:-1], axis=1)  # no zero-length edges
+    pts = pts[keep]
+    if len(pts) > 1 and np.array_equal(pts[0], pts[-1]):
+        pts = pts[:-1]
+    return pts.ravel().tolist()
+
+
+def single_ring(seg, height: int, width: int, *, check: bool = True):
+    """One ring for a format that holds one polygon per object (YOLO segmentation).
+
+    A one-part polygon is kept as it is; several parts are joined by
+    :func:`join_rings`; an RLE is traced along pixel edges (holes included) and its
+    rings joined.
+
+    Returns
+    -------
+    ring : list of float
+        Flat ``[x1, y1, ...]`` in pixels; empty for an empty RLE.
+    iou : float
+        Mask IoU between the object and its ring under COCO's rasteriser (1.0 when
+        nothing changed; computed only when parts were joined and ``check``).
+    how : str
+        ``"kept"``, ``"joined"`` (polygon parts) or ``"traced"`` (from an RLE).
+    """
+    parts = polygon_parts(seg)
+    if parts is not None:
+        if len(parts) == 1:
+            return [float(v) for v in parts[0]], 1.0, "kept"
+        ring = join_rings(parts)
+        how = "joined"
+    else:
+        seg = as_rle(seg, height, width)
+        rings, _ = outline_parts(seg)
+        if not rings:
+            return [], 1.0, "traced"
+        ring = join_rings(rings)
+        how = "traced"
+    iou = 1.0
+    if check:
+        iou = runs_iou(segmentation_runs(seg, height, width),
+                       segmentation_runs([ring], height, width))
+    return ring, iou, how

@@ -1,0 +1,353 @@
+"""YOLO segmentation labels (Ultralytics): ``labels/**/*.txt`` + ``data.yaml``.
+
+One line per object: ``class x1 y1 x2 y2 ...`` with coordinates divided by the image
+width / height; a line of 5 numbers is a box ``class cx cy w h``.  The files hold no image
+size, so the reader takes it from the image whose path is the label's with its last
+``labels`` folder replaced by ``images`` (``labels/train/a.txt`` -> ``images/train/a.*``,
+``train/labels/a.txt`` -> ``train/images/a.*``; any usual extension), as Ultralytics
+does.  ``data.yaml`` gives the class
+names (``names:`` list or ``{index: name}``); maskkit also writes ``categories.json``
+beside it so that COCO category ids survive a round trip (class index ``k`` is the
+``k``-th category by id).
+
+One ring per object: a multi-part polygon is joined into one ring by Ultralytics' rule
+(:func:`maskkit.datasets.formats.geometry.join_rings`), an RLE object is traced along pixel edges
+and its rings (holes included) joined the same way; the IoU of every object that changed
+is reported.  Crowd regions have no YOLO equivalent and are reported as dropped.
+Coordinates are written with every digit Python needs to read the same float back, and
+read back snapped to 1e-9 pixel, so whole- and decimal-pixel vertices survive exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from maskkit.datasets.formats.base import Reader, StagedFolder, Writer, WriteResult, safe_relative
+from maskkit.datasets.formats.geometry import single_ring
+from maskkit.datasets.formats.model import Category, ImageRecord, Instance
+from maskkit.errors import InvalidAnnotationError, MaskkitIOError, UnknownCategoryError
+
+__all__ = ["YoloReader", "YoloWriter", "detect"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".dng", ".mpo")
+SIDECAR = "categories.json"
+
+
+def _yaml_path(src: Path) -> Path | None:
+    for name in ("data.yaml", "data.yml", "dataset.yaml"):
+        if (src / name).is_file():
+            return src / name
+    found = sorted(src.glob("*.yaml")) + sorted(src.glob("*.yml"))
+    return found[0] if found else None
+
+
+def detect(path) -> bool:
+    """A folder with a ``labels/`` sub-folder or a YAML file naming classes."""
+    p = Path(path)
+    return p.is_dir() and ((p / "labels").is_dir() or _yaml_path(p) is not None)
+
+
+def _load_yaml(path: Path):
+    try:
+        import yaml
+    except ImportError:
+        raise MaskkitIOError("reading data.yaml needs PyYAML: pip install pyyaml (or "
+                             "pip install 'maskkit[formats]')", source=path) from None
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise MaskkitIOError(f"cannot read YAML: {exc}", source=path) from None
+
+
+def _names(doc, path) -> list[str]:
+    names = doc.get("names") if isinstance(doc, dict) else None
+    if isinstance(names, list):
+        return [str(n) for n in names]
+    if isinstance(names, dict):
+        try:
+            keys = sorted(int(k) for k in names)
+        except (TypeError, ValueError):
+            keys = None
+        if keys is None or keys != list(range(len(keys))):
+            raise MaskkitIOError("'names' must map the class indices 0..N-1 to names",
+                                 source=path)
+        return [str(names[k] if k in names else names[str(k)]) for k in keys]
+    raise MaskkitIOError("has no 'names' list (class names)", source=path)
+
+
+def read_sidecar(folder: Path, names: list[str] | None) -> list[Category] | None:
+    """maskkit's ``categories.json`` in ``folder`` (COCO categories in class order)."""
+    path = folder / SIDECAR
+    if not path.is_file():
+        return None
+    from maskkit.io.files import read_json
+
+    doc = read_json(path)
+    try:
+        cats = [Category(int(c["id"]), str(c["name"]), str(c.get("supercategory") or ""))
+                for c in doc]
+    except (TypeError, KeyError, ValueError):
+        raise MaskkitIOError('must be a list of {"id": int, "name": str}', source=path) \
+            from None
+    if names is not None and [c.name for c in cats] != names:
+        return None  # edited by hand since: data.yaml wins
+    return cats
+
+
+class YoloReader(Reader):
+    """Read a YOLO segmentation dataset folder."""
+
+    format = "yolo"
+
+    def __init__(self, src, **options):
+        super().__init__(src)
+        root = Path(src)
+        if not root.is_dir():
+            raise MaskkitIOError("a YOLO dataset is a folder (labels/, images/, data.yaml)",
+                                 source=src)
+        ypath = _yaml_path(root)
+        names = _names(_load_yaml(ypath), ypath) if ypath else None
+        cats = read_sidecar(root, names)
+        if cats is None:
+            if names is None:
+                raise MaskkitIOError("no data.yaml with class names found", source=src)
+            cats = [Category(k, n) for k, n in enumerate(names)]
+        self.categories = cats
+        self.class_ids = [c.id for c in cats]
+        self.root = root
+        self.labels_root = self.images_root = root
+        # every image and label file under the root (hidden folders, such as a staging
+        # folder left by an interrupted run, are not part of the dataset)
+        images: dict[str, str] = {}
+        texts: list[str] = []
+        for dirpath, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            prefix = "" if rel_dir == "." else rel_dir + "/"
+            for f in files:
+                stem, ext = os.path.splitext(f)
+                if ext.lower() in IMAGE_SUFFIXES:
+                    images.setdefault(prefix + stem, prefix + f)
+                elif ext == ".txt" and f != "classes.txt":
+                    texts.append(prefix + f)
+        # Ultralytics' rule: the image of .../labels/x.txt is .../images/x.* (the last
+        # "labels" folder of the path); both root/labels/<split> and <split>/labels work
+        in_labels = [t for t in texts if "labels" in t.split("/")[:-1]]
+        units = []
+        for rel in in_labels or texts:
+            parts = rel[:-4].split("/")
+            dirs = parts[:-1]
+            if "labels" in dirs:
+                j = len(dirs) - 1 - dirs[::-1].index("labels")
+                parts[j] = "images"
+            units.append((rel, images.get("/".join(parts))))
+        self.units = sorted(units)
+
+    def read(self, unit) -> ImageRecord:
+        rel_label, rel_image = unit
+        label_path = self.root / rel_label
+        if rel_image is None:
+            raise MaskkitIOError(
+                "YOLO labels hold no image size and no image was found for this label file "
+                f"(its path with 'labels' replaced by 'images', one of {IMAGE_SUFFIXES})",
+                source=label_path)
+        w, h = image_size(self.root / rel_image)
+        try:
+            text = label_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MaskkitIOError(f"cannot read label file: {exc}", source=label_path) from None
+        # file names relative to the images/ folder of the root/images layout
+        name = rel_image[len("images/"):] if rel_image.startswith("images/") else rel_image
+        rec = ImageRecord(name, h, w)
+        nc = len(self.class_ids)
+        classes, flat, ends = [], [], []
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            where = f"line {lineno}"
+            try:
+                k = int(fields[0])
+                vals = list(map(float, fields[1:]))
+            except ValueError:
+                raise InvalidAnnotationError("expected 'class x1 y1 x2 y2 ...' numbers",
+                                             source=label_path, obj=where) from None
+            if not 0 <= k < nc:
+                raise UnknownCategoryError(
+                    f"class {k} is not in data.yaml's {nc} names", source=label_path,
+                    obj=where)
+            if len(vals) == 4:  # a detection box: cx cy w h
+                cx, cy, bw, bh = vals
+                vals = [cx - bw / 2, cy - bh / 2, cx + bw / 2, cy - bh / 2,
+                        cx + bw / 2, cy + bh / 2, cx - bw / 2, cy + bh / 2]
+            if len(vals) % 2 or len(vals) < 6:
+                raise InvalidAnnotationError(
+                    f"{len(vals)} coordinates; a polygon needs an even number, at least 6",
+                    source=label_path, obj=where)
+            if not -1e6 < min(vals) <= max(vals) < 1e6:
+                raise InvalidAnnotationError("coordinates must be finite, normalised numbers",
+                                             source=label_path, obj=where)
+            classes.append(self.class_ids[k])
+            flat.extend(vals)
+            ends.append(len(flat))
+        if not classes:
+            return rec
+        # pixels = normalised * size, snapped to 1e-9 px so that x / w * w gives x back
+        xy = np.asarray(flat).reshape(-1, 2) * (w, h)
+        if not np.isfinite(xy).all():
+            raise InvalidAnnotationError("coordinates must be finite numbers",
+                                         source=label_path)
+        xy = np.round(xy, 9).ravel().tolist()
+        start = 0
+        for cid, end in zip(classes, ends):
+            rec.instances.append(Instance(cid, [xy[start:end]]))
+            start = end
+        return rec
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """``(width, height)`` of an image as it is displayed, from its header (the pixels are
+    not decoded): an EXIF orientation of 5-8 (a quarter turn) swaps the stored size, as
+    Ultralytics' ``exif_size`` and supervision do.  PNG and JPEG headers without EXIF
+    are read here (a few small reads); anything else goes to Pillow."""
+    try:
+        with open(path, "rb") as fh:
+            size = _header_size(fh)
+    except OSError as exc:
+        raise MaskkitIOError(f"cannot read the image: {exc.strerror or exc}", source=path) \
+            from None
+    return size if size is not None else _pillow_size(path)
+
+
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _header_size(fh) -> tuple[int, int] | None:
+    head = fh.read(24)
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        pos = 33  # after IHDR: an eXIf chunk (orientation) must come before IDAT
+        for _ in range(64):
+            fh.seek(pos)
+            chunk = fh.read(8)
+            if len(chunk) < 8 or chunk[4:8] == b"IDAT":
+                return (w, h) if w and h else None
+            if chunk[4:8] == b"eXIf":
+                return None
+            pos += 12 + int.from_bytes(chunk[:4], "big")
+        return None
+    if head[:2] != b"\xff\xd8":
+        return None
+    pos = 2
+    for _ in range(256):
+        fh.seek(pos)
+        seg = fh.read(10)
+        if len(seg) < 4 or seg[0] != 0xFF:
+            return None
+        marker, length = seg[1], int.from_bytes(seg[2:4], "big")
+        if marker == 0xE1 and seg[4:8] == b"Exif":
+            return None  # orientation to apply: Pillow reads it
+        if marker in _SOF and len(seg) >= 9:
+            h, w = int.from_bytes(seg[5:7], "big"), int.from_bytes(seg[7:9], "big")
+            return (w, h) if w and h else None
+        pos += 2 + length
+    return None
+
+
+def _pillow_size(path: Path) -> tuple[int, int]:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if im.getexif().get(0x0112) in (5, 6, 7, 8):
+                return h, w
+            return w, h
+    except (OSError, UnidentifiedImageError) as exc:
+        raise MaskkitIOError(f"cannot read the image size: {exc}", source=path) from None
+
+
+class YoloWriter(Writer):
+    """Write a YOLO segmentation dataset: ``labels/<file_name>.txt``, ``data.yaml``,
+    ``categories.json``; with ``images=DIR`` the images are linked (or copied) into
+    ``images/``."""
+
+    format = "yolo"
+
+    def __init__(self, dst, categories, *, images=None, check: bool = True, **options):
+        super().__init__(dst, categories)
+        self.root = Path(dst)
+        self.index = {c.id: k for k, c in enumerate(self.categories)}
+        self.images = None if images is None else Path(images)
+        self.check = check
+        self.labels = StagedFolder(self.root / "labels")
+
+    def start(self, resume: bool = False) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.labels.start(keep=resume)
+
+    def write(self, rec: ImageRecord) -> WriteResult:
+        rel = safe_relative(rec.file_name)
+        res = WriteResult()
+        lines = []
+        w, h = rec.width, rec.height
+        for i, inst in enumerate(rec.instances):
+            if inst.iscrowd:
+                res.dropped.append(f"object {i} (category {inst.category_id}): crowd region, "
+                                   "YOLO has no crowd/ignore notion")
+                continue
+            k = self.index.get(inst.category_id)
+            if k is None:
+                raise UnknownCategoryError(f"object {i} has category {inst.category_id}, "
+                                           "not in the category list", source=rec.file_name)
+            ring, iou, how = single_ring(inst.segmentation, h, w, check=self.check)
+            if not ring:
+                res.dropped.append(f"object {i} (category {inst.category_id}): empty mask")
+                continue
+            if how != "kept":
+                res.losses.append({"object": i, "category_id": inst.category_id,
+                                   "iou": iou, "how": how})
+            xs = [v / w if j % 2 == 0 else v / h for j, v in enumerate(ring)]
+            lines.append(str(k) + " " + " ".join(map(repr, xs)))  # repr: shortest exact
+            res.objects += 1
+        stem = rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
+        path, sha = self.labels.write(f"{stem}.txt",
+                                      ("\n".join(lines) + "\n" if lines else "").encode())
+        res.files[path] = sha
+        if self.images is not None:
+            link_image(self.images / rel, self.root / "images" / rel)
+        return res
+
+    def finish(self, payloads: list) -> None:
+        from maskkit.io import fs
+
+        self.labels.commit()
+        names = "".join(f"  {k}: {json.dumps(c.name)}\n" for k, c in enumerate(self.categories))
+        text = ("# written by maskkit convert; class k is the k-th category of "
+                f"{SIDECAR}\ntrain: images\nval: images\n"
+                f"nc: {len(self.categories)}\nnames:\n{names}")
+        fs.write_bytes(self.root / "data.yaml", text.encode())
+        fs.write_bytes(self.root / SIDECAR, (json.dumps(
+            [c.as_coco() for c in self.categories], indent=1) + "\n").encode())
+
+
+def link_image(src: Path, dst: Path) -> None:
+    """Put the image ``src`` at ``dst``: a hard link, else a copy (atomic either way)."""
+    from maskkit.io import fs
+
+    if not src.is_file():
+        raise MaskkitIOError("image not found (images=... must be the folder the file "
+                             "names are relative to)", source=src)
+    if dst.exists():
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.link.tmp")
+    try:
+        os.link(src, tmp)
+        os.replace(tmp, dst)
+    except OSError:
+        fs.write_bytes(dst, fs.read_bytes(src))

@@ -1,0 +1,1 @@
+"""The overlap study: synthetic scenes, the degradation benchmark and the dataset audit."""
