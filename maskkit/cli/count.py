@@ -163,9 +163,15 @@ def count_image(
     """
     from maskkit import count_file
 
+    if estimate is not None:
+        from maskkit.datasets.counting import estimate_file
+
+        est = estimate_file(path, method=estimate, connectivity=connectivity, ignore=ignore)
+        return sorted((c, e["estimate"], e["area"], e["components"], e["low"], e["high"])
+                      for c, e in est.items())
     table = count_file(path, kind=kind, connectivity=connectivity, min_area=min_area,
-                       ignore=ignore, estimate=estimate)
-    return sorted((int(c), *(int(v) for v in row)) for c, row in table.items())
+                       ignore=ignore)
+    return sorted((int(c), int(n), int(a)) for c, (n, a) in table.items())
 
 
 # datasets (--kind coco | panoptic): the parsed JSON reaches the forked workers through
@@ -402,6 +408,9 @@ def run(args: argparse.Namespace) -> int:
     if args.connectivity is None:
         args.connectivity = 8
     estimate = getattr(args, "estimate", None)
+    if estimate is not None and args.min_area:
+        raise UsageError("--min-area does not combine with --estimate (small objects are part "
+                         "of the objects they touch)")
     if estimate is not None and args.kind != "semantic":
         raise UsageError(f"--estimate goes with --kind semantic; got --kind {args.kind}")
     if estimate is not None and args.resume:

@@ -23,7 +23,7 @@ from maskkit.core.count import (
 )
 from maskkit.errors import ImageTooLargeError, InvalidInputError, MaskkitError, MaskkitIOError
 
-__all__ = ["count_dataset_image", "count_file", "dataset_images"]
+__all__ = ["count_dataset_image", "count_file", "dataset_images", "estimate_file"]
 
 
 def count_file(
@@ -33,9 +33,9 @@ def count_file(
     connectivity: int = 8,
     min_area: int = 0,
     ignore=(255,),
-    estimate: str | None = None,
 ) -> dict[int, tuple[int, int]]:
-    """Objects and pixels per class of a mask file: ``{class: (count, area)}``.
+    """Objects and pixels per class of a mask file: ``{class: (count, area)}``, the shape of
+    :func:`maskkit.count_table`.
 
     The same table as ``count_table(read_mask(path), ...)`` (see
     :func:`maskkit.io.masks.read_mask` for the formats), but an 8-bit grey or palette PNG
@@ -45,10 +45,9 @@ def count_file(
     (:mod:`maskkit._kernels.countpng`), so counting costs about as much as reading.
     Errors are those of ``read_mask``, naming the file.
 
-    With ``estimate="split"`` or ``"area"`` (semantic masks, ``min_area=0``), ``count`` is
-    the estimated object count of :func:`maskkit.core.split.estimate_counts` and each value is
-    ``(count, area, components, low, high)``: the connected components and the estimate's
-    range follow.
+    A ``.npy`` or TIFF file of more than ``MASKKIT_TILED_PIXELS`` pixels (default 2**28)
+    is counted tile by tile (:func:`maskkit.count_tiled`), never whole in memory.  The
+    estimated true counts of a semantic mask are :func:`estimate_file`'s.
 
     Examples
     --------
@@ -61,11 +60,9 @@ def count_file(
     ...                           [1, 0, 255, 2]], dtype=np.uint8)).save(path)
     >>> count_file(path)
     {1: (2, 3), 2: (2, 2)}
-    >>> count_file(path, estimate="area")
-    {1: (2, 3, 2, 2, 3), 2: (2, 2, 2, 2, 2)}
     """
     try:
-        return _count_file(path, kind, connectivity, min_area, ignore, estimate)
+        return _count_file(path, kind, connectivity, min_area, ignore)
     except MaskkitError as exc:
         if "for a 3-D image" in exc.reason:  # the user gave no 3-D connectivity: say why
             raise MaskkitError(
@@ -81,12 +78,10 @@ def count_file(
         ) from exc
 
 
-def _count_file(path, kind, connectivity, min_area, ignore, estimate):
+def _count_file(path, kind, connectivity, min_area, ignore):
     from maskkit.datasets.tiled import count_tiled, use_tiled
     from maskkit.io.masks import read_mask
 
-    if estimate is not None:  # needs the whole mask: the distance transform is global
-        return _estimate_file(read_mask(path), kind, connectivity, min_area, ignore, estimate)
     if use_tiled(path):  # bigger than MASKKIT_TILED_PIXELS: never whole in memory
         return count_tiled(path, kind=kind, connectivity=connectivity, min_area=min_area,
                            ignore=ignore)
@@ -101,21 +96,34 @@ def _count_file(path, kind, connectivity, min_area, ignore, estimate):
                        min_area=min_area, ignore=ignore)
 
 
-def _estimate_file(mask, kind, connectivity, min_area, ignore, estimate):
-    from maskkit.core.split import estimate_counts
+def estimate_file(path, *, method: str = "split", connectivity: int = 8,
+                  ignore=(255,)) -> dict[int, dict[str, int]]:
+    """The estimated true object counts of a semantic mask file, per class: the shape of
+    :func:`maskkit.estimate_counts` (``components``, ``estimate``, ``low``, ``high``) plus
+    each class's ``area`` in pixels.  The mask is read whole (the distance transform is
+    global); every failure is one :class:`~maskkit.errors.MaskkitError` naming the file.
 
-    if kind != "semantic":
-        raise InvalidInputError(f"estimate applies to semantic masks only; got kind={kind!r}")
-    if estimate not in ("split", "area", "components"):
-        raise InvalidInputError(f"estimate must be 'split', 'area' or 'components'; got "
-                                f"{estimate!r}")
-    if check_min_area(min_area):
-        raise InvalidInputError("min_area does not combine with an estimate (small objects "
-                                "are part of the objects they touch); use min_area=0")
-    table = count_table(mask, connectivity=connectivity, ignore=ignore)
-    est = estimate_counts(mask, method=estimate, connectivity=connectivity, ignore=ignore)
-    return {c: (est[c]["estimate"], a, est[c]["components"], est[c]["low"], est[c]["high"])
-            for c, (_, a) in table.items()}
+    Examples
+    --------
+    >>> import numpy as np, pathlib, tempfile
+    >>> from maskkit.datasets.counting import estimate_file
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.npy"
+    >>> np.save(path, np.array([[1, 1, 0, 2]], dtype=np.uint8))
+    >>> estimate_file(path, method="components")[1]
+    {'components': 1, 'estimate': 1, 'low': 1, 'high': 1, 'area': 2}
+    """
+    from maskkit.core.split import estimate_counts
+    from maskkit.io.masks import read_mask
+
+    try:
+        mask = read_mask(path)
+        areas = count_table(mask, connectivity=connectivity, ignore=ignore)
+        est = estimate_counts(mask, method=method, connectivity=connectivity, ignore=ignore)
+        return {c: {**est[c], "area": a} for c, (_, a) in areas.items()}
+    except MaskkitError as exc:
+        raise exc.with_context(source=path) from None
+    except MemoryError:
+        raise ImageTooLargeError("out of memory while estimating", source=path) from None
 
 
 def _count_label_png(path, diag: int, min_area: int):
