@@ -138,6 +138,29 @@ def test_resume_after_a_truncated_last_line(masks, capsys, fmt, full):
     assert "2 images counted, 2 rows, 0 skipped, 1 already done" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_resume_with_estimate(masks, capsys, fmt):
+    # --estimate's extra columns are part of the format --resume reads back
+    out = masks / f"est.{fmt}"
+    args = ["a.png", "b.png", "c.png", "--kind", "semantic", "--estimate", "area", "-o", out,
+            "--workers", 1, *IGNORE]
+    assert count(*args) == 0
+    full = out.read_text()
+    assert (full.splitlines()[0] == "image,class,count,area,components,low,high"
+            if fmt == "csv" else '"components"' in full)
+    lines = full.splitlines(keepends=True)
+    out.write_text("".join([*lines[:-1], lines[-1][:-3]]))  # the last line cut by a kill
+    assert count(*args, "--resume") == 0
+    assert out.read_text() == full
+    # an output without the estimate columns is another format: refused, not mixed
+    plain = masks / f"plain.{fmt}"
+    assert count("a.png", "--kind", "semantic", "-o", plain, "--workers", 1, *IGNORE) == 0
+    capsys.readouterr()
+    assert count("a.png", "--kind", "semantic", "--estimate", "area", "-o", plain,
+                 "--resume", "--workers", 1, *IGNORE) == 1
+    assert "refusing to resume" in capsys.readouterr().err
+
+
 def test_resume_of_a_complete_output_changes_nothing(masks, capsys):
     Path("counts.csv").write_text(CSV_8)
     args = ["a.png", "b.png", "c.png", "--kind", "semantic", "-o", "counts.csv", "--resume"]

@@ -267,8 +267,9 @@ def _is_int_text(text: str) -> bool:
     return re.fullmatch(r"-?[0-9]+", text) is not None
 
 
-def _parse_row(raw: bytes, fmt: str) -> str | None:
-    """The image of one complete output line, or None when it is not a count row."""
+def _parse_row(raw: bytes, fmt: str, columns: tuple[str, ...] = COLUMNS) -> str | None:
+    """The image of one complete output line, or None when it is not a count row (with
+    ``columns``: the four count columns, then the ``--estimate`` ones if written)."""
     text = raw.decode("utf-8", "surrogateescape")
     text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
     if fmt == "jsonl":
@@ -276,19 +277,19 @@ def _parse_row(raw: bytes, fmt: str) -> str | None:
             obj = json.loads(text)
         except ValueError:
             return None
-        if not isinstance(obj, dict) or set(obj) != set(COLUMNS):
+        if not isinstance(obj, dict) or set(obj) != set(columns):
             return None
-        image, cls, count, area = (obj[k] for k in COLUMNS)
-        ok = (cls is None or _is_int(cls)) and _is_int(count) and _is_int(area)
+        image, cls, *numbers = (obj[k] for k in columns)
+        ok = (cls is None or _is_int(cls)) and all(_is_int(v) for v in numbers)
     else:
         try:
             fields = next(csv.reader([text], strict=True))
         except (csv.Error, StopIteration):
             return None
-        if len(fields) != 4:
+        if len(fields) != len(columns):
             return None
-        image, cls, count, area = fields
-        ok = (cls == "" or _is_int_text(cls)) and _is_int_text(count) and _is_int_text(area)
+        image, cls, *numbers = fields
+        ok = (cls == "" or _is_int_text(cls)) and all(_is_int_text(v) for v in numbers)
     return image if ok and isinstance(image, str) and image else None
 
 
@@ -311,8 +312,9 @@ def _records(fh, fmt: str):
         yield first, pending
 
 
-def _scan_output(path, fmt: str) -> tuple[set[str], int]:
-    """Read an earlier output for --resume: (images done, byte offset to truncate to)."""
+def _scan_output(path, fmt: str, columns: tuple[str, ...] = COLUMNS) -> tuple[set[str], int]:
+    """Read an earlier output for --resume: (images done, byte offset to truncate to).
+    ``columns`` are the columns this run writes: an output with others is refused."""
     from maskkit.errors import MaskkitIOError
     from maskkit.io import fs
 
@@ -323,7 +325,7 @@ def _scan_output(path, fmt: str) -> tuple[set[str], int]:
     done: set[str] = set()
     offset = keep = 0  # keep: where the last image's rows start (they are redone)
     last_image = None
-    header = _CSV_HEADER.encode()
+    header = ",".join(columns).encode()
     with fs.open_read(path) as fh:
         for lineno, raw in _records(fh, fmt):
             complete = raw.endswith(b"\n")
@@ -336,9 +338,9 @@ def _scan_output(path, fmt: str) -> tuple[set[str], int]:
                     continue
                 if not complete and header.startswith(raw):
                     break  # the header itself was cut short: start over
-                why = f"its first line is not {_CSV_HEADER!r}"
+                why = f"its first line is not {header.decode()!r}"
                 raise MaskkitIOError(refuse.format(fmt=fmt, why=why), source=path)
-            image = _parse_row(raw, fmt) if complete else None
+            image = _parse_row(raw, fmt, columns) if complete else None
             if image is None:
                 # only a last line cut short by a killed run may be dropped
                 looks_ours = fmt == "csv" or _JSON_ROW_START.startswith(raw[:10])
@@ -413,9 +415,6 @@ def run(args: argparse.Namespace) -> int:
                          "of the objects they touch)")
     if estimate is not None and args.kind != "semantic":
         raise UsageError(f"--estimate goes with --kind semantic; got --kind {args.kind}")
-    if estimate is not None and args.resume:
-        raise UsageError("--resume does not combine with --estimate yet; run again "
-                         "without --resume")
     output, fmt = _output_format(args)
     if args.resume and output is None:
         raise InvalidInputError("--resume needs an output file: add -o FILE")
@@ -447,7 +446,8 @@ def _run(args: argparse.Namespace, output, fmt: str) -> int:
     keep = None
     resuming = args.resume and output is not None and fs.exists(output)
     if resuming:
-        done, keep = _scan_output(output, fmt)
+        done, keep = _scan_output(output, fmt,
+                                  COLUMNS + ESTIMATE_COLUMNS if estimate else COLUMNS)
     todo = [p for p in paths if str(p) not in done]
     already = len(paths) - len(todo)
 
