@@ -35,18 +35,24 @@ Exit status: 0 success, 1 error, 2 usage, 3 some images skipped, 130 interrupted
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
-import re
 import sys
 
 from maskkit.cli._common import EXIT_SKIPPED, add_batch_options, batch_kwargs, non_negative_int
-from maskkit.cli._output import UsageError, output_file, plural, say, warn
+from maskkit.cli._output import (
+    StdoutSink,
+    UsageError,
+    output_file,
+    plural,
+    say,
+    scan_rows,
+    warn,
+    write_rows,
+)
 
 COLUMNS = ("image", "class", "count", "area")
 _CSV_HEADER = ",".join(COLUMNS)
-_JSON_ROW_START = b'{"image": '
 
 
 def add_parser(sub) -> None:
@@ -204,21 +210,6 @@ def count_dataset_image(key: str, datasets: dict | None = None) -> list[tuple[in
 # rows
 
 
-def _write_rows(sink, pending: list[bytes], output) -> bool:
-    """Write and clear the pending rows; True when the reader of stdout has gone."""
-    try:
-        sink.write(b"".join(pending))
-    except BrokenPipeError:
-        return True
-    except OSError as exc:
-        from maskkit.io import fs
-
-        raise fs.write_error(exc, output or "<stdout>") from None
-    finally:
-        pending.clear()
-    return False
-
-
 def _count_encoded(count, fmt: str, item, extra: tuple = ()) -> tuple[bytes, int]:
     """``count(item)``'s rows as output lines, and how many lines."""
     rows = count(item)
@@ -257,122 +248,6 @@ def _encode_rows(image: str, rows, fmt: str, extra: tuple = ()) -> bytes:
         text = "".join(f"{field},{'' if c is None else c},{n},{a}\n" for c, n, a in rows)
     # surrogateescape: file names that are not valid UTF-8 come back unchanged on --resume
     return text.encode("utf-8", "surrogateescape")
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_int_text(text: str) -> bool:
-    return re.fullmatch(r"-?[0-9]+", text) is not None
-
-
-def _parse_row(raw: bytes, fmt: str, columns: tuple[str, ...] = COLUMNS) -> str | None:
-    """The image of one complete output line, or None when it is not a count row (with
-    ``columns``: the four count columns, then the ``--estimate`` ones if written)."""
-    text = raw.decode("utf-8", "surrogateescape")
-    text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
-    if fmt == "jsonl":
-        try:
-            obj = json.loads(text)
-        except ValueError:
-            return None
-        if not isinstance(obj, dict) or set(obj) != set(columns):
-            return None
-        image, cls, *numbers = (obj[k] for k in columns)
-        ok = (cls is None or _is_int(cls)) and all(_is_int(v) for v in numbers)
-    else:
-        try:
-            fields = next(csv.reader([text], strict=True))
-        except (csv.Error, StopIteration):
-            return None
-        if len(fields) != len(columns):
-            return None
-        image, cls, *numbers = fields
-        ok = (cls == "" or _is_int_text(cls)) and all(_is_int_text(v) for v in numbers)
-    return image if ok and isinstance(image, str) and image else None
-
-
-def _records(fh, fmt: str):
-    """The output's records as ``(first line number, bytes)``: one line each, except a CSV
-    row whose quoted image name holds line ends (it spans lines until its quotes close)."""
-    lineno = 0
-    pending = b""
-    first = 0
-    for raw in fh:
-        lineno += 1
-        if not pending:
-            first = lineno
-        pending += raw
-        if fmt == "csv" and pending.count(b'"') % 2 and raw.endswith(b"\n"):
-            continue  # inside a quoted field: the record goes on
-        yield first, pending
-        pending = b""
-    if pending:
-        yield first, pending
-
-
-def _scan_output(path, fmt: str, columns: tuple[str, ...] = COLUMNS) -> tuple[set[str], int]:
-    """Read an earlier output for --resume: (images done, byte offset to truncate to).
-    ``columns`` are the columns this run writes: an output with others is refused."""
-    from maskkit.errors import MaskkitIOError
-    from maskkit.io import fs
-
-    refuse = (
-        "refusing to resume: it is not a maskkit count output in {fmt} format ({why}); "
-        "choose another -o, or drop --resume to overwrite it"
-    )
-    done: set[str] = set()
-    offset = keep = 0  # keep: where the last image's rows start (they are redone)
-    last_image = None
-    header = ",".join(columns).encode()
-    with fs.open_read(path) as fh:
-        for lineno, raw in _records(fh, fmt):
-            complete = raw.endswith(b"\n")
-            if b"\0" in raw:  # what two writers at once leave; no file name holds a NUL
-                why = f"line {lineno} holds NUL bytes"
-                raise MaskkitIOError(refuse.format(fmt=fmt, why=why), source=path)
-            if fmt == "csv" and lineno == 1:
-                if complete and raw.rstrip(b"\r\n") == header:
-                    offset = keep = len(raw)
-                    continue
-                if not complete and header.startswith(raw):
-                    break  # the header itself was cut short: start over
-                why = f"its first line is not {header.decode()!r}"
-                raise MaskkitIOError(refuse.format(fmt=fmt, why=why), source=path)
-            image = _parse_row(raw, fmt, columns) if complete else None
-            if image is None:
-                # only a last line cut short by a killed run may be dropped
-                looks_ours = fmt == "csv" or _JSON_ROW_START.startswith(raw[:10])
-                if complete or not looks_ours:  # (an incomplete line is always the last)
-                    why = f"line {lineno} is not a count row"
-                    raise MaskkitIOError(refuse.format(fmt=fmt, why=why), source=path)
-                break
-            if image != last_image:
-                if last_image is not None:
-                    done.add(last_image)
-                last_image, keep = image, offset
-            offset += len(raw)
-    return done, keep
-
-
-class _StdoutSink:
-    """stdout as a binary stream (``sys.stdout`` may be replaced by a text-only object)."""
-
-    def __init__(self):
-        sys.stdout.flush()
-        self.buffer = getattr(sys.stdout, "buffer", None)
-
-    def write(self, data: bytes) -> None:
-        if self.buffer is not None:
-            self.buffer.write(data)
-            self.buffer.flush()
-        else:
-            sys.stdout.write(data.decode("utf-8", "surrogateescape"))
-            sys.stdout.flush()
-
-    def close(self) -> None:
-        pass
 
 
 # --------------------------------------------------------------------------------------
@@ -446,8 +321,8 @@ def _run(args: argparse.Namespace, output, fmt: str) -> int:
     keep = None
     resuming = args.resume and output is not None and fs.exists(output)
     if resuming:
-        done, keep = _scan_output(output, fmt,
-                                  COLUMNS + ESTIMATE_COLUMNS if estimate else COLUMNS)
+        done, keep = scan_rows(output, fmt,
+                               COLUMNS + ESTIMATE_COLUMNS if estimate else COLUMNS)
     todo = [p for p in paths if str(p) not in done]
     already = len(paths) - len(todo)
 
@@ -457,7 +332,7 @@ def _run(args: argparse.Namespace, output, fmt: str) -> int:
 
     try:
         if output is None:
-            sink = _StdoutSink()
+            sink = StdoutSink()
         else:
             # rows are appended as images finish (rewritten periodically for a URL)
             sink = fs.AppendLog(output, keep=keep)
@@ -522,14 +397,14 @@ def _run(args: argparse.Namespace, output, fmt: str) -> int:
             # the rows of images that finished together (in one worker task) go out in
             # one write; nothing that has finished waits for later work
             if pending and not result.more:
-                if _write_rows(sink, pending, output):
+                if write_rows(sink, pending, output):
                     results.close()  # `maskkit count ... | head`: the reader has gone
                     _silence_stdout()
                     return 0
     finally:
         try:
             if pending:  # stopped by an error: keep what was counted before it
-                _write_rows(sink, pending, output)
+                write_rows(sink, pending, output)
         finally:
             sink.close()
             if errors_file is not None:
