@@ -172,3 +172,28 @@ def test_tiff_windows_equal_the_whole_image(tmp_path_factory, h, w, layout, comp
         np.testing.assert_array_equal(src.read(r0, r1, c0, c1), arr[r0:r1, c0:c1])
     finally:
         src.close()
+
+
+def test_corrupt_tiff_block_is_one_line(tmp_path):
+    # a damaged deflate tile: neither maskkit's inflate nor tifffile reads it -> one line
+    import tifffile
+
+    from maskkit.errors import MaskkitIOError
+    from maskkit.io.raster import open_raster
+
+    path = tmp_path / "bad.tif"
+    arr = (np.arange(64 * 64) % 7).astype(np.uint8).reshape(64, 64)
+    tifffile.imwrite(path, arr, tile=(32, 32), compression="zlib")
+    with tifffile.TiffFile(path) as tif:
+        off, n = tif.pages[0].dataoffsets[3], tif.pages[0].databytecounts[3]
+    data = bytearray(path.read_bytes())
+    data[off + 2:off + n] = b"\xff" * (n - 2)
+    path.write_bytes(bytes(data))
+    src = open_raster(path)
+    try:
+        np.testing.assert_array_equal(src.read(0, 32, 0, 64), arr[:32])  # blocks 0, 1 fine
+        with pytest.raises(MaskkitIOError, match="not a readable TIFF") as err:
+            src.read(32, 64, 32, 64)
+        assert "\n" not in str(err.value) and str(path) in str(err.value)
+    finally:
+        src.close()

@@ -210,8 +210,8 @@ class _PngHeader(tuple):
     stream: bytes | memoryview
 
 
-def _bad(path, why: str) -> MaskkitIOError:
-    return MaskkitIOError(f"not a readable PNG ({why})", source=path)
+def _bad(path, why: str, kind: str = "PNG") -> MaskkitIOError:
+    return MaskkitIOError(f"not a readable {kind} ({why})", source=path)
 
 
 def _png_header(data: bytes, path=None) -> _PngHeader | None:
@@ -366,42 +366,45 @@ def _stream_size(header) -> int:
 
 
 def _inflate_checked(path, header: _PngHeader, out_bytes: int) -> np.ndarray:
-    """The PNG's image data inflated: exactly the declared size or a MaskkitIOError.
+    """The PNG's image data inflated (:func:`inflate_zlib`): exactly the declared size or a
+    MaskkitIOError.  Before anything is allocated, the inflated size plus ``out_bytes`` (what the caller
+    will allocate) is checked against :func:`maskkit.get_max_bytes`.
+    """
+    _check_png_bytes(path, header, out_bytes)
+    return inflate_zlib(header.stream, _stream_size(header), path=path, what="image data")
+
+
+def inflate_zlib(stream, size: int, *, path=None, what: str = "data",
+                 kind: str = "PNG") -> np.ndarray:
+    """A zlib stream inflated into exactly ``size`` bytes, or one MaskkitIOError line.
 
     The zlib wrapper is checked here and the deflate body inflated by a Numba kernel
-    (:mod:`maskkit._kernels.inflate`, made for label maps, whose streams are long
-    back-references) straight into an array of the declared size; the Adler-32
-    checksum is a Numba kernel too (zlib's own pass cost as much as inflating).  As zlib,
-    this refuses a stream whose 4-byte Adler-32 trailer is missing, cut short or wrong.
-
-    Before anything is allocated, the inflated size plus ``out_bytes`` (what the caller
-    will allocate) is checked against :func:`maskkit.get_max_bytes`.
+    (:mod:`maskkit._kernels.inflate`, made for label data, whose streams are long
+    back-references) straight into an array of ``size`` bytes; the Adler-32 checksum is a
+    Numba kernel too.  As zlib, this refuses a stream whose 4-byte Adler-32 trailer is
+    missing, cut short or wrong.  The caller checks ``size`` against the byte limit.
     """
     from maskkit._kernels import inflate as _kinflate
     from maskkit._kernels import png as _kpng
 
-    _check_png_bytes(path, header, out_bytes)
-    size = _stream_size(header)
-    stream = header.stream
     if len(stream) < 2 or stream[0] & 0x0F != 8 or stream[0] >> 4 > 7 \
             or ((stream[0] << 8) | stream[1]) % 31 or stream[1] & 0x20:
-        raise _bad(path, "no image data or a bad zlib header")
+        raise _bad(path, kind=kind, why=f"no {what} or a bad zlib header")
     body = np.frombuffer(stream, dtype=np.uint8)[2:]
     raw = np.empty(size, dtype=np.uint8)
     written, used, status = _kinflate.inflate_raw(body, raw)
     if status == _kinflate.OUTPUT_OVERFLOW:
-        raise _bad(path, f"image data inflates to more than the {size} bytes its header "
-                         "declares")
+        raise _bad(path, kind=kind, why=f"{what} inflates to more than the {size} bytes its header declares")
     if status != _kinflate.OK:
-        raise _bad(path, f"corrupt image data: {_kinflate.status_message(status)}")
+        raise _bad(path, kind=kind, why=f"corrupt {what}: {_kinflate.status_message(status)}")
     if written != size:
-        raise _bad(path, f"image data inflates to {written} bytes, expected {size}")
+        raise _bad(path, kind=kind, why=f"{what} inflates to {written} bytes, expected {size}")
     trailer = body[used:used + 4]
     if trailer.size < 4:
-        raise _bad(path, f"image data ends {4 - trailer.size} byte(s) short of its Adler-32 "
+        raise _bad(path, kind=kind, why=f"{what} ends {4 - trailer.size} byte(s) short of its Adler-32 "
                          "checksum (truncated zlib stream)")
     if int.from_bytes(trailer.tobytes(), "big") != _kpng.adler32(raw):
-        raise _bad(path, "image data checksum mismatch")
+        raise _bad(path, kind=kind, why=f"{what} checksum mismatch")
     return raw
 
 

@@ -101,6 +101,7 @@ def _open_tiff(path: Path) -> RasterSource:
     import tifffile
 
     from maskkit.io.masks import quiet_tiff_readers
+    from maskkit.io.png import inflate_zlib
     from maskkit.limits import check_bytes
 
     try:
@@ -134,6 +135,11 @@ def _open_tiff(path: Path) -> RasterSource:
         raise
     offsets, counts = page.dataoffsets, page.databytecounts
     lock = threading.Lock()  # one file handle: seek + read must not interleave
+    # deflate without a predictor (what label rasters mostly are) goes through maskkit's
+    # Numba inflate, which beats zlib on label data; anything else through tifffile
+    stored = np.dtype(dtype).newbyteorder("<" if tif.byteorder == "<" else ">")
+    fast = (int(page.compression) in (8, 32946) and int(page.predictor) == 1
+            and int(page.fillorder) == 1 and page.bitspersample == 8 * dtype.itemsize)
 
     def block(index: int) -> np.ndarray | None:
         if index >= len(offsets) or not counts[index]:
@@ -142,30 +148,40 @@ def _open_tiff(path: Path) -> RasterSource:
         with lock:
             tif.filehandle.seek(int(offsets[index]))
             data = tif.filehandle.read(int(counts[index]))
-        seg = page.decode(data, index, jpegtables=page.jpegtables)[0]
+        if fast:
+            n = rows if page.is_tiled else min(rows, height - (index // grid_cols) * rows)
+            try:
+                raw = inflate_zlib(data, n * cols * dtype.itemsize, path=path,
+                                   what=f"block {index}", kind="TIFF")
+            except MaskkitIOError:
+                pass  # a padded last strip, or a bad block: tifffile decides
+            else:
+                seg = raw.view(stored).reshape(n, cols)
+                return seg if stored.isnative else seg.astype(dtype)
+        with quiet_tiff_readers():
+            seg = page.decode(data, index, jpegtables=page.jpegtables)[0]
         return seg.reshape(seg.shape[-3], seg.shape[-2])
 
     def read(r0, r1, c0, c1):
         out = np.zeros((r1 - r0, c1 - c0), dtype)
-        try:
-            with quiet_tiff_readers():
-                for i in range(r0 // rows, (r1 - 1) // rows + 1):
-                    for j in range(c0 // cols, (c1 - 1) // cols + 1):
-                        seg = block(i * grid_cols + j)
-                        if seg is None:
-                            continue
-                        y0, x0 = i * rows, j * cols
-                        a0, a1 = max(r0, y0), min(r1, y0 + seg.shape[0], height)
-                        b0, b1 = max(c0, x0), min(c1, x0 + seg.shape[1], width)
-                        if a1 > a0 and b1 > b0:
-                            out[a0 - r0:a1 - r0, b0 - c0:b1 - c0] = \
-                                seg[a0 - y0:a1 - y0, b0 - x0:b1 - x0]
-        except MaskkitIOError:
-            raise
-        except Exception as exc:
-            raise MaskkitIOError(
-                f"not a readable TIFF (rows {r0}..{r1 - 1}, columns {c0}..{c1 - 1}: "
-                f"{_one_line(exc)})", source=path) from None
+        for i in range(r0 // rows, (r1 - 1) // rows + 1):
+            for j in range(c0 // cols, (c1 - 1) // cols + 1):
+                try:
+                    seg = block(i * grid_cols + j)
+                except MaskkitIOError:
+                    raise
+                except Exception as exc:  # tifffile raises many types on corrupt input
+                    raise MaskkitIOError(
+                        f"not a readable TIFF (rows {r0}..{r1 - 1}, columns {c0}..{c1 - 1}: "
+                        f"{_one_line(exc)})", source=path) from None
+                if seg is None:
+                    continue
+                y0, x0 = i * rows, j * cols
+                a0, a1 = max(r0, y0), min(r1, y0 + seg.shape[0], height)
+                b0, b1 = max(c0, x0), min(c1, x0 + seg.shape[1], width)
+                if a1 > a0 and b1 > b0:
+                    out[a0 - r0:a1 - r0, b0 - c0:b1 - c0] = seg[a0 - y0:a1 - y0,
+                                                                b0 - x0:b1 - x0]
         return out
 
     return RasterSource((height, width), dtype, read, tif.close, str(path))
