@@ -47,14 +47,8 @@ def _objects(labels: np.ndarray, kind: str, connectivity: int, ignore):
     For an instance image the label image is the input itself and values are the ids;
     for a semantic mask it is the component labelling and values are the classes.
     """
-    from maskkit.core.label import (
-        as_array,
-        check_connectivity,
-        for_kernel,
-        label_output,
-        label_runs,
-        paint_labels,
-    )
+    from maskkit.core.checks import as_array, check_connectivity
+    from maskkit.core.label import for_kernel, label_output, label_runs, paint_labels
 
     labels = as_array(labels, "labels")
     if labels.ndim != 2:

@@ -8,13 +8,14 @@ distinct ids.  Either way ``0`` and the values in ``ignore`` are not classes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from maskkit._kernels import ccl
-from maskkit.core.label import as_array, check_connectivity, label_runs
-from maskkit.errors import InvalidAnnotationError, InvalidInputError, MaskkitTypeError
+from maskkit.core.checks import as_array, check_connectivity, check_ignore, check_min_area
+from maskkit.core.label import label_runs
+from maskkit.errors import InvalidAnnotationError, InvalidInputError
 
 __all__ = ["ALL_INSTANCES", "coco_image_counts", "component_areas", "count_objects", "count_table",
            "panoptic_image_counts"]
@@ -23,27 +24,6 @@ __all__ = ["ALL_INSTANCES", "coco_image_counts", "component_areas", "count_objec
 ALL_INSTANCES = -1
 
 _KINDS = ("semantic", "instance")
-
-
-def check_ignore(ignore) -> np.ndarray:
-    if ignore is None:
-        return np.zeros(0, np.int64)
-    if isinstance(ignore, (int, np.integer)):
-        ignore = (ignore,)
-    if not isinstance(ignore, Iterable):
-        raise MaskkitTypeError(f"ignore must be a sequence of integers; got {ignore!r}")
-    values = list(ignore)
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
-        raise MaskkitTypeError(f"ignore must hold integers only; got {values!r}")
-    return np.asarray(values, np.int64)
-
-
-def check_min_area(min_area) -> int:
-    if isinstance(min_area, (bool, np.bool_)) or not isinstance(min_area, (int, np.integer)):
-        raise MaskkitTypeError(f"min_area must be an integer >= 0; got {min_area!r}")
-    if min_area < 0:
-        raise InvalidInputError(f"min_area must be >= 0; got {min_area}")
-    return int(min_area)
 
 
 def table_from_counts(classes, counts, areas, ignore: np.ndarray) -> dict[int, tuple[int, int]]:

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from maskkit._kernels import ccl
+from maskkit.core.checks import CONNECTIVITIES, as_array, background_value, check_connectivity
 from maskkit.errors import InvalidInputError, MaskkitTypeError
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
     "remove_small",
 ]
 
-_CONNECTIVITIES = {2: (4, 8), 3: (6, 18, 26)}
 _INT32_MAX = np.iinfo(np.int32).max
 _NO_WORDS = np.zeros((1, 1, 1), np.uint64)
 
@@ -58,39 +58,6 @@ class _Runs(NamedTuple):
 # ---------------------------------------------------------------------------- validation
 
 
-def as_array(image, name: str, *, allow_bool: bool = True) -> np.ndarray:
-    if not isinstance(image, np.ndarray):
-        try:
-            image = np.asarray(image)
-        except Exception as exc:  # ragged lists and the like
-            raise MaskkitTypeError(
-                f"{name} must be a 2-D or 3-D integer or bool array; got {type(image).__name__}"
-                f" that numpy cannot convert ({exc})"
-            ) from None
-    kind = image.dtype.kind
-    if not (kind in "iu" or (allow_bool and kind == "b")):
-        allowed = "integer or bool" if allow_bool else "integer"
-        raise MaskkitTypeError(
-            f"{name} must have an {allowed} dtype; got {image.dtype}. Fix: convert it, e.g. "
-            f"`{name}.astype(np.int32)` (round floats first if they hold labels)"
-        )
-    if image.ndim not in (2, 3):
-        raise InvalidInputError(
-            f"{name} must be 2-D (H, W) or 3-D (Z, Y, X); got shape {image.shape}. Fix: "
-            f"squeeze channel axes or label each image of a batch separately"
-        )
-    return image
-
-
-def check_connectivity(connectivity, ndim: int) -> int:
-    allowed = _CONNECTIVITIES[ndim]
-    if isinstance(connectivity, (bool, np.bool_)) or connectivity not in allowed:
-        raise InvalidInputError(
-            f"connectivity must be one of {allowed} for a {ndim}-D image; got {connectivity!r}"
-        )
-    return int(connectivity)
-
-
 def kernel_connectivity(connectivity: int) -> int:
     # 2-D images run as one-plane volumes: 4 -> 6 and 8 -> 26 give the same neighbours
     return {4: 6, 8: 26}.get(connectivity, connectivity)
@@ -104,26 +71,6 @@ def for_kernel(image: np.ndarray) -> np.ndarray:
         image = image.astype(image.dtype.newbyteorder("="))
     image = np.ascontiguousarray(image)
     return image.reshape((1, *image.shape)) if image.ndim == 2 else image
-
-
-def background_value(background, dtype: np.dtype):
-    if isinstance(background, (bool, np.bool_)):
-        background = int(background)
-    if not isinstance(background, (int, np.integer)):
-        raise MaskkitTypeError(
-            f"background must be an integer; got {background!r} ({type(background).__name__})"
-        )
-    if dtype.kind == "b":
-        lo, hi, kernel_dtype = 0, 1, np.dtype(np.uint8)
-    else:
-        info = np.iinfo(dtype)
-        lo, hi, kernel_dtype = info.min, info.max, dtype.newbyteorder("=")
-    if not lo <= background <= hi:
-        raise InvalidInputError(
-            f"background={background} cannot occur in a {dtype} image (values {lo}..{hi}). "
-            f"Fix: pass a background value the image can hold"
-        )
-    return kernel_dtype.type(background)
 
 
 def _strips(rows: int, parallel: bool) -> np.ndarray:
@@ -502,7 +449,7 @@ def _objects(labels_or_mask, connectivity):
     """(label image, N, was_mask): bool masks are labelled, integer images are labels."""
     image = as_array(labels_or_mask, "labels_or_mask")
     if image.dtype.kind == "b":
-        conn = max(_CONNECTIVITIES[image.ndim]) if connectivity is None else connectivity
+        conn = max(CONNECTIVITIES[image.ndim]) if connectivity is None else connectivity
         labels, n = label(image, conn, binary=True, return_count=True)
         return labels, n, True
     if connectivity is not None:

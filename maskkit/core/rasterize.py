@@ -24,7 +24,7 @@ import numpy as np
 from maskkit._jit import resolve_threads, using_threads
 from maskkit._kernels import coco as _kc
 from maskkit._kernels import rle as _kr
-from maskkit.core.rle import check_out, check_value
+from maskkit.core.checks import check_out, check_value
 from maskkit.errors import InvalidInputError, InvalidPolygonError
 from maskkit.limits import check_image_size
 

@@ -129,7 +129,7 @@ def render(mask, *, kind: str = "semantic", image=None, alpha: float = 0.55,
     >>> render(m).shape[1] > 6
     True
     """
-    from maskkit.core.label import as_array
+    from maskkit.core.checks import as_array
 
     if kind not in KINDS:
         raise InvalidInputError(f"kind must be one of {KINDS}; got {kind!r}")

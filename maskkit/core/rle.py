@@ -13,38 +13,11 @@ import numpy as np
 
 from maskkit._kernels import coco as _kc
 from maskkit._kernels import rle as _kr
+from maskkit.core.checks import check_out, check_value
 from maskkit.errors import InvalidInputError, InvalidRLEError, MaskkitTypeError
 from maskkit.limits import check_bytes, check_image_size
 
 __all__ = ["rle_area", "rle_decode", "rle_encode", "rle_merge", "rle_paint", "rle_to_bbox"]
-
-
-def check_out(out):
-    if not isinstance(out, np.ndarray):
-        raise MaskkitTypeError(f"out must be a NumPy array; got {type(out).__name__}")
-    if out.ndim != 2:
-        raise InvalidInputError(f"out must be 2-D (H, W); got shape {out.shape}")
-    if out.dtype.kind not in "biu":
-        raise MaskkitTypeError(
-            f"out must have an integer or bool dtype; got {out.dtype} "
-            "(use e.g. np.zeros((h, w), np.uint16))"
-        )
-    if not out.flags.writeable:
-        raise InvalidInputError("out is read-only")
-
-
-def check_value(out, value):
-    info = np.iinfo(out.dtype) if out.dtype.kind != "b" else None
-    v = int(value)
-    if v != value:
-        raise InvalidInputError(f"label value {value!r} is not an integer")
-    if info is not None and not info.min <= v <= info.max:
-        raise InvalidInputError(
-            f"label value {v} does not fit out's dtype {out.dtype} "
-            f"({info.min}..{info.max}); use a wider dtype"
-        )
-    return out.dtype.type(v)
-
 
 
 def rle_counts(rle, *, height=None, width=None, source=None, obj=None):

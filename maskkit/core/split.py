@@ -74,8 +74,7 @@ def _offsets(connectivity: int, ndim: int):
 
 
 def _check_mask(mask, connectivity, background, ignore):
-    from maskkit.core.count import check_ignore
-    from maskkit.core.label import as_array, background_value, check_connectivity
+    from maskkit.core.checks import as_array, background_value, check_connectivity, check_ignore
 
     mask = as_array(mask, "mask")
     conn = check_connectivity(connectivity, mask.ndim)

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from maskkit.core.checks import check_ignore, check_min_area
 from maskkit.core.count import (
-    check_ignore,
-    check_min_area,
     coco_image_counts,
     count_table,
     panoptic_image_counts,

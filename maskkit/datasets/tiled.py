@@ -175,7 +175,8 @@ def label_tiled(
     >>> result.n, result.area.tolist()
     (3, [5, 3, 3, 1])
     """
-    from maskkit.core.label import background_value, check_connectivity, kernel_connectivity
+    from maskkit.core.checks import background_value, check_connectivity
+    from maskkit.core.label import kernel_connectivity
 
     th, tw = _tile_shape(tile_size)
     src = open_raster(source)
@@ -317,13 +318,8 @@ def count_tiled(
     >>> count_tiled(mask, tile_size=2)
     {1: (2, 3), 2: (2, 2)}
     """
-    from maskkit.core.count import (
-        ALL_INSTANCES,
-        check_ignore,
-        check_min_area,
-        group_counts,
-        table_from_counts,
-    )
+    from maskkit.core.checks import check_ignore, check_min_area
+    from maskkit.core.count import ALL_INSTANCES, group_counts, table_from_counts
 
     if kind not in ("semantic", "instance"):
         raise InvalidInputError(f"kind must be one of ('semantic', 'instance'); got {kind!r}")
