@@ -19,9 +19,18 @@ fixed ``min_distance``:
 * a basin whose peak is under ``SIZE_RATIO`` (a quarter) of its neighbour's is a protrusion
   of that object (a leg, a lobe), not an object of its own.
 
-So a large object is not cut into pieces and a small one is not swallowed.  Everything is
-decided by the distance map and the raster positions only: the result does not depend on
-the class values or the order in which objects were drawn.
+So a large object is not cut into pieces and a small one is not swallowed.  These rules
+assume compact objects (disks, ellipses, grains, cells).  Objects with limbs (people,
+horses, chairs) have distance maxima in their heads, hands and feet, so a second,
+class-level check follows: when the objects a class splits into fill their moment ellipse
+poorly (median :func:`object_fill` below ``SHAPE_GATE``, 0.93; compact shapes score
+0.95-1.0 whatever their elongation), each split of that class stands only if its saddle is
+below ``STRICT_NECK`` (0.5) of the smaller peak *and* the smaller-peaked part holds at
+least ``STRICT_AREA`` (a half) of the class's typical object area; otherwise the two parts
+are merged back.  Compact classes are left as the neck rule split them.
+
+Everything is decided by the distance map and the raster positions only: the result does
+not depend on the class values or the order in which objects were drawn.
 
 :func:`estimate_counts` turns that into counts per class with a low–high range.
 """
@@ -35,7 +44,7 @@ import numpy as np
 
 from maskkit.errors import InvalidInputError, MaskkitTypeError
 
-__all__ = ["METHODS", "estimate_counts", "single_object_area", "split_touching"]
+__all__ = ["METHODS", "estimate_counts", "object_fill", "single_object_area", "split_touching"]
 
 #: ``estimate_counts`` methods.
 METHODS = ("split", "area", "components")
@@ -50,6 +59,15 @@ SIZE_RATIO = 0.25
 #: peaks are farther apart than the larger peak plus REACH times the smaller one.
 REACH = 0.0
 REACH_RATIO = 0.85
+#: Class-shape check: when the objects of a class fill their moment ellipses less than
+#: this (median of :func:`object_fill`), its splits are re-examined with the two rules below.
+SHAPE_GATE = 0.93
+#: ... a split of such a class stands only if its saddle is below STRICT_NECK times the
+#: smaller peak ...
+STRICT_NECK = 0.5
+#: ... and the smaller-peaked part holds at least STRICT_AREA times the class's typical
+#: object area (the area-weighted median: the size of the object holding a typical pixel).
+STRICT_AREA = 0.5
 #: Neck ratios of the counts that bound the estimate of ``method="split"``: the low count
 #: also drops the reach rule, the high one halves DEPTH and applies the reach rule to any
 #: saddle.
@@ -129,16 +147,85 @@ class _Prepared:
     def flood(self, rule: dict, min_dist2, lab):
         from maskkit._kernels import split as k
 
-        return k.flood_split(self.sq, self.cap, self.order, self.start, self.ncomp, self.nz,
-                             self.ny, self.nx, *self.offsets, float(rule["ratio"]),
-                             float(rule["depth"]), float(min_dist2), float(rule["size_ratio"]),
-                             float(rule["reach"]), float(rule["reach_ratio"]), lab)
+        (parent, peak_at, nreg, peak, area, mom, edge_a, edge_b, edge_s,
+         nedge) = k.flood_split(self.sq, self.cap, self.order, self.start, self.ncomp,
+                                self.nz, self.ny, self.nx, *self.offsets,
+                                float(rule["ratio"]), float(rule["depth"]), float(min_dist2),
+                                float(rule["size_ratio"]), float(rule["reach"]),
+                                float(rule["reach_ratio"]), lab)
+        if nedge and self.nz == 1 and rule["shape_gate"] > 0:
+            self._merge_unlike(rule, parent, peak_at, nreg, peak, area, mom, edge_a, edge_b,
+                               edge_s, nedge)
+        return parent, peak_at, nreg
+
+    def _merge_unlike(self, rule, parent, peak_at, nreg, peak, area, mom, edge_a, edge_b,
+                      edge_s, nedge):
+        """The class-shape check (module docstring): in classes whose objects are not
+        compact, keep only narrow-necked splits into parts of a typical object's size."""
+        from maskkit._kernels import split as k
+
+        roots, tot, tmom = k.root_stats(parent, nreg, area, mom)
+        fill = object_fill(tot, tmom.reshape(-1, 5))
+        cls = self.vals[peak_at[roots]]
+        typical = np.zeros(nreg + 1)
+        strict = np.zeros(nreg + 1, np.bool_)
+        order = np.argsort(cls, kind="stable")
+        bounds = np.flatnonzero(np.diff(cls[order])) + 1
+        for members in np.split(order, bounds):
+            idx = roots[members]
+            # the size of the object holding a typical pixel: robust to fragments
+            w = np.sort(tot[members])
+            cum = np.cumsum(w)
+            typical[idx] = w[np.searchsorted(cum, cum[-1] / 2)]
+            strict[idx] = np.median(fill[members]) < rule["shape_gate"]
+        if not strict.any():
+            return
+        obj_area = np.zeros(nreg + 1, np.int64)
+        obj_area[roots] = tot
+        k.merge_unlike(parent, peak, peak_at, obj_area, edge_a, edge_b, edge_s, nedge,
+                       typical, strict, float(rule["strict_neck"]), float(rule["strict_area"]))
 
 
 def _rule(**changes) -> dict:
     """The neck rule's settings (the module constants, read at call time)."""
     return {"ratio": RATIO, "depth": DEPTH, "size_ratio": SIZE_RATIO, "reach": REACH,
-            "reach_ratio": REACH_RATIO, **changes}
+            "reach_ratio": REACH_RATIO, "shape_gate": SHAPE_GATE, "strict_neck": STRICT_NECK,
+            "strict_area": STRICT_AREA, **changes}
+
+
+def object_fill(area, moments) -> np.ndarray:
+    """How well objects fill the ellipse of their second moments: ``area / (4 pi
+    sqrt(det C))`` with ``C`` the covariance of the pixel centres (plus 1/12 per axis,
+    a pixel's own spread).  About 1 for disks, ellipses and other convex blobs of any
+    elongation (0.95 for a square), lower for shapes whose pixels lie far from their
+    centre for their area: limbs, crosses, rings, L shapes.
+
+    Parameters
+    ----------
+    area : array_like, shape (N,)
+        Pixel counts.
+    moments : array_like, shape (N, 5)
+        Per object, the sums of ``y, x, y*y, x*x, x*y`` over its pixels.
+
+    Returns
+    -------
+    ndarray of float64, shape (N,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yy, xx = np.nonzero(np.hypot(*np.mgrid[-20:21, -20:21]) <= 20)
+    >>> sums = [[yy.sum(), xx.sum(), (yy * yy).sum(), (xx * xx).sum(), (xx * yy).sum()]]
+    >>> round(float(object_fill([yy.size], sums)[0]), 2)
+    1.0
+    """
+    a = np.maximum(np.asarray(area, dtype=np.float64), 1.0)
+    m = np.asarray(moments, dtype=np.float64).reshape(-1, 5) / a[:, None]
+    vy = m[:, 2] - m[:, 0] ** 2 + 1 / 12
+    vx = m[:, 3] - m[:, 1] ** 2 + 1 / 12
+    cxy = m[:, 4] - m[:, 0] * m[:, 1]
+    det = np.maximum(vy * vx - cxy * cxy, 1 / 144)
+    return a / (4 * math.pi * np.sqrt(det))
 
 
 def _check_min_distance(min_distance) -> float:

@@ -296,13 +296,23 @@ def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, dep
     smaller one (two overlapping objects: the smaller one's inscribed ball lies outside
     the larger one's).  Peaks and saddles are compared as distances (square roots).
 
-    Returns ``(parent, peak_at, n_regions)``: the union-find forest over regions
-    ``1..n_regions`` (roots are the objects) and each region's peak pixel.
+    Returns ``(parent, peak_at, n_regions, peak, area, moments, edge_a, edge_b, edge_s,
+    n_edges)``: the union-find forest over regions ``1..n_regions`` (roots are the
+    objects), each region's peak pixel, peak squared distance, pixel count and raw
+    moments ``sum y, x, yy, xx, xy`` (flat, five per region; in-plane coordinates), and
+    the saddles where two regions met and were kept apart (``edge_s``: a distance), in
+    flood order, for :func:`merge_unlike`.
     """
     cap_regions = 1024
     parent = np.empty(cap_regions, np.int64)
     peak = np.empty(cap_regions, np.float64)
     peak_at = np.empty(cap_regions, np.int64)
+    area = np.zeros(cap_regions, np.int64)
+    mom = np.zeros(5 * cap_regions, np.float64)
+    edge_a = np.empty(256, np.int64)
+    edge_b = np.empty(256, np.int64)
+    edge_s = np.empty(256, np.float64)
+    nedge = 0
     parent[0] = 0
     peak[0] = 0.0
     peak_at[0] = -1
@@ -389,10 +399,17 @@ def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, dep
                 parent = _grow(parent, nreg + 1)
                 peak = _grow(peak, nreg + 1)
                 peak_at = _grow(peak_at, nreg + 1)
+                grown = _grow(area, nreg + 1)
+                grown[area.size:] = 0
+                area = grown
+                grown_mom = _grow(mom, 5 * (nreg + 1))
+                grown_mom[mom.size:] = 0.0
+                mom = grown_mom
             parent[nreg] = nreg
             peak[nreg] = min(float(sq[p]), cap)
             peak_at[nreg] = p
             lab[p] = nreg
+            _add_pixel(area, mom, nreg, y, x)
             continue
         if nr > 1:
             s = math.sqrt(min(float(sq[p]), cap))
@@ -423,9 +440,91 @@ def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, dep
                         parent[a] = r
                     else:
                         parent[r] = a
+                else:  # kept apart here: a candidate for merge_unlike
+                    if nedge >= edge_a.size:
+                        edge_a = _grow(edge_a, nedge + 1)
+                        edge_b = _grow(edge_b, nedge + 1)
+                        edge_s = _grow(edge_s, nedge + 1)
+                    edge_a[nedge] = a
+                    edge_b[nedge] = r
+                    edge_s[nedge] = s
+                    nedge += 1
             best = _root(parent, best)
         lab[p] = best
-    return parent, peak_at, nreg
+        _add_pixel(area, mom, best, y, x)
+    return parent, peak_at, nreg, peak, area, mom, edge_a, edge_b, edge_s, nedge
+
+
+@kernel
+def _add_pixel(area, mom, r, y, x):
+    area[r] += 1
+    fy = float(y)
+    fx = float(x)
+    b = 5 * r
+    mom[b] += fy
+    mom[b + 1] += fx
+    mom[b + 2] += fy * fy
+    mom[b + 3] += fx * fx
+    mom[b + 4] += fx * fy
+
+
+@kernel
+def root_stats(parent, nreg, area, mom):
+    """Per object (root region): its index, pixel count and the sums of its regions'
+    moments (five per object, as in :func:`flood_split`)."""
+    n = 0
+    for r in range(1, nreg + 1):
+        if parent[r] == r:
+            n += 1
+    slot = np.full(nreg + 1, -1, np.int64)
+    roots = np.empty(n, np.int64)
+    tot = np.zeros(n, np.int64)
+    tmom = np.zeros(5 * n, np.float64)
+    n = 0
+    for r in range(1, nreg + 1):
+        if parent[r] == r:
+            slot[r] = n
+            roots[n] = r
+            n += 1
+    for r in range(1, nreg + 1):
+        i = slot[_root(parent, r)]
+        tot[i] += area[r]
+        for k in range(5):
+            tmom[5 * i + k] += mom[5 * r + k]
+    return roots, tot, tmom
+
+
+@kernel
+def merge_unlike(parent, peak, peak_at, area, edge_a, edge_b, edge_s, nedge, typical,
+                 strict, neck_max, area_min):
+    """Second look at the saddles where :func:`flood_split` kept two objects apart, in
+    flood order (highest saddle first): where ``strict`` is set for the objects' root
+    (their class's objects are not compact), they stay apart only when the saddle is
+    below ``neck_max`` times the smaller peak distance and the smaller-peaked object holds
+    at least ``area_min`` times ``typical`` (its class's typical object area) pixels;
+    otherwise they are merged.  ``typical`` and ``strict`` are read at the roots of the
+    forest as it is on entry (merging keeps one of the two roots, of the same class).
+    Returns the number of merges."""
+    merged = 0
+    n = min(nedge, edge_a.size, edge_b.size, edge_s.size)
+    for e in range(n):
+        a = edge_a[e]
+        b = edge_b[e]
+        if a < 1 or b < 1 or a >= parent.size or b >= parent.size:
+            continue
+        ra = _root(parent, a)
+        rb = _root(parent, b)
+        if ra == rb or not strict[ra]:
+            continue
+        if peak[rb] > peak[ra] or (peak[rb] == peak[ra] and peak_at[rb] < peak_at[ra]):
+            ra, rb = rb, ra  # ra: the higher peak
+        m = math.sqrt(peak[rb])
+        keep = edge_s[e] < neck_max * m and area[rb] >= area_min * typical[ra]
+        if not keep:
+            parent[rb] = ra
+            area[ra] += area[rb]
+            merged += 1
+    return merged
 
 
 @kernel
