@@ -51,8 +51,10 @@ METHODS = ("split", "area", "components")
 
 #: A saddle narrower than this share of the smaller peak distance separates two objects.
 RATIO = 0.7
-#: ... and it must also lie at least this many pixels below that peak.
+#: ... and it must also lie at least this many pixels below that peak, or DEPTH_REL of the
+#: peak when that is less (small objects: a 3 px radius has saddles 0.5 px deep).
 DEPTH = 1.0
+DEPTH_REL = 0.15
 #: A basin whose peak distance is below this share of its neighbour's is part of it.
 SIZE_RATIO = 0.25
 #: A wider saddle (below REACH_RATIO of the smaller peak) still separates two basins whose
@@ -69,8 +71,9 @@ STRICT_NECK = 0.5
 #: object area (the area-weighted median: the size of the object holding a typical pixel).
 STRICT_AREA = 0.5
 #: Neck ratios of the counts that bound the estimate of ``method="split"``: the low count
-#: also drops the reach rule, the high one halves DEPTH and applies the reach rule to any
-#: saddle.
+#: also drops the reach rule and tightens the class-shape check (0.7 STRICT_NECK, 1.5
+#: STRICT_AREA), the high one halves DEPTH, applies the reach rule to any saddle and
+#: loosens the check (1.4 STRICT_NECK, STRICT_AREA / 2).
 RATIO_LOW, RATIO_HIGH = 0.55, 0.85
 
 _NEIGHBOURS = {4: 6, 8: 26}
@@ -150,7 +153,8 @@ class _Prepared:
         (parent, peak_at, nreg, peak, area, mom, edge_a, edge_b, edge_s,
          nedge) = k.flood_split(self.sq, self.cap, self.order, self.start, self.ncomp,
                                 self.nz, self.ny, self.nx, *self.offsets,
-                                float(rule["ratio"]), float(rule["depth"]), float(min_dist2),
+                                float(rule["ratio"]), float(rule["depth"]),
+                                float(rule["depth_rel"]), float(min_dist2),
                                 float(rule["size_ratio"]), float(rule["reach"]),
                                 float(rule["reach_ratio"]), lab)
         if nedge and self.nz == 1 and rule["shape_gate"] > 0:
@@ -188,7 +192,7 @@ class _Prepared:
 
 def _rule(**changes) -> dict:
     """The neck rule's settings (the module constants, read at call time)."""
-    return {"ratio": RATIO, "depth": DEPTH, "size_ratio": SIZE_RATIO, "reach": REACH,
+    return {"ratio": RATIO, "depth": DEPTH, "depth_rel": DEPTH_REL, "size_ratio": SIZE_RATIO, "reach": REACH,
             "reach_ratio": REACH_RATIO, "shape_gate": SHAPE_GATE, "strict_neck": STRICT_NECK,
             "strict_area": STRICT_AREA, **changes}
 
@@ -424,8 +428,12 @@ def estimate_counts(mask, *, method: str = "split", connectivity: int = 8,
         prep = _Prepared(mask, conn, bg, ign, scratch=lab)
         lab = lab.reshape(-1)
         mid = _class_counts(prep, _rule(), min_dist2, lab)
-        lo = _class_counts(prep, _rule(ratio=RATIO_LOW, reach=-1.0), min_dist2, lab)
-        hi = _class_counts(prep, _rule(ratio=RATIO_HIGH, depth=DEPTH / 2, reach_ratio=1.0),
+        lo = _class_counts(prep, _rule(ratio=RATIO_LOW, reach=-1.0,
+                                       strict_neck=STRICT_NECK * 0.7,
+                                       strict_area=min(1.0, STRICT_AREA * 1.5)), min_dist2, lab)
+        hi = _class_counts(prep, _rule(ratio=RATIO_HIGH, depth=DEPTH / 2, reach_ratio=1.0,
+                                       strict_neck=min(1.0, STRICT_NECK * 1.4),
+                                       strict_area=STRICT_AREA / 2),
                            min_dist2, lab)
         table = {c: (n, mid.get(c, n), lo.get(c, n), hi.get(c, n)) for c, n in comps.items()}
     out = {}

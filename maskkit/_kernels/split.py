@@ -278,10 +278,11 @@ def _grow(a, n):
 
 @kernel
 def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, depth,
-                min_dist2, size_ratio, reach, reach_ratio, lab):
+                depth_rel, min_dist2, size_ratio, reach, reach_ratio, lab):
     """Flood the pixels of each component (``order[start[c]:start[c + 1]]``, see
     :func:`order_by_component`) into regions and merge the regions whose saddle is not a
-    neck.
+    neck.  A neck must lie ``min(depth, depth_rel * peak)`` below the smaller peak (small
+    objects have shallow saddles).
 
     Parameters are flat arrays of the volume ``(nz, ny, nx)``: ``sq`` the squared
     distances (clipped to ``cap``), ``lab`` (zeroed, int32 or int64) receives a region
@@ -426,8 +427,9 @@ def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, dep
                     continue
                 m = math.sqrt(min(peak[a], peak[r]))
                 big = math.sqrt(max(peak[a], peak[r]))
-                merge = s >= ratio * m or m - s < depth or m < size_ratio * big
-                if merge and reach >= 0.0 and m - s >= depth and s < reach_ratio * m \
+                dep = min(depth, depth_rel * m)
+                merge = s >= ratio * m or m - s < dep or m < size_ratio * big
+                if merge and reach >= 0.0 and m - s >= dep and s < reach_ratio * m \
                         and m >= size_ratio * big:
                     # a wide junction, but the smaller basin's inscribed ball lies mostly
                     # outside the larger one: two overlapping objects
