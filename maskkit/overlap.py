@@ -62,7 +62,7 @@ __all__ = [
 DEFAULT_LEVELS = (8.0, 4.0, 2.0, 1.0, 0.75, 0.5, 0.25, 0.0, -2.0, -4.0, -8.0, -16.0)
 CONNECTIVITIES = (4, 8)
 #: ``estimate_counts`` methods measured beside the components.
-ESTIMATORS = ("split", "area")
+ESTIMATORS = ("split", "combined", "area")
 _STAT_KEYS = ("touching_fraction", "overlapping_fraction", "mean_iou", "occluded_fraction")
 
 
@@ -214,7 +214,7 @@ class OverlapResult:
     images : list of dict
         One record per scene and connectivity.
     estimates : list of dict
-        One record per scene and estimator (``"split"``, ``"area"``).
+        One record per scene and estimator (``"split"``, ``"combined"``, ``"area"``).
     seconds : float
         Wall time of the sweep.
     """
@@ -513,7 +513,8 @@ def _plot(result: OverlapResult, path: Path, warn) -> bool:
         hi = [lv[key]["count_ratio_p90"] for lv in result.levels]
         ax.plot(gaps, mean, "o-", color=colour, label=f"semantic, {conn}-connectivity")
         ax.fill_between(gaps, lo, hi, color=colour, alpha=0.18, lw=0)
-    for method, colour in (("split", "tab:green"), ("area", "tab:purple")):
+    for method, colour in (("split", "tab:green"), ("combined", "tab:olive"),
+                           ("area", "tab:purple")):
         if not result.levels or method not in result.levels[0]:
             continue
         mean = [lv[method]["count_ratio"] for lv in result.levels]

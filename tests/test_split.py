@@ -250,15 +250,19 @@ def test_estimate_counts_contract(seed, gap):
     scene = make_scene(15, 3, gap=gap, height=160, radius=(4.0, 14.0), seed=seed)
     sem = scene.semantic_map()
     comps = count_objects(sem)
-    for method in ("split", "area", "components"):
+    for method in ("combined", "split", "area", "components"):
         est = estimate_counts(sem, method=method)
         assert list(est) == sorted(comps)
         for c, row in est.items():
             assert row["components"] == comps[c]
             assert row["components"] <= row["low"] <= row["estimate"] <= row["high"]
-    split = estimate_counts(sem)
+    split = estimate_counts(sem, method="split")
     assert {c: r["estimate"] for c, r in split.items()} == _class_counts(split_touching(sem),
                                                                          sem)
+    combined = estimate_counts(sem)  # the default: split, plus what area adds
+    for c, row in combined.items():
+        assert row["estimate"] >= split[c]["estimate"]
+        assert row["low"] == split[c]["low"]
     assert {c: r["estimate"] for c, r in estimate_counts(sem, method="components").items()} \
         == comps
 
