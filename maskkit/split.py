@@ -154,32 +154,45 @@ class _Prepared:
         if got != self.nfg:  # pragma: no cover - the kernels' own consistency check
             raise RuntimeError("split: the flood order lost pixels")
         self.offsets = _offsets(conn, mask.ndim)
+        # where the flood kept two regions apart (for merge_unlike); grown when short
+        self._edge_room(self.nfg // 8 + 1024)
 
     def flood(self, rule: dict, min_dist2, lab):
         from maskkit._kernels import split as k
 
-        (parent, peak_at, nreg, peak, area, mom, edge_a, edge_b, edge_s,
-         nedge) = k.flood_split(self.sq, self.cap, self.order, self.start, self.ncomp,
-                                self.nz, self.ny, self.nx, *self.offsets,
-                                float(rule["ratio"]), float(rule["depth"]),
-                                float(rule["depth_rel"]), float(min_dist2),
-                                float(rule["size_ratio"]), float(rule["reach"]),
-                                float(rule["reach_ratio"]), lab)
+        while True:
+            parent, peak_at, nreg, peak, nedge = k.flood_split(
+                self.sq, self.cap, self.order, self.start, self.ncomp, self.nz, self.ny,
+                self.nx, *self.offsets, float(rule["ratio"]), float(rule["depth"]),
+                float(rule["depth_rel"]), float(min_dist2), float(rule["size_ratio"]),
+                float(rule["reach"]), float(rule["reach_ratio"]), lab, self.edges,
+                self.edge_s)
+            if nedge <= self.edge_s.size:
+                break
+            self._edge_room(4 * self.edge_s.size)  # rare: many long boundaries
+            lab[:] = 0
+        area, mom = k.region_stats(lab, self.nx, nreg)
+        self.last = (area, mom)
+        # the class-shape check is 2-D (the moments are in-plane)
         if nedge and self.nz == 1 and rule["shape_gate"] > 0:
-            self._merge_unlike(rule, parent, peak_at, nreg, peak, area, mom, edge_a, edge_b,
-                               edge_s, nedge)
-        self.last_stats = (area, mom)  # per region: what objects() sums per object
+            self._merge_unlike(rule, parent, peak_at, nreg, peak, area, mom, nedge)
         return parent, peak_at, nreg
 
+    def _edge_room(self, n):
+        self.edges = np.empty((n, 2), np.int64)
+        self.edge_s = np.empty(n, np.float64)
+
     def objects(self, parent, peak_at, nreg):
-        """Class, pixel count and :func:`object_fill` of every object of the last flood."""
+        """Class, pixel count and :func:`object_fill` (NaN in 3-D) of every object of the
+        last flood."""
         from maskkit._kernels import split as k
 
-        roots, tot, tmom = k.root_stats(parent, nreg, *self.last_stats)
-        return self.vals[peak_at[roots]], tot, object_fill(tot, tmom.reshape(-1, 5))
+        roots, tot, tmom = k.root_stats(parent, nreg, *self.last)
+        fill = object_fill(tot, tmom.reshape(-1, 5)) if self.nz == 1 else \
+            np.full(roots.size, math.nan)
+        return self.vals[peak_at[roots]], tot, fill
 
-    def _merge_unlike(self, rule, parent, peak_at, nreg, peak, area, mom, edge_a, edge_b,
-                      edge_s, nedge):
+    def _merge_unlike(self, rule, parent, peak_at, nreg, peak, area, mom, nedge):
         """The class-shape check (module docstring): in classes whose objects are not
         compact, keep only narrow-necked splits into parts of a typical object's size."""
         from maskkit._kernels import split as k
@@ -189,9 +202,7 @@ class _Prepared:
         cls = self.vals[peak_at[roots]]
         typical = np.zeros(nreg + 1)
         strict = np.zeros(nreg + 1, np.bool_)
-        order = np.argsort(cls, kind="stable")
-        bounds = np.flatnonzero(np.diff(cls[order])) + 1
-        for members in np.split(order, bounds):
+        for _, members in _by_class(cls):
             idx = roots[members]
             # the size of the object holding a typical pixel: robust to fragments
             w = np.sort(tot[members])
@@ -202,7 +213,7 @@ class _Prepared:
             return
         obj_area = np.zeros(nreg + 1, np.int64)
         obj_area[roots] = tot
-        k.merge_unlike(parent, peak, peak_at, obj_area, edge_a, edge_b, edge_s, nedge,
+        k.merge_unlike(parent, peak, peak_at, obj_area, self.edges, self.edge_s, nedge,
                        typical, strict, float(rule["strict_neck"]), float(rule["strict_area"]))
 
 
@@ -369,7 +380,7 @@ def area_multiples(areas, fills) -> np.ndarray:
     a = np.asarray(areas, dtype=np.float64)
     f = np.asarray(fills, dtype=np.float64)
     out = np.ones(a.size, np.int64)
-    if a.size < COMBINED_MIN_OBJECTS or np.median(f) < SHAPE_GATE:
+    if a.size < COMBINED_MIN_OBJECTS or not np.median(f) >= SHAPE_GATE:  # NaN: 3-D
         return out
     q1, typical, q3 = np.percentile(a, [25, 50, 75])
     if q3 > COMBINED_SPREAD * q1:

@@ -278,7 +278,7 @@ def _grow(a, n):
 
 @kernel
 def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, depth,
-                depth_rel, min_dist2, size_ratio, reach, reach_ratio, lab):
+                depth_rel, min_dist2, size_ratio, reach, reach_ratio, lab, edges, edge_s):
     """Flood the pixels of each component (``order[start[c]:start[c + 1]]``, see
     :func:`order_by_component`) into regions and merge the regions whose saddle is not a
     neck.  A neck must lie ``min(depth, depth_rel * peak)`` below the smaller peak (small
@@ -297,23 +297,21 @@ def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, dep
     smaller one (two overlapping objects: the smaller one's inscribed ball lies outside
     the larger one's).  Peaks and saddles are compared as distances (square roots).
 
-    Returns ``(parent, peak_at, n_regions, peak, area, moments, edge_a, edge_b, edge_s,
-    n_edges)``: the union-find forest over regions ``1..n_regions`` (roots are the
-    objects), each region's peak pixel, peak squared distance, pixel count and raw
-    moments ``sum y, x, yy, xx, xy`` (flat, five per region; in-plane coordinates), and
-    the saddles where two regions met and were kept apart (``edge_s``: a distance), in
-    flood order, for :func:`merge_unlike`.
+    Where two regions meet and stay apart, the pair and the saddle (a distance) are
+    written to ``edges`` / ``edge_s`` (in flood order, for :func:`merge_unlike`) while
+    there is room.
+
+    Returns ``(parent, peak_at, n_regions, peak, n_edges)``: the union-find forest over
+    regions ``1..n_regions`` (roots are the objects), each region's peak pixel and peak
+    squared distance, and how many edges were written (more than the room: the buffers
+    were too small and the edges are incomplete).
     """
     cap_regions = 1024
     parent = np.empty(cap_regions, np.int64)
     peak = np.empty(cap_regions, np.float64)
     peak_at = np.empty(cap_regions, np.int64)
-    area = np.zeros(cap_regions, np.int64)
-    mom = np.zeros(5 * cap_regions, np.float64)
-    edge_a = np.empty(256, np.int64)
-    edge_b = np.empty(256, np.int64)
-    edge_s = np.empty(256, np.float64)
     nedge = 0
+    edge_cap = min(edges.shape[0], edge_s.size)
     parent[0] = 0
     peak[0] = 0.0
     peak_at[0] = -1
@@ -400,17 +398,10 @@ def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, dep
                 parent = _grow(parent, nreg + 1)
                 peak = _grow(peak, nreg + 1)
                 peak_at = _grow(peak_at, nreg + 1)
-                grown = _grow(area, nreg + 1)
-                grown[area.size:] = 0
-                area = grown
-                grown_mom = _grow(mom, 5 * (nreg + 1))
-                grown_mom[mom.size:] = 0.0
-                mom = grown_mom
             parent[nreg] = nreg
             peak[nreg] = min(float(sq[p]), cap)
             peak_at[nreg] = p
             lab[p] = nreg
-            _add_pixel(area, mom, nreg, y, x)
             continue
         if nr > 1:
             s = math.sqrt(min(float(sq[p]), cap))
@@ -442,32 +433,57 @@ def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, dep
                         parent[a] = r
                     else:
                         parent[r] = a
-                else:  # kept apart here: a candidate for merge_unlike
-                    if nedge >= edge_a.size:
-                        edge_a = _grow(edge_a, nedge + 1)
-                        edge_b = _grow(edge_b, nedge + 1)
-                        edge_s = _grow(edge_s, nedge + 1)
-                    edge_a[nedge] = a
-                    edge_b[nedge] = r
+                elif nedge < edge_cap:  # kept apart here: for merge_unlike
+                    edges[nedge, 0] = a
+                    edges[nedge, 1] = r
                     edge_s[nedge] = s
                     nedge += 1
+                else:
+                    nedge = edge_cap + 1  # full: the caller retries with more room
             best = _root(parent, best)
         lab[p] = best
-        _add_pixel(area, mom, best, y, x)
-    return parent, peak_at, nreg, peak, area, mom, edge_a, edge_b, edge_s, nedge
+    return parent, peak_at, nreg, peak, nedge
 
 
 @kernel
-def _add_pixel(area, mom, r, y, x):
-    area[r] += 1
-    fy = float(y)
-    fx = float(x)
-    b = 5 * r
-    mom[b] += fy
-    mom[b + 1] += fx
-    mom[b + 2] += fy * fy
-    mom[b + 3] += fx * fx
-    mom[b + 4] += fx * fy
+def _sum_squares(n):
+    """0^2 + 1^2 + ... + (n - 1)^2."""
+    return (n - 1) * n * (2 * n - 1) // 6
+
+
+@kernel
+def region_stats(lab, nx, nreg):
+    """Pixel count and raw moments (``sum y, x, yy, xx, xy``, five per region; ``y`` is
+    the row of the flat ``(rows, nx)`` view, so in-plane for a 2-D image) of every region
+    of a flood, from its labels ``lab``: one raster pass, a closed form per run of one
+    label (accumulating them in :func:`flood_split` slowed its loop more)."""
+    area = np.zeros(nreg + 1, np.int64)
+    mom = np.zeros(5 * (nreg + 1), np.float64)
+    width = max(nx, 1)
+    rows = lab.size // width
+    for row in range(rows):
+        y = float(row)
+        base = row * width
+        col = 0
+        while col < width:
+            r = lab[base + col]
+            start = col
+            col += 1
+            while col < width and lab[base + col] == r:
+                col += 1
+            if r < 1 or r > nreg:
+                continue
+            n = col - start
+            sx = float((start + col - 1) * n // 2)
+            sxx = float(_sum_squares(col) - _sum_squares(start))
+            area[r] += n
+            b = 5 * r
+            mom[b] += y * n
+            mom[b + 1] += sx
+            mom[b + 2] += y * y * n
+            mom[b + 3] += sxx
+            mom[b + 4] += y * sx
+    return area, mom
 
 
 @kernel
@@ -497,8 +513,8 @@ def root_stats(parent, nreg, area, mom):
 
 
 @kernel
-def merge_unlike(parent, peak, peak_at, area, edge_a, edge_b, edge_s, nedge, typical,
-                 strict, neck_max, area_min):
+def merge_unlike(parent, peak, peak_at, area, edges, edge_s, nedge, typical, strict,
+                 neck_max, area_min):
     """Second look at the saddles where :func:`flood_split` kept two objects apart, in
     flood order (highest saddle first): where ``strict`` is set for the objects' root
     (their class's objects are not compact), they stay apart only when the saddle is
@@ -508,10 +524,10 @@ def merge_unlike(parent, peak, peak_at, area, edge_a, edge_b, edge_s, nedge, typ
     forest as it is on entry (merging keeps one of the two roots, of the same class).
     Returns the number of merges."""
     merged = 0
-    n = min(nedge, edge_a.size, edge_b.size, edge_s.size)
+    n = min(nedge, edges.shape[0], edge_s.size)
     for e in range(n):
-        a = edge_a[e]
-        b = edge_b[e]
+        a = edges[e, 0]
+        b = edges[e, 1]
         if a < 1 or b < 1 or a >= parent.size or b >= parent.size:
             continue
         ra = _root(parent, a)
