@@ -64,6 +64,9 @@ REACH_RATIO = 0.85
 #: Class-shape check: when the objects of a class fill their moment ellipses less than
 #: this (median of :func:`object_fill`), its splits are re-examined with the two rules below.
 SHAPE_GATE = 0.93
+#: ... or when the area-weighted median fill (the object holding a typical pixel) is below
+#: SHAPE_GATE minus this margin.
+SHAPE_GATE_WEIGHTED_MARGIN = 0.03
 #: ... a split of such a class stands only if its saddle is below STRICT_NECK times the
 #: smaller peak ...
 STRICT_NECK = 0.5
@@ -204,11 +207,15 @@ class _Prepared:
         strict = np.zeros(nreg + 1, np.bool_)
         for _, members in _by_class(cls):
             idx = roots[members]
-            # the size of the object holding a typical pixel: robust to fragments
-            w = np.sort(tot[members])
-            cum = np.cumsum(w)
-            typical[idx] = w[np.searchsorted(cum, cum[-1] / 2)]
-            strict[idx] = np.median(fill[members]) < rule["shape_gate"]
+            # the size and shape of the object holding a typical pixel: robust to the
+            # fragments an over-split makes
+            typical[idx] = weighted_median(tot[members], tot[members])
+            # a class is checked when its typical object, or the object holding a typical
+            # pixel, is not compact (limbs shredded into compact bits hide behind the
+            # first, the few large limbed objects among them show in the second)
+            strict[idx] = (np.median(fill[members]) < rule["shape_gate"]
+                           or weighted_median(fill[members], tot[members])
+                           < rule["shape_gate"] - SHAPE_GATE_WEIGHTED_MARGIN)
         if not strict.any():
             return
         obj_area = np.zeros(nreg + 1, np.int64)
@@ -346,6 +353,20 @@ def _class_counts(prep: _Prepared, rule: dict, min_dist2, lab, extra=None) -> di
         if extra is not None:
             extra[c] = int(area_multiples(area[members], fill[members]).sum()) - members.size
     return counts
+
+
+def weighted_median(values, weights) -> float:
+    """The value at which the weights' cumulative sum first reaches half its total.
+
+    Examples
+    --------
+    >>> weighted_median([0.8, 1.0, 1.0], [900, 50, 50])  # a typical pixel's object
+    0.8
+    """
+    v = np.asarray(values, dtype=np.float64)
+    order = np.argsort(v, kind="stable")
+    cum = np.cumsum(np.asarray(weights, dtype=np.float64)[order])
+    return float(v[order][np.searchsorted(cum, cum[-1] / 2)])
 
 
 def _by_class(cls):
