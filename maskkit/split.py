@@ -67,6 +67,11 @@ SHAPE_GATE = 0.93
 #: ... or when the area-weighted median fill (the object holding a typical pixel) is below
 #: SHAPE_GATE minus this margin.
 SHAPE_GATE_WEIGHTED_MARGIN = 0.03
+#: ... or when the class is shredded: its median object is smaller than SHAPE_GATE_SHRED
+#: times the object holding a typical pixel (most objects are bits of a few large ones).
+SHAPE_GATE_SHRED = 0.25
+#: The check is repeated on its own result at most this many times (while it merges).
+SHAPE_PASSES = 2
 #: ... a split of such a class stands only if its saddle is below STRICT_NECK times the
 #: smaller peak ...
 STRICT_NECK = 0.5
@@ -197,31 +202,40 @@ class _Prepared:
 
     def _merge_unlike(self, rule, parent, peak_at, nreg, peak, area, mom, nedge):
         """The class-shape check (module docstring): in classes whose objects are not
-        compact, keep only narrow-necked splits into parts of a typical object's size."""
+        compact, keep only narrow-necked splits into parts of a typical object's size.
+        Repeated (up to SHAPE_PASSES times) while it merges: once limbs cut into bits are
+        back with their bodies, the typical object is the whole body, and a head that
+        looked like a typical bit is seen as the fragment it is."""
         from maskkit._kernels import split as k
 
-        roots, tot, tmom = k.root_stats(parent, nreg, area, mom)
-        fill = object_fill(tot, tmom.reshape(-1, 5))
-        cls = self.vals[peak_at[roots]]
-        typical = np.zeros(nreg + 1)
-        strict = np.zeros(nreg + 1, np.bool_)
-        for _, members in _by_class(cls):
-            idx = roots[members]
-            # the size and shape of the object holding a typical pixel: robust to the
-            # fragments an over-split makes
-            typical[idx] = weighted_median(tot[members], tot[members])
-            # a class is checked when its typical object, or the object holding a typical
-            # pixel, is not compact (limbs shredded into compact bits hide behind the
-            # first, the few large limbed objects among them show in the second)
-            strict[idx] = (np.median(fill[members]) < rule["shape_gate"]
-                           or weighted_median(fill[members], tot[members])
-                           < rule["shape_gate"] - SHAPE_GATE_WEIGHTED_MARGIN)
-        if not strict.any():
-            return
-        obj_area = np.zeros(nreg + 1, np.int64)
-        obj_area[roots] = tot
-        k.merge_unlike(parent, peak, peak_at, obj_area, self.edges, self.edge_s, nedge,
-                       typical, strict, float(rule["strict_neck"]), float(rule["strict_area"]))
+        for _ in range(SHAPE_PASSES):
+            roots, tot, tmom = k.root_stats(parent, nreg, area, mom)
+            fill = object_fill(tot, tmom.reshape(-1, 5))
+            cls = self.vals[peak_at[roots]]
+            typical = np.zeros(nreg + 1)
+            strict = np.zeros(nreg + 1, np.bool_)
+            for _, members in _by_class(cls):
+                idx = roots[members]
+                # the size and shape of the object holding a typical pixel: robust to
+                # the fragments an over-split makes
+                typical[idx] = weighted_median(tot[members], tot[members])
+                shredded = np.median(tot[members]) < SHAPE_GATE_SHRED * typical[idx[0]]
+                # a class is checked when its typical object, or the object holding a
+                # typical pixel, is not compact (limbs shredded into compact bits hide
+                # behind the first, the few large limbed objects among them show in the
+                # second), or when most of its objects are bits of a few large ones
+                strict[idx] = (shredded or np.median(fill[members]) < rule["shape_gate"]
+                               or weighted_median(fill[members], tot[members])
+                               < rule["shape_gate"] - SHAPE_GATE_WEIGHTED_MARGIN)
+            if not strict.any():
+                return
+            obj_area = np.zeros(nreg + 1, np.int64)
+            obj_area[roots] = tot
+            merged = k.merge_unlike(parent, peak, peak_at, obj_area, self.edges, self.edge_s,
+                                    nedge, typical, strict, float(rule["strict_neck"]),
+                                    float(rule["strict_area"]))
+            if not merged:
+                return
 
 
 def _rule(**changes) -> dict:
