@@ -81,11 +81,13 @@ STRICT_AREA = 0.5
 #: ``method="combined"``: the area correction of :func:`area_multiples` applies to classes
 #: of at least COMBINED_MIN_OBJECTS objects whose areas' quartiles lie within
 #: COMBINED_SPREAD of each other, to objects of COMBINED_MULTIPLE times the median area or
-#: more that fill their moment ellipse less than COMBINED_FILL.
+#: more that fill their moment ellipse less than COMBINED_FILL ...
 COMBINED_MIN_OBJECTS = 8
 COMBINED_SPREAD = 2.5
 COMBINED_MULTIPLE = 1.7
 COMBINED_FILL = 0.95
+#: ... and whose largest inscribed radius is at most COMBINED_PEAK times the median one.
+COMBINED_PEAK = 1.6
 #: Neck ratios of the counts that bound the estimate of ``method="split"``: the low count
 #: also drops the reach rule and tightens the class-shape check (0.7 STRICT_NECK, 1.5
 #: STRICT_AREA), the high one halves DEPTH, applies the reach rule to any saddle and
@@ -191,14 +193,16 @@ class _Prepared:
         self.edge_s = np.empty(n, np.float64)
 
     def objects(self, parent, peak_at, nreg):
-        """Class, pixel count and :func:`object_fill` (NaN in 3-D) of every object of the
-        last flood."""
+        """Class, pixel count, :func:`object_fill` (NaN in 3-D) and peak distance (the
+        radius of the largest inscribed disk) of every object of the last flood."""
         from maskkit._kernels import split as k
 
         roots, tot, tmom = k.root_stats(parent, nreg, *self.last)
         fill = object_fill(tot, tmom.reshape(-1, 5)) if self.nz == 1 else \
             np.full(roots.size, math.nan)
-        return self.vals[peak_at[roots]], tot, fill
+        at = peak_at[roots]
+        peaks = np.sqrt(np.minimum(self.sq[at].astype(np.float64), self.cap))
+        return self.vals[at], tot, fill, peaks
 
     def _merge_unlike(self, rule, parent, peak_at, nreg, peak, area, mom, nedge):
         """The class-shape check (module docstring): in classes whose objects are not
@@ -360,12 +364,13 @@ def _class_counts(prep: _Prepared, rule: dict, min_dist2, lab, extra=None) -> di
     """Objects per class of one flood; with ``extra`` (a dict), also fill it with the
     objects :func:`area_multiples` adds per class."""
     lab[:] = 0
-    cls, area, fill = prep.objects(*prep.flood(rule, min_dist2, lab))
+    cls, area, fill, peaks = prep.objects(*prep.flood(rule, min_dist2, lab))
     counts: dict[int, int] = {}
     for c, members in _by_class(cls):
         counts[c] = int(members.size)
         if extra is not None:
-            extra[c] = int(area_multiples(area[members], fill[members]).sum()) - members.size
+            extra[c] = int(area_multiples(area[members], fill[members],
+                                          peaks[members]).sum()) - members.size
     return counts
 
 
@@ -391,7 +396,7 @@ def _by_class(cls):
             yield int(cls[members[0]]), members
 
 
-def area_multiples(areas, fills) -> np.ndarray:
+def area_multiples(areas, fills, peaks=None) -> np.ndarray:
     """How many objects each split object of one class holds by its area: the
     correction of ``estimate_counts(method="combined")``.
 
@@ -399,9 +404,11 @@ def area_multiples(areas, fills) -> np.ndarray:
     class is a population of compact objects of similar size (at least
     ``COMBINED_MIN_OBJECTS`` objects, median :func:`object_fill` of at least
     ``SHAPE_GATE``, upper quartile of the areas within ``COMBINED_SPREAD`` times the
-    lower one) and the object is both a clear multiple (``area >= COMBINED_MULTIPLE *
-    typical``) and not a clean ellipse (``fill < COMBINED_FILL``: two overlapping
-    objects the split kept together); 1 otherwise.
+    lower one) and the object is a clear multiple (``area >= COMBINED_MULTIPLE *
+    typical``), not a clean ellipse (``fill < COMBINED_FILL``) and, when ``peaks`` (the
+    objects' largest inscribed radii) are given, no thicker than a typical object
+    (``peak <= COMBINED_PEAK * median peak``): large because it holds several typical
+    objects the split kept together, not because it is one large object.  1 otherwise.
 
     Examples
     --------
@@ -410,6 +417,9 @@ def area_multiples(areas, fills) -> np.ndarray:
     >>> area_multiples(areas, np.array([0.99] * 8 + [0.85])).tolist()
     [1, 1, 1, 1, 1, 1, 1, 1, 3]
     >>> area_multiples(areas, np.array([0.99] * 9)).tolist()  # one large, clean ellipse
+    [1, 1, 1, 1, 1, 1, 1, 1, 1]
+    >>> peaks = np.array([5.6] * 8 + [9.9])  # one large object: thick as it is large
+    >>> area_multiples(areas, np.array([0.99] * 8 + [0.85]), peaks).tolist()
     [1, 1, 1, 1, 1, 1, 1, 1, 1]
     """
     a = np.asarray(areas, dtype=np.float64)
@@ -422,6 +432,9 @@ def area_multiples(areas, fills) -> np.ndarray:
         return out
     ratio = a / typical
     several = (ratio >= COMBINED_MULTIPLE) & (f < COMBINED_FILL)
+    if peaks is not None:
+        pk = np.asarray(peaks, dtype=np.float64)
+        several &= pk <= COMBINED_PEAK * np.median(pk)
     out[several] = np.rint(ratio[several]).astype(np.int64)
     return out
 
