@@ -67,9 +67,11 @@ SHAPE_GATE = 0.93
 #: ... or when the area-weighted median fill (the object holding a typical pixel) is below
 #: SHAPE_GATE minus this margin.
 SHAPE_GATE_WEIGHTED_MARGIN = 0.03
-#: ... or when the class is shredded: its median object is smaller than SHAPE_GATE_SHRED
-#: times the object holding a typical pixel (most objects are bits of a few large ones).
+#: ... or when the class is shredded: of at least SHRED_MIN_OBJECTS objects, its median
+#: object is smaller than SHAPE_GATE_SHRED times the object holding a typical pixel (most
+#: objects are bits of a few large ones).
 SHAPE_GATE_SHRED = 0.25
+SHRED_MIN_OBJECTS = 8  # (a few objects of different sizes are not a shredded class)
 #: The check is repeated on its own result at most this many times (while it merges).
 SHAPE_PASSES = 2
 #: ... a split of such a class stands only if its saddle is below STRICT_NECK times the
@@ -223,7 +225,8 @@ class _Prepared:
                 # the size and shape of the object holding a typical pixel: robust to
                 # the fragments an over-split makes
                 typical[idx] = weighted_median(tot[members], tot[members])
-                shredded = np.median(tot[members]) < SHAPE_GATE_SHRED * typical[idx[0]]
+                shredded = (members.size >= SHRED_MIN_OBJECTS and np.median(tot[members])
+                            < SHAPE_GATE_SHRED * typical[idx[0]])
                 # a class is checked when its typical object, or the object holding a
                 # typical pixel, is not compact (limbs shredded into compact bits hide
                 # behind the first, the few large limbed objects among them show in the
