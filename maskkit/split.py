@@ -167,7 +167,7 @@ class _Prepared:
             raise RuntimeError("split: the flood order lost pixels")
         self.offsets = _offsets(conn, mask.ndim)
         # where the flood kept two regions apart (for merge_unlike); grown when short
-        self._edge_room(self.nfg // 8 + 1024)
+        self._edge_room(self.nfg // 32 + 1024)
 
     def flood(self, rule: dict, min_dist2, lab):
         from maskkit._kernels import split as k

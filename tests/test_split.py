@@ -576,7 +576,7 @@ def test_cli_count_estimate_columns(tmp_path, capsys):
                  "--workers", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "image,class,count,area,components,low,high"
-    est = estimate_counts(sem)
+    est = estimate_counts(sem, method="split")
     areas = {c: int((sem == c).sum()) for c in est}
     expected = [f"{inputs[0]},{c},{r['estimate']},{areas[c]},{r['components']},{r['low']},"
                 f"{r['high']}" for c, r in est.items()]
@@ -587,6 +587,12 @@ def test_cli_count_estimate_columns(tmp_path, capsys):
     area = estimate_counts(sem, method="area")
     assert [(r["class"], r["count"], r["components"], r["low"], r["high"]) for r in rows] == [
         (c, v["estimate"], v["components"], v["low"], v["high"]) for c, v in area.items()]
+    mask, _ = _packed(5, 0)  # overlapping compact objects: combined adds to split
+    Image.fromarray(mask).save(tmp_path / "packed.png")
+    assert main(["count", str(tmp_path / "packed.png"), "--kind", "semantic", "--estimate",
+                 "combined", "--quiet", "--format", "jsonl", "--workers", "1"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["count"] for r in rows] == [estimate_counts(mask)[1]["estimate"]]
     # without --estimate the output is unchanged
     assert main(["count", inputs[0], "--kind", "semantic", "--quiet", "--workers", "1"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "image,class,count,area"
