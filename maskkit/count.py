@@ -306,10 +306,10 @@ def count_file(
     (:mod:`maskkit._kernels.countpng`), so counting costs about as much as reading.
     Errors are those of ``read_mask``, naming the file.
 
-    With ``estimate="split"`` or ``"area"`` (semantic masks, ``min_area=0``), ``count`` is
-    the estimated object count of :func:`maskkit.split.estimate_counts` and each value is
-    ``(count, area, components, low, high)``: the connected components and the estimate's
-    range follow.
+    With ``estimate="combined"``, ``"split"`` or ``"area"`` (semantic masks,
+    ``min_area=0``), ``count`` is the estimated object count of
+    :func:`maskkit.split.estimate_counts` and each value is ``(count, area, components,
+    low, high)``: the connected components and the estimate's range follow.
 
     Examples
     --------
@@ -342,13 +342,13 @@ def count_file(
 
 
 def _estimate_file(mask, kind, connectivity, min_area, ignore, estimate):
-    from maskkit.split import estimate_counts
+    from maskkit.split import METHODS, estimate_counts
 
     if kind != "semantic":
         raise InvalidInputError(f"estimate applies to semantic masks only; got kind={kind!r}")
-    if estimate not in ("split", "area", "components"):
-        raise InvalidInputError(f"estimate must be 'split', 'area' or 'components'; got "
-                                f"{estimate!r}")
+    if estimate not in METHODS:
+        raise InvalidInputError(f"estimate must be one of {', '.join(map(repr, METHODS))}; "
+                                f"got {estimate!r}")
     if _check_min_area(min_area):
         raise InvalidInputError("min_area does not combine with an estimate (small objects "
                                 "are part of the objects they touch); use min_area=0")
