@@ -607,6 +607,29 @@ def test_cli_count_estimate_needs_semantic(tmp_path, capsys):
     assert "--estimate goes with --kind semantic" in capsys.readouterr().err
 
 
+def test_edge_buffer_grows_and_gives_the_same_objects(monkeypatch):
+    """The flood's record of kept-apart saddles starts small (nfg / 32) and is retried
+    with more room when full: the result is the one a large buffer gives at once."""
+    import maskkit.split as ms
+
+    rng = np.random.default_rng(3)
+    noise = (rng.random((160, 160)) < 0.6).astype(np.uint8)  # many tiny basins
+    noise[rng.random((160, 160)) < 0.2] = 2
+    calls = []
+    grow = ms._Prepared._edge_room
+
+    def spy(self, n):
+        calls.append(n)
+        grow(self, n)
+
+    monkeypatch.setattr(ms._Prepared, "_edge_room", spy)
+    small = split_touching(noise)
+    assert len(calls) > 1  # it had to grow
+    monkeypatch.setattr(ms._Prepared, "_edge_room", lambda self, n: grow(self, 100 * n))
+    np.testing.assert_array_equal(small, split_touching(noise))
+    assert estimate_counts(noise) == estimate_counts(noise)
+
+
 HOSTILE = r"""
 import numpy as np
 import maskkit
@@ -624,7 +647,7 @@ for it in range(300):
     conn = [6, 18, 26][it % 3] if ndim == 3 else [4, 8][it % 2]
     labels = maskkit.split_touching(m, connectivity=conn, min_distance=float(it % 3))
     assert labels.shape == m.shape
-    for method in ("split", "area", "components"):
+    for method in ("combined", "split", "area", "components"):
         maskkit.estimate_counts(m, method=method, connectivity=conn)
     n += 1
 print("ok", n)
