@@ -12,7 +12,8 @@ their own peak distances (the radii of their largest inscribed circles), never w
 fixed ``min_distance``:
 
 * they are two objects when the saddle is a *neck*: below ``RATIO`` (0.7) times the smaller
-  peak and at least ``DEPTH`` (1 px) below it (touching objects: a saddle of 1 px);
+  peak and at least ``DEPTH`` (1 px) below it, or ``DEPTH_REL`` (0.15) of the peak for
+  small objects (touching objects: a saddle of 1 px);
 * a wider saddle (up to ``REACH_RATIO``, 0.85, of the smaller peak) still separates two
   overlapping objects when the smaller basin's peak lies outside the larger one's inscribed
   circle (``REACH``);
@@ -23,16 +24,19 @@ So a large object is not cut into pieces and a small one is not swallowed.  Thes
 assume compact objects (disks, ellipses, grains, cells).  Objects with limbs (people,
 horses, chairs) have distance maxima in their heads, hands and feet, so a second,
 class-level check follows: when the objects a class splits into fill their moment ellipse
-poorly (median :func:`object_fill` below ``SHAPE_GATE``, 0.93; compact shapes score
-0.95-1.0 whatever their elongation), each split of that class stands only if its saddle is
-below ``STRICT_NECK`` (0.5) of the smaller peak *and* the smaller-peaked part holds at
-least ``STRICT_AREA`` (a half) of the class's typical object area; otherwise the two parts
-are merged back.  Compact classes are left as the neck rule split them.
+poorly (median :func:`object_fill` below ``SHAPE_GATE``, 0.93, or the area-weighted median
+below 0.90; compact shapes score 0.95-1.0 whatever their elongation), or are mostly bits
+of a few large objects (``SHAPE_GATE_SHRED``), each split of that class stands only if its
+saddle is below ``STRICT_NECK`` (0.5) of the smaller peak *and* the smaller-peaked part
+holds at least ``STRICT_AREA`` (a half) of the class's typical object area; otherwise the
+two parts are merged back.  Compact classes are left as the neck rule split them.
 
 Everything is decided by the distance map and the raster positions only: the result does
 not depend on the class values or the order in which objects were drawn.
 
-:func:`estimate_counts` turns that into counts per class with a low–high range.
+:func:`estimate_counts` turns that into counts per class with a low–high range; its
+default method, ``"combined"``, adds the objects an unsplit clump holds by its area in
+classes of compact objects of similar size (:func:`area_multiples`).
 """
 
 from __future__ import annotations
@@ -44,7 +48,8 @@ import numpy as np
 
 from maskkit.errors import InvalidInputError, MaskkitTypeError
 
-__all__ = ["METHODS", "area_multiples", "estimate_counts", "object_fill", "single_object_area", "split_touching"]
+__all__ = ["METHODS", "area_multiples", "estimate_counts", "object_fill", "single_object_area",
+           "split_touching"]
 
 #: ``estimate_counts`` methods.
 METHODS = ("combined", "split", "area", "components")
@@ -224,7 +229,7 @@ class _Prepared:
                 idx = roots[members]
                 # the size and shape of the object holding a typical pixel: robust to
                 # the fragments an over-split makes
-                typical[idx] = weighted_median(tot[members], tot[members])
+                typical[idx] = _weighted_median(tot[members], tot[members])
                 shredded = (members.size >= SHRED_MIN_OBJECTS and np.median(tot[members])
                             < SHAPE_GATE_SHRED * typical[idx[0]])
                 # a class is checked when its typical object, or the object holding a
@@ -232,7 +237,7 @@ class _Prepared:
                 # behind the first, the few large limbed objects among them show in the
                 # second), or when most of its objects are bits of a few large ones
                 strict[idx] = (shredded or np.median(fill[members]) < rule["shape_gate"]
-                               or weighted_median(fill[members], tot[members])
+                               or _weighted_median(fill[members], tot[members])
                                < rule["shape_gate"] - SHAPE_GATE_WEIGHTED_MARGIN)
             if not strict.any():
                 return
@@ -377,12 +382,12 @@ def _class_counts(prep: _Prepared, rule: dict, min_dist2, lab, extra=None) -> di
     return counts
 
 
-def weighted_median(values, weights) -> float:
+def _weighted_median(values, weights) -> float:
     """The value at which the weights' cumulative sum first reaches half its total.
 
     Examples
     --------
-    >>> weighted_median([0.8, 1.0, 1.0], [900, 50, 50])  # a typical pixel's object
+    >>> _weighted_median([0.8, 1.0, 1.0], [900, 50, 50])  # a typical pixel's object
     0.8
     """
     v = np.asarray(values, dtype=np.float64)

@@ -11,7 +11,10 @@ region's peak distance and at least ``depth`` pixels below it.  A union-find ove
 regions keeps the merges; ties are broken by raster position only, so the result does not
 depend on class values or on the order objects were drawn in.  Two more rules (see
 :func:`flood_split`) keep protrusions with their object and separate overlapping objects
-whose junction is wide.
+whose junction is wide.  The flood also records the saddles where it kept two regions
+apart; :func:`region_stats` and :func:`root_stats` give each object's area and moments,
+and :func:`merge_unlike` takes a second look at those saddles for the classes the caller
+marks as not compact (the class-shape check of :mod:`maskkit.split`).
 """
 
 from __future__ import annotations
