@@ -25,9 +25,9 @@ merge rate
 
 Estimators (per level, beside the components' 8-connectivity count)
 -------------------------------------------------------------------
-``split`` and ``area``: :func:`maskkit.estimate_counts` with that method, the same count
-ratio, abs % error and exact share, plus ``in_range``: share of (image, class) whose true
-count lies in the estimate's low–high range.  ``split`` also has ``mean_iou``: per true
+``split``, ``combined`` and ``area``: :func:`maskkit.estimate_counts` with that method, the
+same count ratio, abs % error and exact share, plus ``in_range``: share of (image, class)
+whose true count lies in the estimate's low–high range.  ``split`` also has ``mean_iou``: per true
 object, the IoU of its visible pixels with the best-overlapping object of
 :func:`maskkit.split_touching`, averaged over the objects.
 """
@@ -376,8 +376,9 @@ def real_counts(coco, *, crowd: str = "class", image_ids=None) -> list:
     -------
     list of dict
         One row per image and class: ``image_id, file_name, category_id, category,
-        true, counted_c4, counted_c8, merged_c8, estimate_split, estimate_area`` (the
-        last two: :func:`maskkit.estimate_counts` with 8-connectivity).
+        true, counted_c4, counted_c8, merged_c8, estimate_split, estimate_combined,
+        estimate_area`` (the last three: :func:`maskkit.estimate_counts` with
+        8-connectivity).
 
     Examples
     --------
