@@ -128,7 +128,7 @@ def test_sample_audits_a_seeded_subset_and_scales_the_cost():
 def test_estimate_error_beside_the_raw_one():
     s = audit_dataset(DOC).summary
     # 2x2 squares have no shape to split by: the estimate cannot help here
-    assert s["estimate_method"] == "split"
+    assert s["estimate_method"] == "combined"
     assert s["estimate_count_error_pct"] == pytest.approx(100 * 2 / 6)
     assert not s["semantic_with_estimate_within_limit"]
     assert s["recommendation"] == "instance"
@@ -149,4 +149,4 @@ def test_semantic_plus_estimate_recommended_when_it_counts_right():
     line = next(x for x in s["checklist"] if x.startswith("2b."))
     assert "within" in line and "saves" in line
     assert r.images[0]["estimated_count"] == 20
-    assert "semantic + estimate (split)" in format_report(r)
+    assert "semantic + estimate (combined)" in format_report(r)

@@ -164,8 +164,8 @@ def test_estimators_beside_components():
         assert split["in_range"] == 1.0 and split["mean_iou"] > 0.9
         assert set(by_gap[gap]["area"]) >= {"count_ratio", "abs_pct_error", "in_range"}
     assert by_gap[0.0]["c8"]["abs_pct_error"] > 0
-    assert len(r.estimates) == 2 * SMALL["repeats"] * 2
-    assert {e["estimator"] for e in r.estimates} == {"split", "area"}
+    assert len(r.estimates) == 2 * SMALL["repeats"] * 3
+    assert {e["estimator"] for e in r.estimates} == {"split", "combined", "area"}
 
 
 def test_matched_iou_and_example_panels(tmp_path):

@@ -187,6 +187,188 @@ def test_packed_compact_objects_are_counted_within_two_percent(depth, elong):
     assert np.mean(errors) <= 0.02
 
 
+def _disk(m, cy, cx, r):
+    yy, xx = np.ogrid[: m.shape[0], : m.shape[1]]
+    m |= (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+
+
+def _segment(m, p, q, w):
+    yy, xx = np.mgrid[: m.shape[0], : m.shape[1]]
+    p, q = np.asarray(p, float), np.asarray(q, float)
+    d = q - p
+    t = np.clip(((yy - p[0]) * d[0] + (xx - p[1]) * d[1]) / (d @ d), 0, 1)
+    m |= (yy - p[0] - t * d[0]) ** 2 + (xx - p[1] - t * d[1]) ** 2 <= w * w
+
+
+def _figures(n: int, seed: int) -> np.ndarray:
+    """``n`` stick figures in a row holding hands (people, the shape that round one cut
+    up): a head on a narrow neck, a body, arms and legs ending in hands and feet, each
+    a distance maximum of its own."""
+    rng = np.random.default_rng(seed)
+    s = rng.uniform(0.8, 1.25, n)
+    m = np.zeros((int(150 * s.max()) + 20, int(sum(70 * s)) + 40), bool)
+    x = 20.0
+    for k in s:
+        cx, top = x + 35 * k, 10
+        _disk(m, top + 9 * k, cx, 9 * k)
+        _segment(m, (top + 16 * k, cx), (top + 24 * k, cx), 2.5 * k)
+        _segment(m, (top + 30 * k, cx), (top + 70 * k, cx), 11 * k)
+        for side in (-1, 1):
+            hand = (top + 50 * k + rng.uniform(-6, 6), cx + side * 35 * k)
+            _segment(m, (top + 28 * k, cx), hand, 3 * k)
+            _disk(m, *hand, 4.5 * k)
+            foot = (top + 125 * k, cx + side * 14 * k)
+            _segment(m, (top + 75 * k, cx + side * 5 * k), foot, 4 * k)
+            _disk(m, foot[0], foot[1] + side * 4 * k, 6 * k)
+        x += 70 * k
+    return m.astype(np.uint8)
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 5))
+def test_limbed_objects_are_not_cut_up(seed, n):
+    """The class-shape check: figures whose heads, hands and feet are distance maxima of
+    their own are counted as figures (rarely one off: a head kept, or two figures of
+    very different size holding hands taken as one); without the check they fall
+    apart."""
+    import maskkit.core.split as ms
+
+    mask = _figures(n, seed)
+    assert abs(estimate_counts(mask, method="split")[1]["estimate"] - n) <= 1
+    saved = ms.SHAPE_GATE
+    try:
+        ms.SHAPE_GATE = 0.0  # the check off: round one's splitter
+        assert estimate_counts(mask, method="split")[1]["estimate"] > 2 * n
+    finally:
+        ms.SHAPE_GATE = saved
+
+
+def test_limbed_objects_counted_exactly_in_most_scenes():
+    got = [estimate_counts(_figures(2 + s % 4, s))[1]["estimate"] - (2 + s % 4)
+           for s in range(20)]
+    assert got.count(0) >= 19, got
+
+
+@given(seed=st.integers(0, 10_000), data=st.data())
+def test_shape_check_independent_of_class_values_and_other_classes(seed, data):
+    figs = _figures(3, seed)
+    value = data.draw(st.integers(1, 254))
+    scene = make_scene(10, 1, gap=0.0, height=figs.shape[0], width=160,
+                       radius=(5.0, 10.0), shape="disk", seed=seed)
+    both = np.concatenate([figs * value, (scene.semantic_map() > 0) * (255 - value)],
+                          axis=1).astype(np.uint8)
+    alone = split_touching(figs)
+    got = split_touching(both, ignore=())
+    # the figures' class is split as when alone: a class's check reads its own objects only
+    assert _class_counts(got[:, : figs.shape[1]], both[:, : figs.shape[1]]) \
+        == {value: _class_counts(alone, figs)[1]}
+    np.testing.assert_array_equal(split_touching(figs * value), alone)
+
+
+@given(r=st.floats(3.75, 6.0), gap=st.floats(-1.0, 0.0), angle=st.floats(0, np.pi))
+def test_small_touching_disks_are_split(r, gap, angle):
+    """Small objects have shallow saddles: the neck depth is relative (DEPTH_REL).  (Disks
+    of radius 3.5 or less overlapping by 1 px are sometimes one object: a 7 px blob.)"""
+    m = np.zeros((40, 40), np.uint8)
+    d = 2 * r + gap
+    c = np.array([20.0, 20.0])
+    u = np.array([np.sin(angle), np.cos(angle)]) * d / 2
+    yy, xx = np.mgrid[:40, :40]
+    for cy, cx in (c - u, c + u):
+        m[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = 1
+    if label(m, 8).max() == 1:
+        assert split_touching(m).max() == 2
+
+
+@given(a=st.floats(3.0, 30.0), elong=st.floats(1.0, 4.0), theta=st.floats(0, np.pi))
+def test_object_fill_against_scikit_image_moment_ellipse(a, elong, theta):
+    """object_fill is the area over the area of the moment ellipse; scikit-image's axis
+    lengths (4 sqrt of the inertia eigenvalues) define that ellipse.  Ellipses of any
+    elongation score near 1, well above the class-shape gate."""
+    from skimage.measure import regionprops
+
+    from maskkit.core.split import SHAPE_GATE, object_fill
+
+    b = max(a / elong, 1.5)
+    yy, xx = np.mgrid[:80, :80] - 40.0
+    u = xx * np.cos(theta) + yy * np.sin(theta)
+    v = -xx * np.sin(theta) + yy * np.cos(theta)
+    m = ((u / a) ** 2 + (v / b) ** 2 <= 1).astype(np.uint8)
+    ys, xs = np.nonzero(m)
+    sums = [[ys.sum(), xs.sum(), (ys * ys).sum(), (xs * xs).sum(), (xs * ys).sum()]]
+    fill = float(object_fill([ys.size], sums)[0])
+    p = regionprops(m)[0]
+    sk = p.area / (np.pi * p.axis_major_length * p.axis_minor_length / 4)
+    assert fill == pytest.approx(sk, rel=0.12)  # the 1/12 pixel spread: small objects
+    if a * b >= 20:
+        assert fill >= SHAPE_GATE
+
+
+def test_object_fill_low_for_limbed_shapes():
+    from maskkit.core.split import SHAPE_GATE, object_fill
+
+    cross = np.zeros((61, 61), np.uint8)
+    cross[27:34, :] = 1
+    cross[:, 27:34] = 1
+    ell = np.zeros((60, 60), np.uint8)
+    ell[:, :8] = 1
+    ell[-8:, :] = 1
+    for m in (cross, ell, _figures(1, 0)):
+        ys, xs = np.nonzero(m)
+        sums = [[ys.sum(), xs.sum(), (ys * ys).sum(), (xs * xs).sum(), (xs * ys).sum()]]
+        assert object_fill([ys.size], sums)[0] < SHAPE_GATE - 0.1
+
+
+@given(seed=st.integers(0, 10_000), shape=st.tuples(st.integers(1, 30), st.integers(1, 30)),
+       nreg=st.integers(1, 6))
+def test_region_stats_match_numpy(seed, shape, nreg):
+    from maskkit._kernels.split import region_stats
+
+    lab = np.random.default_rng(seed).integers(0, nreg + 2, shape).astype(np.int32)
+    lab[lab == nreg + 1] = -1  # out of range labels are skipped
+    area, mom = region_stats(lab.reshape(-1), shape[1], nreg)
+    keep = (lab >= 1) & (lab <= nreg)
+    ys, xs = np.nonzero(keep)
+    lv = lab[keep]
+    assert area.tolist() == np.bincount(lv, minlength=nreg + 1).tolist()
+    for j, w in enumerate((ys, xs, ys * ys, xs * xs, xs * ys)):
+        np.testing.assert_allclose(mom.reshape(-1, 5)[:, j],
+                                   np.bincount(lv, w.astype(float), nreg + 1))
+
+
+@given(n=st.integers(8, 60), seed=st.integers(0, 10_000), k=st.integers(2, 4))
+def test_area_multiples(n, seed, k):
+    from maskkit.core.split import area_multiples
+
+    rng = np.random.default_rng(seed)
+    areas = rng.uniform(90, 110, n)
+    fills = rng.uniform(0.96, 1.0, n)
+    assert area_multiples(areas, fills).tolist() == [1] * n
+    clump = np.append(areas, k * np.median(areas))
+    got = area_multiples(clump, np.append(fills, 0.85))
+    assert got[:-1].tolist() == [1] * n and got[-1] == k
+    # a clean ellipse of that size is one large object, not a clump
+    assert area_multiples(clump, np.append(fills, 0.99))[-1] == 1
+    # sizes spread too widely, or too few objects: no correction
+    spread = np.append(rng.uniform(20, 400, n), k * 100.0)
+    assert area_multiples(spread, np.append(fills, 0.85)).max() <= (
+        1 if np.subtract(*np.percentile(spread, [75, 25])) > 1.5 * np.percentile(spread, 25)
+        else k)
+    assert area_multiples(clump[-7:], np.append(fills, 0.85)[-7:]).tolist() == [1] * 7
+
+
+@pytest.mark.parametrize("depth, elong", [(5, 1.0), (4, 1.6)])
+def test_combined_corrects_overlapping_compact_objects(depth, elong):
+    """Compact objects overlapping more than a split can separate: the area correction
+    of the default method brings the count back."""
+    err = {"split": [], "combined": []}
+    for seed in range(2):
+        mask, n = _packed(depth, seed, elong=elong)
+        for method in err:
+            err[method].append(abs(estimate_counts(mask, method=method)[1]["estimate"] - n) / n)
+    assert np.mean(err["combined"]) <= np.mean(err["split"])
+    assert np.mean(err["combined"]) <= 0.03
+
+
 def test_three_d_touching_balls():
     z, y, x = np.mgrid[:24, :24, :44]
     a = (z - 12) ** 2 + (y - 12) ** 2 + (x - 11) ** 2 < 81
@@ -250,15 +432,19 @@ def test_estimate_counts_contract(seed, gap):
     scene = make_scene(15, 3, gap=gap, height=160, radius=(4.0, 14.0), seed=seed)
     sem = scene.semantic_map()
     comps = count_objects(sem)
-    for method in ("split", "area", "components"):
+    for method in ("combined", "split", "area", "components"):
         est = estimate_counts(sem, method=method)
         assert list(est) == sorted(comps)
         for c, row in est.items():
             assert row["components"] == comps[c]
             assert row["components"] <= row["low"] <= row["estimate"] <= row["high"]
-    split = estimate_counts(sem)
+    split = estimate_counts(sem, method="split")
     assert {c: r["estimate"] for c, r in split.items()} == _class_counts(split_touching(sem),
                                                                          sem)
+    combined = estimate_counts(sem)  # the default: split, plus what area adds
+    for c, row in combined.items():
+        assert row["estimate"] >= split[c]["estimate"]
+        assert row["low"] == split[c]["low"]
     assert {c: r["estimate"] for c, r in estimate_counts(sem, method="components").items()} \
         == comps
 
@@ -390,7 +576,7 @@ def test_cli_count_estimate_columns(tmp_path, capsys):
                  "--workers", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "image,class,count,area,components,low,high"
-    est = estimate_counts(sem)
+    est = estimate_counts(sem, method="split")
     areas = {c: int((sem == c).sum()) for c in est}
     expected = [f"{inputs[0]},{c},{r['estimate']},{areas[c]},{r['components']},{r['low']},"
                 f"{r['high']}" for c, r in est.items()]
@@ -401,6 +587,12 @@ def test_cli_count_estimate_columns(tmp_path, capsys):
     area = estimate_counts(sem, method="area")
     assert [(r["class"], r["count"], r["components"], r["low"], r["high"]) for r in rows] == [
         (c, v["estimate"], v["components"], v["low"], v["high"]) for c, v in area.items()]
+    mask, _ = _packed(5, 0)  # overlapping compact objects: combined adds to split
+    Image.fromarray(mask).save(tmp_path / "packed.png")
+    assert main(["count", str(tmp_path / "packed.png"), "--kind", "semantic", "--estimate",
+                 "combined", "--quiet", "--format", "jsonl", "--workers", "1"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["count"] for r in rows] == [estimate_counts(mask)[1]["estimate"]]
     # without --estimate the output is unchanged
     assert main(["count", inputs[0], "--kind", "semantic", "--quiet", "--workers", "1"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "image,class,count,area"
@@ -413,6 +605,29 @@ def test_cli_count_estimate_needs_semantic(tmp_path, capsys):
     assert main(["count", str(tmp_path / "m.npy"), "--kind", "instance", "--estimate",
                  "split"]) == 2  # usage: options that do not combine
     assert "--estimate goes with --kind semantic" in capsys.readouterr().err
+
+
+def test_edge_buffer_grows_and_gives_the_same_objects(monkeypatch):
+    """The flood's record of kept-apart saddles starts small (nfg / 32) and is retried
+    with more room when full: the result is the one a large buffer gives at once."""
+    import maskkit.core.split as ms
+
+    rng = np.random.default_rng(3)
+    noise = (rng.random((160, 160)) < 0.6).astype(np.uint8)  # many tiny basins
+    noise[rng.random((160, 160)) < 0.2] = 2
+    calls = []
+    grow = ms._Prepared._edge_room
+
+    def spy(self, n):
+        calls.append(n)
+        grow(self, n)
+
+    monkeypatch.setattr(ms._Prepared, "_edge_room", spy)
+    small = split_touching(noise)
+    assert len(calls) > 1  # it had to grow
+    monkeypatch.setattr(ms._Prepared, "_edge_room", lambda self, n: grow(self, 100 * n))
+    np.testing.assert_array_equal(small, split_touching(noise))
+    assert estimate_counts(noise) == estimate_counts(noise)
 
 
 HOSTILE = r"""
@@ -432,7 +647,7 @@ for it in range(300):
     conn = [6, 18, 26][it % 3] if ndim == 3 else [4, 8][it % 2]
     labels = maskkit.split_touching(m, connectivity=conn, min_distance=float(it % 3))
     assert labels.shape == m.shape
-    for method in ("split", "area", "components"):
+    for method in ("combined", "split", "area", "components"):
         maskkit.estimate_counts(m, method=method, connectivity=conn)
     n += 1
 print("ok", n)

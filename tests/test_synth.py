@@ -73,6 +73,27 @@ def test_touching_is_real_groups_merge_under_8_connectivity(seed, gap, n, k, sha
     assert count_objects(s.semantic_map(), connectivity=8) == _groups_per_class(s)
 
 
+@given(seed=st.integers(0, 10**6), gap=st.sampled_from([-2.0, -4.0, -8.0]),
+       shape=st.sampled_from(["disk", "ellipse"]))
+def test_negative_gap_bounds_every_pair_of_a_group(seed, gap, shape):
+    """``gap < 0`` bounds the overlap of every two members of a group, not only of a
+    member and the one it was placed beside (before, groups could pile up).  The shared
+    pixels of two convex outlines are at most ``-gap`` thick (twice their inscribed
+    radius), plus rasterisation."""
+    from scipy.ndimage import distance_transform_edt
+
+    s = make_scene(14, 1, gap=gap, shape=shape, seed=seed, **SMALL)
+    masks = [polygon_to_mask(p, s.height, s.width).astype(bool) for p in s.polygons]
+    for i in range(len(s)):
+        for j in range(i):
+            if s.groups[i] != s.groups[j]:
+                continue
+            both = masks[i] & masks[j]
+            if both.any():
+                thick = 2 * distance_transform_edt(np.pad(both, 1)).max()
+                assert thick <= -gap + 2.0, (i, j, thick)
+
+
 def test_touching_members_meet_in_pixels_without_crossing():
     s = make_scene(40, 2, gap=0, height=256, seed=4)
     assert s.stats.touching_fraction > 0.5

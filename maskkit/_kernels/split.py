@@ -11,7 +11,10 @@ region's peak distance and at least ``depth`` pixels below it.  A union-find ove
 regions keeps the merges; ties are broken by raster position only, so the result does not
 depend on class values or on the order objects were drawn in.  Two more rules (see
 :func:`flood_split`) keep protrusions with their object and separate overlapping objects
-whose junction is wide.
+whose junction is wide.  The flood also records the saddles where it kept two regions
+apart; :func:`region_stats` and :func:`root_stats` give each object's area and moments,
+and :func:`merge_unlike` takes a second look at those saddles for the classes the caller
+marks as not compact (the class-shape check of :mod:`maskkit.core.split`).
 """
 
 from __future__ import annotations
@@ -278,10 +281,11 @@ def _grow(a, n):
 
 @kernel
 def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, depth,
-                min_dist2, size_ratio, reach, reach_ratio, lab):
+                depth_rel, min_dist2, size_ratio, reach, reach_ratio, lab, edges, edge_s):
     """Flood the pixels of each component (``order[start[c]:start[c + 1]]``, see
     :func:`order_by_component`) into regions and merge the regions whose saddle is not a
-    neck.
+    neck.  A neck must lie ``min(depth, depth_rel * peak)`` below the smaller peak (small
+    objects have shallow saddles).
 
     Parameters are flat arrays of the volume ``(nz, ny, nx)``: ``sq`` the squared
     distances (clipped to ``cap``), ``lab`` (zeroed, int32 or int64) receives a region
@@ -296,13 +300,21 @@ def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, dep
     smaller one (two overlapping objects: the smaller one's inscribed ball lies outside
     the larger one's).  Peaks and saddles are compared as distances (square roots).
 
-    Returns ``(parent, peak_at, n_regions)``: the union-find forest over regions
-    ``1..n_regions`` (roots are the objects) and each region's peak pixel.
+    Where two regions meet and stay apart, the pair and the saddle (a distance) are
+    written to ``edges`` / ``edge_s`` (in flood order, for :func:`merge_unlike`) while
+    there is room.
+
+    Returns ``(parent, peak_at, n_regions, peak, n_edges)``: the union-find forest over
+    regions ``1..n_regions`` (roots are the objects), each region's peak pixel and peak
+    squared distance, and how many edges were written (more than the room: the buffers
+    were too small and the edges are incomplete).
     """
     cap_regions = 1024
     parent = np.empty(cap_regions, np.int64)
     peak = np.empty(cap_regions, np.float64)
     peak_at = np.empty(cap_regions, np.int64)
+    nedge = 0
+    edge_cap = min(edges.shape[0], edge_s.size)
     parent[0] = 0
     peak[0] = 0.0
     peak_at[0] = -1
@@ -409,8 +421,9 @@ def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, dep
                     continue
                 m = math.sqrt(min(peak[a], peak[r]))
                 big = math.sqrt(max(peak[a], peak[r]))
-                merge = s >= ratio * m or m - s < depth or m < size_ratio * big
-                if merge and reach >= 0.0 and m - s >= depth and s < reach_ratio * m \
+                dep = min(depth, depth_rel * m)
+                merge = s >= ratio * m or m - s < dep or m < size_ratio * big
+                if merge and reach >= 0.0 and m - s >= dep and s < reach_ratio * m \
                         and m >= size_ratio * big:
                     # a wide junction, but the smaller basin's inscribed ball lies mostly
                     # outside the larger one: two overlapping objects
@@ -423,9 +436,116 @@ def flood_split(sq, cap, order, start, ncomp, nz, ny, nx, dz, dy, dx, ratio, dep
                         parent[a] = r
                     else:
                         parent[r] = a
+                elif nedge < edge_cap:  # kept apart here: for merge_unlike
+                    edges[nedge, 0] = a
+                    edges[nedge, 1] = r
+                    edge_s[nedge] = s
+                    nedge += 1
+                else:
+                    nedge = edge_cap + 1  # full: the caller retries with more room
             best = _root(parent, best)
         lab[p] = best
-    return parent, peak_at, nreg
+    return parent, peak_at, nreg, peak, nedge
+
+
+@kernel
+def _sum_squares(n):
+    """0^2 + 1^2 + ... + (n - 1)^2."""
+    return (n - 1) * n * (2 * n - 1) // 6
+
+
+@kernel
+def region_stats(lab, nx, nreg):
+    """Pixel count and raw moments (``sum y, x, yy, xx, xy``, five per region; ``y`` is
+    the row of the flat ``(rows, nx)`` view, so in-plane for a 2-D image) of every region
+    of a flood, from its labels ``lab``: one raster pass, a closed form per run of one
+    label (accumulating them in :func:`flood_split` slowed its loop more)."""
+    area = np.zeros(nreg + 1, np.int64)
+    mom = np.zeros(5 * (nreg + 1), np.float64)
+    width = max(nx, 1)
+    rows = lab.size // width
+    for row in range(rows):
+        y = float(row)
+        base = row * width
+        col = 0
+        while col < width:
+            r = lab[base + col]
+            start = col
+            col += 1
+            while col < width and lab[base + col] == r:
+                col += 1
+            if r < 1 or r > nreg:
+                continue
+            n = col - start
+            sx = float((start + col - 1) * n // 2)
+            sxx = float(_sum_squares(col) - _sum_squares(start))
+            area[r] += n
+            b = 5 * r
+            mom[b] += y * n
+            mom[b + 1] += sx
+            mom[b + 2] += y * y * n
+            mom[b + 3] += sxx
+            mom[b + 4] += y * sx
+    return area, mom
+
+
+@kernel
+def root_stats(parent, nreg, area, mom):
+    """Per object (root region): its index, pixel count and the sums of its regions'
+    moments (five per object, as in :func:`flood_split`)."""
+    n = 0
+    for r in range(1, nreg + 1):
+        if parent[r] == r:
+            n += 1
+    slot = np.full(nreg + 1, -1, np.int64)
+    roots = np.empty(n, np.int64)
+    tot = np.zeros(n, np.int64)
+    tmom = np.zeros(5 * n, np.float64)
+    n = 0
+    for r in range(1, nreg + 1):
+        if parent[r] == r:
+            slot[r] = n
+            roots[n] = r
+            n += 1
+    for r in range(1, nreg + 1):
+        i = slot[_root(parent, r)]
+        tot[i] += area[r]
+        for k in range(5):
+            tmom[5 * i + k] += mom[5 * r + k]
+    return roots, tot, tmom
+
+
+@kernel
+def merge_unlike(parent, peak, peak_at, area, edges, edge_s, nedge, typical, strict,
+                 neck_max, area_min):
+    """Second look at the saddles where :func:`flood_split` kept two objects apart, in
+    flood order (highest saddle first): where ``strict`` is set for the objects' root
+    (their class's objects are not compact), they stay apart only when the saddle is
+    below ``neck_max`` times the smaller peak distance and the smaller-peaked object holds
+    at least ``area_min`` times ``typical`` (its class's typical object area) pixels;
+    otherwise they are merged.  ``typical`` and ``strict`` are read at the roots of the
+    forest as it is on entry (merging keeps one of the two roots, of the same class).
+    Returns the number of merges."""
+    merged = 0
+    n = min(nedge, edges.shape[0], edge_s.size)
+    for e in range(n):
+        a = edges[e, 0]
+        b = edges[e, 1]
+        if a < 1 or b < 1 or a >= parent.size or b >= parent.size:
+            continue
+        ra = _root(parent, a)
+        rb = _root(parent, b)
+        if ra == rb or not strict[ra]:
+            continue
+        if peak[rb] > peak[ra] or (peak[rb] == peak[ra] and peak_at[rb] < peak_at[ra]):
+            ra, rb = rb, ra  # ra: the higher peak
+        m = math.sqrt(peak[rb])
+        keep = edge_s[e] < neck_max * m and area[rb] >= area_min * typical[ra]
+        if not keep:
+            parent[rb] = ra
+            area[ra] += area[rb]
+            merged += 1
+    return merged
 
 
 @kernel

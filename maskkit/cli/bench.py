@@ -4,8 +4,8 @@ Sweeps the overlap control of generated scenes (``maskkit.synth``) and writes
 ``DIR/overlap.csv``, ``overlap.md``, ``overlap.json``, ``overlap.png`` (needs matplotlib:
 ``pip install 'maskkit[plot]'``) and ``DIR/examples/gap_*.png``; prints the table on stdout.
 Beside the connected components, every level measures ``maskkit.estimate_counts`` with
-``split`` and ``area`` (count ratio, abs % error, exact share, share of true counts in the
-low-high range) and the mean matched IoU of ``split_touching`` against the true instances;
+``split``, ``combined`` and ``area`` (count ratio, abs % error, exact share, share of true
+counts in the low-high range) and the mean matched IoU of ``split_touching`` against the true instances;
 each example shows the true instances, the components a semantic count sees and the split
 result side by side.
 With ``--real INSTANCES.json`` (a COCO instances or panoptic JSON) it compares instead, per

@@ -138,11 +138,12 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--estimate",
-        choices=["split", "area"],
+        choices=["combined", "split", "area"],
         default=None,
         help="--kind semantic: count = the estimated object count (split touching objects, "
-        "or component area over one object's area; see maskkit.estimate_counts) and add the "
-        "columns components,low,high",
+        "component area over one object's area, or combined: split, corrected by area in "
+        "classes of compact objects of similar size; see maskkit.estimate_counts) and add "
+        "the columns components,low,high",
     )
     p.add_argument("--quiet", action="store_true", help="no progress display and no summary")
     p.set_defaults(func=run)

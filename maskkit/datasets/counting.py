@@ -95,7 +95,7 @@ def _count_file(path, kind, connectivity, min_area, ignore):
                        min_area=min_area, ignore=ignore)
 
 
-def estimate_file(path, *, method: str = "split", connectivity: int = 8,
+def estimate_file(path, *, method: str = "combined", connectivity: int = 8,
                   ignore=(255,)) -> dict[int, dict[str, int]]:
     """The estimated true object counts of a semantic mask file, per class: the shape of
     :func:`maskkit.estimate_counts` (``components``, ``estimate``, ``low``, ``high``) plus

@@ -23,8 +23,8 @@ Checklist behind the recommendation
 2. Do same-class objects touch or overlap, so that a semantic mask would miscount?
    (measured: semantic-only count error above :data:`COUNT_ERROR_LIMIT` percent)
    If so, does maskkit's estimate (:func:`maskkit.estimate_counts`, method
-   :data:`ESTIMATE_METHOD`: touching objects split by shape) bring the error of a
-   semantic-only annotation back under the limit?  Then semantic annotation plus the
+   :data:`ESTIMATE_METHOD`: touching objects split by shape, corrected by area) bring the
+   error of a semantic-only annotation back under the limit?  Then semantic annotation plus the
    estimate is recommended, and the saving against instance annotation is stated.
 3. Is it a surface/layout task (areas, drivable space, land cover)? (given)
 4. Does the budget cover it? (given; compared with the cost ranges)
@@ -53,7 +53,7 @@ DEFAULT_PRICES = {
 #: Semantic-only count error (percent of true objects) above which counts need instances.
 COUNT_ERROR_LIMIT = 2.0
 #: The :func:`maskkit.estimate_counts` method whose error the audit reports.
-ESTIMATE_METHOD = "split"
+ESTIMATE_METHOD = "combined"
 DENSITIES = ("simple", "medium", "dense")
 
 

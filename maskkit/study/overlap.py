@@ -25,9 +25,9 @@ merge rate
 
 Estimators (per level, beside the components' 8-connectivity count)
 -------------------------------------------------------------------
-``split`` and ``area``: :func:`maskkit.estimate_counts` with that method, the same count
-ratio, abs % error and exact share, plus ``in_range``: share of (image, class) whose true
-count lies in the estimate's low–high range.  ``split`` also has ``mean_iou``: per true
+``split``, ``combined`` and ``area``: :func:`maskkit.estimate_counts` with that method, the
+same count ratio, abs % error and exact share, plus ``in_range``: share of (image, class)
+whose true count lies in the estimate's low–high range.  ``split`` also has ``mean_iou``: per true
 object, the IoU of its visible pixels with the best-overlapping object of
 :func:`maskkit.split_touching`, averaged over the objects.
 """
@@ -62,7 +62,7 @@ __all__ = [
 DEFAULT_LEVELS = (8.0, 4.0, 2.0, 1.0, 0.75, 0.5, 0.25, 0.0, -2.0, -4.0, -8.0, -16.0)
 CONNECTIVITIES = (4, 8)
 #: ``estimate_counts`` methods measured beside the components.
-ESTIMATORS = ("split", "area")
+ESTIMATORS = ("split", "combined", "area")
 _STAT_KEYS = ("touching_fraction", "overlapping_fraction", "mean_iou", "occluded_fraction")
 
 
@@ -214,7 +214,7 @@ class OverlapResult:
     images : list of dict
         One record per scene and connectivity.
     estimates : list of dict
-        One record per scene and estimator (``"split"``, ``"area"``).
+        One record per scene and estimator (``"split"``, ``"combined"``, ``"area"``).
     seconds : float
         Wall time of the sweep.
     """
@@ -376,8 +376,9 @@ def real_counts(coco, *, crowd: str = "class", image_ids=None) -> list:
     -------
     list of dict
         One row per image and class: ``image_id, file_name, category_id, category,
-        true, counted_c4, counted_c8, merged_c8, estimate_split, estimate_area`` (the
-        last two: :func:`maskkit.estimate_counts` with 8-connectivity).
+        true, counted_c4, counted_c8, merged_c8, estimate_split, estimate_combined,
+        estimate_area`` (the last three: :func:`maskkit.estimate_counts` with
+        8-connectivity).
 
     Examples
     --------
@@ -513,7 +514,8 @@ def _plot(result: OverlapResult, path: Path, warn) -> bool:
         hi = [lv[key]["count_ratio_p90"] for lv in result.levels]
         ax.plot(gaps, mean, "o-", color=colour, label=f"semantic, {conn}-connectivity")
         ax.fill_between(gaps, lo, hi, color=colour, alpha=0.18, lw=0)
-    for method, colour in (("split", "tab:green"), ("area", "tab:purple")):
+    for method, colour in (("split", "tab:green"), ("combined", "tab:olive"),
+                           ("area", "tab:purple")):
         if not result.levels or method not in result.levels[0]:
             continue
         mean = [lv[method]["count_ratio"] for lv in result.levels]

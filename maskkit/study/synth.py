@@ -14,7 +14,10 @@ boundary ``gap`` in pixels, sets how the members of a group meet:
     8-connectivity.
 ``gap < 0``
     each member reaches ``-gap`` pixels into the one it was placed beside (overlap depth
-    along the line of centres); later objects hide earlier ones.
+    along the line of centres) and at most that deep into every other member of its group,
+    so the gap bounds every pair of a group as it does for ``gap >= 0`` (groups are chains
+    and clusters of overlapping objects, never piles of objects stacked on one spot);
+    later objects hide earlier ones.
 
 Different groups always stay apart (same class: at least ``max(gap, 2)`` pixels and never
 8-adjacent; different classes: at least 1 pixel), so the degradation measured along the
@@ -406,12 +409,24 @@ class _Placer:
             need = self.required(j, cls, group)
             if d < need - 1e-6 or (need == 0.0 and d == 0.0):
                 return False
+            if need == -math.inf and d == 0.0 and self.depth(verts, c, j) > -self.gap + 1e-6:
+                return False  # deeper into another member than the gap allows
             # same class, meant to be apart: guarantee no 8-adjacency in pixels
             if self.classes[j] == cls and need >= 1.0 and d < 2.5:
                 fp = fp if fp is not None else self.footprint(verts, c)
                 if _relation(fp, self.fps[j])[1]:
                     return False
         return True
+
+    def depth(self, verts, c, j) -> float:
+        """How far a new object at ``c`` reaches into object ``j`` along their line of
+        centres (the overlap depth ``gap < 0`` bounds)."""
+        v = np.asarray(c, dtype=float) - self.centres[j]
+        dist = float(np.hypot(v[0], v[1]))
+        if dist == 0.0:
+            return math.inf
+        angle = math.atan2(v[1], v[0])
+        return _reach(self.verts[j], angle) + _reach(verts, angle + math.pi) - dist
 
     def add(self, verts, c, cls, group):
         self.centres.append(c)
