@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from synthetic import make_coco
 
-from maskkit.batch import run_batch
+from maskkit.parallel import run_batch
 from maskkit.cli import main
 from maskkit.errors import InvalidInputError
 from maskkit.io.png import write_label_png
