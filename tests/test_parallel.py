@@ -36,6 +36,7 @@ class FakePool:
     """Threads for workers; ``func`` raising _Died loses the task's worker."""
 
     who = "a fake worker"
+    failure_hint = "; check the fake cluster"
     chunking = (0.05, 4, 0.0, 1)
     probe = 2
     inflight_per_worker = 2
@@ -131,7 +132,8 @@ def test_a_task_that_fails_outside_the_work_stops_the_run():
     pool = FakePool(None)
     pool.executor.submit = lambda fn, func, blob: ThreadPoolExecutor(1).submit(
         _fails_outside, blob)
-    with pytest.raises(MaskkitError, match="failed outside the work itself"):
+    with pytest.raises(MaskkitError, match=r"failed outside the work itself \(OSError: the "
+                       r"cluster lost its scheduler\); check the fake cluster$"):
         _run(pool, list(range(5)))
     assert pool.closed is True
 
@@ -264,6 +266,21 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
 def test_no_pool_thread_outlives_a_finished_run():
     before = set(threading.enumerate())
     assert len(list(run_batch(abs, range(100), workers=2, progress=False))) == 100
+    assert set(threading.enumerate()) <= before
+
+
+def _sleepy(x):
+    time.sleep(0 if x == 0 else 30)
+    return x
+
+
+def test_a_cancelled_run_stops_its_workers_and_threads():
+    before = set(threading.enumerate())
+    start = time.monotonic()
+    run = run_batch(_sleepy, range(20), workers=2, progress=False)
+    assert next(run).item == 0
+    run.close()
+    assert time.monotonic() - start < 10
     assert set(threading.enumerate()) <= before
 
 

@@ -139,6 +139,7 @@ class LocalPool:
     """
 
     who = "a worker process"
+    failure_hint = ""
     chunking = _POOL_CHUNKING
     probe = 1
     #: one task running and one waiting per worker: a worker never waits for the parent
@@ -182,12 +183,13 @@ class LocalPool:
         if not cancel:
             self.executor.shutdown(wait=True)
             return
-        self.executor.shutdown(wait=False, cancel_futures=True)
         for process in self._recorder.processes:
             if process.exitcode is None:
                 process.terminate()
         for process in self._recorder.processes:
             process.join(timeout=5)
+        # the executor's thread sees its workers gone, fails what was left, and ends
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def import_distributed():
@@ -215,6 +217,7 @@ class DaskPool:
     """
 
     who = "a Dask worker"
+    failure_hint = "; check that every worker has maskkit installed and can read the inputs"
     chunking = _DASK_CHUNKING
     probe = _DASK_PROBE
     #: enough to keep every worker busy while the client writes results, few enough that

@@ -15,8 +15,9 @@
 
 ``workers``, ``chunking``, ``probe``, ``inflight_per_worker``
     how many workers, and the :class:`Chunker` settings and tasks in flight per worker;
-``who``
-    what a worker is called in messages (``"a worker process"``);
+``who``, ``failure_hint``
+    what a worker is called in messages (``"a worker process"``), and what to check
+    when a task fails outside the work itself (``""`` or ``"; check that ..."``);
 ``submit(blob) -> concurrent.futures.Future``
     run ``apply_chunk(func, blob)`` on a worker;
 ``lost(exc) -> bool``
@@ -324,10 +325,8 @@ def run_chunks(make_pool, items, total: int | None, desc: str) -> Iterator[ItemR
         elif pool.lost(exc):
             died.append((chunk, strikes))
         else:
-            raise MaskkitError(
-                f"a task failed outside the work itself ({type(exc).__name__}: {exc}); "
-                "check that every worker has maskkit installed and can read the inputs"
-            ) from exc
+            raise MaskkitError(f"a task failed outside the work itself ({type(exc).__name__}: "
+                               f"{exc}){pool.failure_hint}") from exc
 
     def bury(died: list, ready: list) -> None:
         """Workers died: recover the pool, then retry (or give up on) what they ran."""
