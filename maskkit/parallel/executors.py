@@ -30,8 +30,7 @@ __all__ = ["DaskPool", "LocalPool", "import_distributed"]
 # little and a Dask task costs the cluster a few ms, as much as counting one small mask,
 # so fast items go many at a time and slow items one at a time (an early error is then
 # seen early); results still come back per item.  Dask tasks cost more, so they are fewer
-# and longer: on 20000 small PNGs, half as many tasks took the client and scheduler's
-# process from ~200 to ~160 ms of CPU.
+# and longer (halving them cut the client's and scheduler's CPU: benchmarks/NOTES.md).
 _POOL_CHUNKING = (0.05, 512, 0.002, 4)
 _DASK_CHUNKING = (0.4, 8192, 0.05, 2)
 #: Dask: until the time per item is known, one probe chunk of this many items per worker
