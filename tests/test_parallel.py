@@ -183,6 +183,35 @@ def test_workers_ignore_ctrl_c_and_only_the_first_one_announces_compiling(monkey
     assert os.environ.get("MASKKIT_QUIET_COMPILE") is None  # the parent's is untouched
 
 
+_COLD = """
+import time
+import numpy as np
+from maskkit import rle_area, rle_encode
+from maskkit.parallel import run_batch
+
+def area(x):
+    time.sleep(0.05)  # both workers get items
+    m = np.zeros((4, 4), np.uint8)
+    m[1, : x % 4 + 1] = 1
+    return rle_area(rle_encode(m))
+
+if __name__ == "__main__":
+    print(sorted(r.value for r in run_batch(area, range(8), workers=2, progress=False)))
+"""
+
+
+def test_a_cold_cache_is_announced_once_for_all_workers(tmp_path):
+    script = tmp_path / "cold.py"
+    script.write_text(_COLD)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MASKKIT_QUIET_COMPILE", "NUMBA_CACHE_DIR")}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300, env={**env, "MASKKIT_CACHE_DIR": str(tmp_path / "c")})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[1, 1, 2, 2, 3, 3, 4, 4]"
+    assert out.stderr.count("maskkit: compiling kernels for first use") == 1, out.stderr
+
+
 def _die_then_state(x, *, marker):
     if x == 0 and not os.path.exists(marker):
         open(marker, "w").close()
