@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from maskkit.parallel import ItemResult, WorkerDiedError, echo, policy, progress, run_batch
 from maskkit.errors import InvalidInputError, MaskkitError
+from maskkit.parallel import ItemResult, WorkerDiedError, echo, policy, progress, run_batch
 
 
 # --- module-level work functions (picklable) -------------------------------------------

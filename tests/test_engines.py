@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from synthetic import make_coco
 
-from maskkit.parallel import run_batch
 from maskkit.cli import main
 from maskkit.errors import InvalidInputError
 from maskkit.io.png import write_label_png
+from maskkit.parallel import run_batch
 
 
 def _square_or_fail(x: int) -> int:
