@@ -210,9 +210,10 @@ class DaskPool:
     ``workers`` single-threaded processes on 127.0.0.1 started for the run.
 
     ``func`` goes to every worker once (``Client.scatter``), not once per task, and
-    tasks go through ``Client.get_executor()``.  Dask reschedules the tasks of a worker
-    that dies and fails a task with ``KilledWorker`` only after it killed several
-    workers, so a death never dooms other tasks here.
+    tasks go through ``Client.get_executor()``.  A worker that dies takes the scattered
+    ``func`` with it, and Dask then cancels every task that needs it (or fails a task that
+    killed several workers with ``KilledWorker``): both count as a death, and
+    :meth:`recover` scatters ``func`` again.
     """
 
     who = "a Dask worker"
@@ -229,7 +230,8 @@ class DaskPool:
         try:
             self.workers = max(1, len(self.client.scheduler_info().get("workers", {}))
                                or workers)
-            [self.func] = self.client.scatter([func], broadcast=True, hash=False)
+            self._func = func
+            self.recover()
             self.executor = self.client.get_executor(pure=False)
         except BaseException:
             self._close_client()
@@ -242,11 +244,12 @@ class DaskPool:
 
     @staticmethod
     def lost(exc: BaseException) -> bool:
-        return type(exc).__name__ == "KilledWorker"
+        return type(exc).__name__ in ("KilledWorker", "CancelledError", "FutureCancelledError")
 
-    @staticmethod
-    def recover() -> str:
-        return "died"  # the cluster replaces its workers itself
+    def recover(self) -> str:
+        # the cluster replaces its workers itself; the function goes out again
+        [self.func] = self.client.scatter([self._func], broadcast=True, hash=False)
+        return "died"
 
     def close(self, cancel: bool) -> None:
         try:

@@ -36,7 +36,7 @@ import itertools
 import pickle
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -309,7 +309,7 @@ def run_chunks(make_pool, items, total: int | None, desc: str) -> Iterator[ItemR
 
     def settle(future, ready: list, died: list) -> None:
         chunk, strikes = inflight.pop(future)
-        exc = future.exception()
+        exc = CancelledError() if future.cancelled() else future.exception()
         if exc is None:
             seconds, blob = future.result()
             try:
