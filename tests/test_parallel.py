@@ -130,8 +130,8 @@ def _fails_outside(blob):
 
 def test_a_task_that_fails_outside_the_work_stops_the_run():
     pool = FakePool(None)
-    pool.executor.submit = lambda fn, func, blob: ThreadPoolExecutor(1).submit(
-        _fails_outside, blob)
+    real_submit = pool.executor.submit
+    pool.executor.submit = lambda fn, func, blob: real_submit(_fails_outside, blob)
     with pytest.raises(MaskkitError, match=r"failed outside the work itself \(OSError: the "
                        r"cluster lost its scheduler\); check the fake cluster$"):
         _run(pool, list(range(5)))
