@@ -18,6 +18,7 @@ __all__ = [
     "MaskkitIOError",
     "MaskkitTypeError",
     "UnknownCategoryError",
+    "WorkerDiedError",
 ]
 
 
@@ -92,3 +93,7 @@ class MaskkitTypeError(MaskkitError, TypeError):
 
 class MaskkitIOError(MaskkitError, OSError):
     """A file could not be read or written, or is not the format it claims to be."""
+
+
+class WorkerDiedError(MaskkitError, RuntimeError):
+    """A worker process died (segfault, out-of-memory kill) twice while running this item."""

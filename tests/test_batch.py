@@ -1,4 +1,4 @@
-"""Tests for maskkit.batch: engines agree, error policies, dead workers, progress."""
+"""Tests for maskkit.parallel: engines agree, error policies, dead workers, progress."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from maskkit import batch
-from maskkit.batch import ItemResult, WorkerDiedError, run_batch
 from maskkit.errors import InvalidInputError, MaskkitError
+from maskkit.parallel import ItemResult, WorkerDiedError, echo, policy, progress, run_batch
 
 
 # --- module-level work functions (picklable) -------------------------------------------
@@ -231,7 +230,7 @@ def test_progress_false_is_silent(workers, capfd):
 
 
 def test_plain_progress_lines_when_not_a_terminal(monkeypatch, capsys):
-    monkeypatch.setattr(batch, "_PLAIN_INTERVAL", 0.0)
+    monkeypatch.setattr(progress, "_PLAIN_INTERVAL", 0.0)
     list(run_batch(square, range(3), workers=1, desc="masks"))
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -245,7 +244,7 @@ def test_plain_progress_lines_when_not_a_terminal(monkeypatch, capsys):
 def test_plain_progress_ends_with_one_final_line(monkeypatch, capsys):
     list(run_batch(square, range(3), workers=1, desc="masks"))
     assert capsys.readouterr().err == ""  # shorter than the interval: nothing to report
-    monkeypatch.setattr(batch, "_PLAIN_INTERVAL", 0.0)
+    monkeypatch.setattr(progress, "_PLAIN_INTERVAL", 0.0)
     list(run_batch(square, range(3), workers=1, desc="masks"))
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 3 and lines[-1].startswith("maskkit: 3/3 masks (100%)")
@@ -268,8 +267,8 @@ def test_rate_leaves_out_the_first_item(monkeypatch):
 
 
 def test_live_bar_on_a_terminal(monkeypatch, capsys):
-    monkeypatch.setattr(batch, "_isatty", lambda stream: True)
-    monkeypatch.setattr(batch, "_LIVE_INTERVAL", 0.0)
+    monkeypatch.setattr(progress, "_isatty", lambda stream: True)
+    monkeypatch.setattr(progress, "_LIVE_INTERVAL", 0.0)
     func = functools.partial(fail_on, bad=frozenset({1}))
     list(run_batch(func, range(4), workers=1, on_error="skip"))
     err = capsys.readouterr().err
@@ -279,18 +278,18 @@ def test_live_bar_on_a_terminal(monkeypatch, capsys):
 
 
 def test_echo_keeps_the_live_bar_intact(monkeypatch, capsys):
-    monkeypatch.setattr(batch, "_isatty", lambda stream: True)
-    monkeypatch.setattr(batch, "_LIVE_INTERVAL", 0.0)
+    monkeypatch.setattr(progress, "_isatty", lambda stream: True)
+    monkeypatch.setattr(progress, "_LIVE_INTERVAL", 0.0)
     for result in run_batch(square, range(2), workers=1):
-        batch.echo(f"note {result.item}")
+        echo(f"note {result.item}")
     err = capsys.readouterr().err
     assert "note 0\n" in err and "note 1\n" in err
-    batch.echo("after")
+    echo("after")
     assert capsys.readouterr().err == "after\n"
 
 
 def test_chunk_sizes_follow_the_measured_time_per_item():
-    chunker = batch._Chunker((0.2, 4096, 0.0, 4), total=100_000, workers=2, probe=8)
+    chunker = policy.Chunker((0.2, 4096, 0.0, 4), total=100_000, workers=2, probe=8)
     source = iter(range(100_000))
     assert len(chunker.take(source)) == 8  # probe: nothing measured yet
     chunker.record(0.008, 8)  # 1 ms per item, cold start included
@@ -301,7 +300,7 @@ def test_chunk_sizes_follow_the_measured_time_per_item():
 
 
 def test_chunks_shrink_at_the_end_of_a_known_total():
-    chunker = batch._Chunker((0.2, 4096, 0.0, 4), total=1000, workers=2)
+    chunker = policy.Chunker((0.2, 4096, 0.0, 4), total=1000, workers=2)
     chunker.record(0.001, 1000)  # 1 µs per item: the target alone would take it all
     sizes = []
     source = iter(range(1000))
@@ -315,7 +314,7 @@ def test_chunks_shrink_at_the_end_of_a_known_total():
 def test_tail_chunks_keep_a_least_duration():
     # 0.1 ms per item and at least 30 ms per task: no task of fewer than 300 items until
     # fewer than 300 are left, however far the guided tail would shrink them
-    chunker = batch._Chunker((0.2, 4096, 0.03, 4), total=10_000, workers=2)
+    chunker = policy.Chunker((0.2, 4096, 0.03, 4), total=10_000, workers=2)
     chunker.record(0.1, 1000)
     sizes = []
     source = iter(range(10_000))

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from synthetic import make_coco
 
-from maskkit.batch import run_batch
 from maskkit.cli import main
-from maskkit.errors import InvalidInputError
+from maskkit.errors import InvalidInputError, WorkerDiedError
 from maskkit.io.png import write_label_png
+from maskkit.parallel import run_batch
 
 
 def _square_or_fail(x: int) -> int:
@@ -71,6 +71,35 @@ def test_run_batch_on_dask_gives_the_pool_results(dask_scheduler):
     assert summary[0] == summary[1]
     [bad] = [r for r in dasked if not r.ok]
     assert bad.item == 7 and "value 7 is bad" in str(bad.error)
+
+
+def _die_on(x: int, *, victim: int) -> int:
+    if x == victim:
+        os._exit(9)  # a segfault or an OOM kill, as Dask sees it
+    return x * x
+
+
+def test_a_dask_worker_that_dies_loses_no_item_and_the_killer_is_named(capsys):
+    # its own cluster: the deaths must not disturb the shared one
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=":0",
+                                  silence_logs=logging.CRITICAL) as cluster:
+        kw = {"engine": "dask", "scheduler": cluster.scheduler_address, "progress": False}
+        func = functools.partial(_die_on, victim=5)
+        results = list(run_batch(func, range(30), on_error="skip", **kw))
+        # the cluster (which lost the scattered function with the worker) still works
+        again = list(run_batch(functools.partial(_die_on, victim=-1), range(10), **kw))
+    assert sorted((r.item, r.value) for r in results if r.ok) == [
+        (i, i * i) for i in range(30) if i != 5]
+    [bad] = [r for r in results if not r.ok]
+    assert bad.item == 5 and isinstance(bad.error, WorkerDiedError)
+    assert "died twice while processing this item" in str(bad.error)
+    err = capsys.readouterr().err
+    assert "a Dask worker died with" in err and "5: a Dask worker died again" in err
+    assert sorted(r.value for r in again) == [i * i for i in range(10)]
 
 
 def test_count_on_dask_gives_the_pool_rows(tmp_path, dask_scheduler):
