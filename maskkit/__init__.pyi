@@ -17,6 +17,7 @@ from .errors import (
     MaskkitIOError,
     MaskkitTypeError,
     UnknownCategoryError,
+    WorkerDiedError,
 )
 
 # limits on what inputs may allocate
@@ -64,6 +65,7 @@ __all__ = [
     "MaskkitIOError",
     "MaskkitTypeError",
     "UnknownCategoryError",
+    "WorkerDiedError",
     "audit_dataset",
     "check_panoptic",
     "coco_image_counts",

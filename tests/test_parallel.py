@@ -314,14 +314,10 @@ def test_a_cancelled_run_stops_its_workers_and_threads():
 
 
 # --- the names ----------------------------------------------------------------------------
-def test_old_import_path_and_worker_died_error_are_the_same_objects():
-    import maskkit.batch
+def test_worker_died_error_lives_with_the_other_errors():
     import maskkit.errors
     import maskkit.parallel
 
-    assert maskkit.batch.run_batch is maskkit.parallel.run_batch
-    assert maskkit.batch.echo is maskkit.parallel.echo
-    assert maskkit.batch.WorkerDiedError is maskkit.errors.WorkerDiedError
     assert maskkit.parallel.WorkerDiedError is maskkit.errors.WorkerDiedError
     assert issubclass(WorkerDiedError, MaskkitError) and issubclass(WorkerDiedError,
                                                                     RuntimeError)

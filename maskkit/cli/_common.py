@@ -2,7 +2,7 @@
 
 ``add_batch_options(parser)`` adds ``--workers``, ``--engine``, ``--scheduler``,
 ``--on-error`` (and ``--resume`` for the commands that can resume); ``batch_kwargs(args)``
-turns them into the keyword arguments of :func:`maskkit.batch.run_batch`.  Importing this
+turns them into the keyword arguments of :func:`maskkit.parallel.run_batch`.  Importing this
 module imports neither NumPy nor Dask, so ``--help`` stays fast.
 """
 
@@ -75,7 +75,7 @@ def add_batch_options(
 
 
 def batch_kwargs(args: argparse.Namespace) -> dict:
-    """The :func:`~maskkit.batch.run_batch` keywords chosen on the command line."""
+    """The :func:`~maskkit.parallel.run_batch` keywords chosen on the command line."""
     scheduler = getattr(args, "scheduler", None)
     engine = getattr(args, "engine", None) or ("dask" if scheduler else "local")
     if scheduler and engine != "dask":

@@ -54,7 +54,7 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 def say(command: str, text: str) -> None:
     """A summary or note on stderr: ``maskkit <command>: <text>`` (through
-    :func:`maskkit.batch.echo` when a batch may be showing progress).
+    :func:`maskkit.parallel.echo` when a batch may be showing progress).
 
     Examples
     --------
@@ -66,7 +66,7 @@ def say(command: str, text: str) -> None:
     maskkit count: 1 image counted
     """
     line = f"maskkit {command}: {text}"
-    batch = sys.modules.get("maskkit.batch")
+    batch = sys.modules.get("maskkit.parallel")
     if batch is not None:  # a live progress bar may be on stderr: print above it
         batch.echo(line)
     else:

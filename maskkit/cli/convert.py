@@ -56,8 +56,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskkit.batch import echo
     from maskkit.datasets.conversion import convert
+    from maskkit.parallel import echo
 
     s = convert(
         args.src, args.output, to=args.to, from_=args.from_, categories=args.categories,

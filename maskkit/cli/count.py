@@ -156,7 +156,7 @@ def count_image(
     """Read one mask and count it: ``[(class, count, area), ...]`` sorted by class
     (``[(class, count, area, components, low, high), ...]`` with ``estimate``).
 
-    Runs in the worker processes of :func:`maskkit.batch.run_batch`; every failure comes
+    Runs in the worker processes of :func:`maskkit.parallel.run_batch`; every failure comes
     out as a :class:`~maskkit.errors.MaskkitError` naming the file.
 
     Examples
@@ -302,9 +302,9 @@ def _run(args: argparse.Namespace, output, fmt: str) -> int:
     import functools
     import time
 
-    from maskkit.batch import run_batch
     from maskkit.io import fs
     from maskkit.io.masks import expand_inputs
+    from maskkit.parallel import run_batch
 
     start = time.monotonic()
     estimate = getattr(args, "estimate", None)

@@ -211,7 +211,7 @@ class _Resumable:
 
 def _batch(func, items, args, errors_path=None,
            resumable: _Resumable | None = None) -> tuple[list, list]:
-    """Run ``func`` over ``items`` with :func:`maskkit.batch.run_batch`.
+    """Run ``func`` over ``items`` with :func:`maskkit.parallel.run_batch`.
 
     Returns the values in input order (``None`` for an item skipped with ``--on-error
     skip``) and the errors file records; the errors file is written (or a stale one
@@ -219,7 +219,7 @@ def _batch(func, items, args, errors_path=None,
     recorded in its manifest, and with ``--resume`` the images whose file still has the
     recorded content are not redone (their recorded value is returned).
     """
-    from maskkit.batch import run_batch
+    from maskkit.parallel import run_batch
 
     items = list(items)
     out: list = [None] * len(items)

@@ -57,10 +57,10 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import functools
 
-    from maskkit.batch import run_batch
     from maskkit.datasets.split import output_stem, split_file
     from maskkit.errors import InvalidInputError
     from maskkit.io.masks import expand_inputs
+    from maskkit.parallel import run_batch
 
     files = expand_inputs(args.paths, as_text=True)
     names: dict[str, str] = {}

@@ -233,7 +233,7 @@ def convert_coco_dataset(coco, out_dir, *, overlap="last", crowd="class", ignore
     PNG's sha256 and stats) once the PNG is in place.  With ``resume=True`` the images whose
     PNG still has the recorded content are not redone, and the outputs are identical to
     those of an uninterrupted run.  ``workers``, ``engine``, ``scheduler``, ``on_error`` and
-    ``progress`` go to :func:`maskkit.batch.run_batch`.  Returns a summary dict.
+    ``progress`` go to :func:`maskkit.parallel.run_batch`.  Returns a summary dict.
     """
     import csv
     import functools
@@ -241,9 +241,9 @@ def convert_coco_dataset(coco, out_dir, *, overlap="last", crowd="class", ignore
     import json
     import time
 
-    from maskkit.batch import run_batch
     from maskkit.io import fs
     from maskkit.io.manifest import ManifestLog, read_manifest
+    from maskkit.parallel import run_batch
 
     check_policies(overlap, crowd, ignore_value)
     out_dir = fs.join(out_dir) if fs.is_url(out_dir) else fs.local_path(out_dir)

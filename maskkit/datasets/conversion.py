@@ -5,7 +5,7 @@ the function ``maskkit.convert`` on the package.)
 
 The source is read image by image into the interchange model
 (:mod:`maskkit.datasets.formats.model`) and written by the target's writer; per-image work runs
-on the batch layer (:func:`maskkit.batch.run_batch`: workers, ``on_error``, progress),
+on the batch layer (:func:`maskkit.parallel.run_batch`: workers, ``on_error``, progress),
 every output file is written atomically.  What the target cannot hold exactly is
 measured, not assumed: each object whose geometry had to change is listed with its mask
 IoU under COCO's rasteriser, each object the target cannot hold at all is listed as
@@ -90,7 +90,7 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
     check : bool
         Measure the IoU of every object whose geometry the target changes (default).
     workers, on_error, progress, engine, scheduler
-        As :func:`maskkit.batch.run_batch`.  With ``on_error="skip"`` an unreadable image
+        As :func:`maskkit.parallel.run_batch`.  With ``on_error="skip"`` an unreadable image
         is listed in the errors file and the rest is converted.
     warn : callable, optional
         Called with one line per skipped image.
@@ -130,8 +130,8 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
     >>> back["annotations"][0]["segmentation"], back["categories"][0]["id"]
     ([[1.0, 1.0, 5.0, 1.0, 5.0, 4.0]], 3)
     """
-    from maskkit.batch import run_batch
     from maskkit.datasets.formats import FORMATS, detect_format, reader_for, writer_for
+    from maskkit.parallel import run_batch
 
     t0 = time.perf_counter()
     if to not in FORMATS:

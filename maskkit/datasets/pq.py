@@ -225,7 +225,7 @@ def _sum_stats(jobs, n_cats, workers, progress, on_error="raise", engine="local"
             for i, job in enumerate(jobs):
                 per_image[i] = _pq_one(job)
     else:
-        from maskkit.batch import run_batch
+        from maskkit.parallel import run_batch
 
         for res in run_batch(_pq_indexed, list(enumerate(jobs)), workers=workers or 1,
                              on_error=on_error, desc="images", progress=progress,
@@ -260,7 +260,7 @@ def pq_compute(gt_json, pred_json, gt_folder=None, pred_folder=None, *, workers=
     gt_folder, pred_folder : str or path, optional
         PNG folders; default: each JSON path without ``.json`` (panopticapi's rule).
     workers : int, optional
-        Worker processes (:func:`maskkit.batch.run_batch`); default: one at a time,
+        Worker processes (:func:`maskkit.parallel.run_batch`); default: one at a time,
         in this process.
     progress : bool, optional
         Progress on stderr when evaluating in parallel (``None``: automatic). Default off.
@@ -269,7 +269,7 @@ def pq_compute(gt_json, pred_json, gt_folder=None, pred_folder=None, *, workers=
         not match it) is left out of the sums and listed in ``results["skipped"]``
         (``{"image_id", "error"}`` each).
     engine, scheduler
-        Where the images are evaluated (see :func:`maskkit.batch.run_batch`).
+        Where the images are evaluated (see :func:`maskkit.parallel.run_batch`).
     threads : int, optional
         With one worker process: threads that overlap the images (PNG inflation and the
         kernels release the GIL). Default ``min(4, cores)``; ``1`` evaluates one image at

@@ -282,7 +282,7 @@ def audit_dataset(coco, *, prices=None, counting: bool | None = None,
     budget : float, optional
         Total budget, in the price table's currency.
     workers, progress, engine, scheduler
-        As for :func:`maskkit.batch.run_batch` (images in parallel, on this machine or
+        As for :func:`maskkit.parallel.run_batch` (images in parallel, on this machine or
         on a Dask cluster).
     on_error : {"raise", "skip"}
         ``"raise"``: the first bad image stops the audit.  ``"skip"``: bad images are left
@@ -317,8 +317,8 @@ def audit_dataset(coco, *, prices=None, counting: bool | None = None,
     """
     import functools
 
-    from maskkit.batch import run_batch
     from maskkit.io.coco import CocoIndex, load_coco
+    from maskkit.parallel import run_batch
 
     table = load_prices(prices) if not (isinstance(prices, dict) and "instance" in prices
                                         and "semantic" in prices and "currency" in prices

@@ -296,7 +296,7 @@ def overlap_benchmark(*, levels=DEFAULT_LEVELS, repeats: int = 20, objects: int 
     objects, classes, size, shape, radius, group_size, seed
         Scene settings (:func:`maskkit.study.synth.make_scene`; ``size`` is the image side).
     workers : int, optional
-        Worker processes (:func:`maskkit.batch.run_batch`; default all cores).
+        Worker processes (:func:`maskkit.parallel.run_batch`; default all cores).
     progress : bool, optional
         Progress on stderr.
 
@@ -313,7 +313,7 @@ def overlap_benchmark(*, levels=DEFAULT_LEVELS, repeats: int = 20, objects: int 
     >>> r.levels[1]["c8"]["count_ratio"] < 1
     True
     """
-    from maskkit.batch import run_batch
+    from maskkit.parallel import run_batch
 
     levels = _check_levels(levels)
     for name, v in (("repeats", repeats), ("objects", objects), ("classes", classes)):
@@ -848,6 +848,6 @@ def real_table(rows: list, *, source: str = "") -> str:
 
 
 def _stderr(message: str) -> None:
-    from maskkit.batch import echo
+    from maskkit.parallel import echo
 
     echo(message)
