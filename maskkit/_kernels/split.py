@@ -586,3 +586,142 @@ def root_pixels(parent, peak_at, nreg):
             out[n] = peak_at[r]
             n += 1
     return out
+
+
+@kernel
+def _lens_area(r, big_r, d):
+    """Area shared by two disks of radii ``r`` and ``big_r`` whose centres are ``d`` apart."""
+    if d >= r + big_r:
+        return 0.0
+    if d <= abs(big_r - r):
+        m = min(r, big_r)
+        return math.pi * m * m
+    ca = min(1.0, max(-1.0, (d * d + r * r - big_r * big_r) / (2.0 * d * r)))
+    cb = min(1.0, max(-1.0, (d * d + big_r * big_r - r * r) / (2.0 * d * big_r)))
+    t = (-d + r + big_r) * (d + r - big_r) * (d - r + big_r) * (d + r + big_r)
+    return r * r * math.acos(ca) + big_r * big_r * math.acos(cb) - 0.5 * math.sqrt(max(t, 0.0))
+
+
+@kernel
+def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, r_min, kmax):
+    """Shape models of every object (root region) of a 2-D flood, for the count estimate.
+
+    ``lab`` holds the flood's region indices (flat ``(rows, nx)``), ``parent`` its
+    union-find and ``roots`` the objects' root regions.  Per object ``i`` (in ``roots``
+    order) returns:
+
+    * ``ellipse_res[i]``: how badly one ellipse explains it, ``(pixels outside its moment
+      ellipse + ellipse area the object leaves empty) / area``: about 0 for an ellipse,
+      0.1-0.3 for two overlapping disks;
+    * ``extra[i]``: how many disks besides the first of a greedy cover by inscribed disks
+      have at least ``count_free`` of their area outside the disks before them.
+      Candidates are the object's pixels from the largest distance down (the disk of
+      radius ``sqrt(sq)``, capped at ``sqrt(cap)``, lies in the component); one whose
+      centre lies in an accepted disk is skipped, and one is accepted only when its
+      radius is at least ``r_min`` and at least ``free_min`` of its area lies outside the
+      disks accepted so far (a lens-area bound, so overlaps are over-counted, never
+      under-counted).  At most ``kmax`` disks; stops at the first candidate smaller than
+      ``r_min``.  Accepting disks below ``count_free`` too keeps an object's own ends
+      and lobes from being counted: they cover the candidates beyond them.  An object that is one disk, ellipse or blob has its ends covered mostly
+      by its first disks; a small object overlapping a large one by less than its own
+      radius is a disk mostly outside it.
+    """
+    nobj = roots.size
+    slot = np.full(nreg + 1, -1, np.int64)
+    for i in range(nobj):
+        r = roots[i]
+        if r >= 1 and r <= nreg:
+            slot[r] = i
+    objof = np.full(nreg + 1, -1, np.int64)
+    for r in range(1, nreg + 1):
+        if r < parent.size:
+            rr = _root(parent, r)
+            if rr >= 1 and rr <= nreg:
+                objof[r] = slot[rr]
+    n = min(lab.size, sq.size)
+    width = max(nx, 1)
+    start = np.zeros(nobj + 1, np.int64)
+    for p in range(n):
+        lp = lab[p]
+        if lp >= 1 and lp <= nreg and objof[lp] >= 0:
+            start[objof[lp] + 1] += 1
+    for i in range(nobj):
+        start[i + 1] += start[i]
+    fill = start[:nobj].copy()
+    pix = np.empty(start[nobj], np.int64)
+    for p in range(n):
+        lp = lab[p]
+        if lp >= 1 and lp <= nreg and objof[lp] >= 0:
+            o = objof[lp]
+            pix[fill[o]] = p
+            fill[o] += 1
+    ellipse_res = np.zeros(nobj, np.float64)
+    extra = np.zeros(nobj, np.int64)
+    kmax = max(kmax, 1)
+    cy = np.empty(kmax, np.float64)
+    cx = np.empty(kmax, np.float64)
+    cr = np.empty(kmax, np.float64)
+    for o in range(nobj):
+        s = start[o]
+        m = start[o + 1] - s
+        if m == 0:
+            continue
+        sy = 0.0
+        sx = 0.0
+        syy = 0.0
+        sxx = 0.0
+        sxy = 0.0
+        for i in range(s, s + m):
+            y = float(pix[i] // width)
+            x = float(pix[i] % width)
+            sy += y
+            sx += x
+            syy += y * y
+            sxx += x * x
+            sxy += x * y
+        my = sy / m
+        mx = sx / m
+        vy = syy / m - my * my + 1.0 / 12.0
+        vx = sxx / m - mx * mx + 1.0 / 12.0
+        c = sxy / m - my * mx
+        det = max(vy * vx - c * c, 1.0 / 144.0)
+        outside = 0
+        for i in range(s, s + m):
+            y = float(pix[i] // width) - my
+            x = float(pix[i] % width) - mx
+            if vx * y * y - 2.0 * c * x * y + vy * x * x > 4.0 * det:
+                outside += 1
+        area_e = 4.0 * math.pi * math.sqrt(det)
+        ellipse_res[o] = (2.0 * outside + max(area_e - m, 0.0)) / m
+        d2 = np.empty(m, np.float64)
+        for i in range(m):
+            d2[i] = -min(float(sq[pix[s + i]]), cap)
+        order = np.argsort(d2, kind="mergesort")  # ties: raster order
+        k = 0
+        for t in range(m):
+            r = math.sqrt(-d2[order[t]])
+            if r < r_min and k > 0:
+                break
+            p = pix[s + order[t]]
+            y = float(p // width)
+            x = float(p % width)
+            covered = 0.0
+            inside = False
+            for j in range(k):
+                dd = math.hypot(y - cy[j], x - cx[j])
+                if dd < cr[j]:
+                    inside = True
+                    break
+                covered += _lens_area(r, cr[j], dd)
+            free = 1.0 - covered / (math.pi * r * r)
+            if inside or (k > 0 and free < free_min):
+                continue
+            if k > 0 and free >= count_free:
+                extra[o] += 1
+            cy[k] = y
+            cx[k] = x
+            cr[k] = r
+            k += 1
+            if k == kmax:
+                break
+    return ellipse_res, extra

@@ -48,7 +48,7 @@ import numpy as np
 
 from maskkit.errors import InvalidInputError, MaskkitTypeError
 
-__all__ = ["METHODS", "area_multiples", "estimate_counts", "object_fill", "single_object_area",
+__all__ = ["METHODS", "area_multiples", "disc_multiples", "estimate_counts", "object_fill", "single_object_area",
            "split_touching"]
 
 #: ``estimate_counts`` methods.
@@ -95,6 +95,16 @@ COMBINED_MULTIPLE = 1.7
 COMBINED_FILL = 0.95
 #: ... and whose largest inscribed radius is at most COMBINED_PEAK times the median one.
 COMBINED_PEAK = 1.6
+#: ... and :func:`disc_multiples`: a greedy cover of an object by inscribed disks (each of
+#: DISC_MIN_RADIUS px or more with DISC_ACCEPT of its area outside the disks before it, at
+#: most DISC_MAX per object) counts a disk with DISC_FREE of its area outside the disks
+#: before it as one more object, in objects whose moment ellipse leaves more than
+#: DISC_ELLIPSE_RESIDUAL of their area unexplained.
+DISC_ACCEPT = 0.3
+DISC_FREE = 0.68
+DISC_MIN_RADIUS = 4.0
+DISC_MAX = 8
+DISC_ELLIPSE_RESIDUAL = 0.08
 #: Neck ratios of the counts that bound the estimate of ``method="split"``: the low count
 #: also drops the reach rule and tightens the class-shape check (0.7 STRICT_NECK, 1.5
 #: STRICT_AREA), the high one halves DEPTH, applies the reach rule to any saddle and
@@ -189,6 +199,7 @@ class _Prepared:
             lab[:] = 0
         area, mom = k.region_stats(lab, self.nx, nreg)
         self.last = (area, mom)
+        self.lab = lab
         # the class-shape check is 2-D (the moments are in-plane)
         if nedge and self.nz == 1 and rule["shape_gate"] > 0:
             self._merge_unlike(rule, parent, peak_at, nreg, peak, area, mom, nedge)
@@ -209,6 +220,18 @@ class _Prepared:
         at = peak_at[roots]
         peaks = np.sqrt(np.minimum(self.sq[at].astype(np.float64), self.cap))
         return self.vals[at], tot, fill, peaks
+
+    def discs(self, parent, peak_at, nreg):
+        """Per object of the last flood (the order of :meth:`objects`): its moment
+        ellipse's residual and the extra disks of a greedy disk cover (kernel
+        ``disc_cover``); zeros in 3-D."""
+        from maskkit._kernels import split as k
+
+        roots, _, _ = k.root_stats(parent, nreg, *self.last)
+        if self.nz != 1:
+            return np.zeros(roots.size), np.zeros(roots.size, np.int64)
+        return k.disc_cover(self.lab, parent, roots, nreg, self.sq, self.cap, self.nx,
+                            DISC_ACCEPT, DISC_FREE, DISC_MIN_RADIUS, DISC_MAX)
 
     def _merge_unlike(self, rule, parent, peak_at, nreg, peak, area, mom, nedge):
         """The class-shape check (module docstring): in classes whose objects are not
@@ -369,16 +392,51 @@ def split_touching(mask, *, connectivity: int = 8, background: int = 0, ignore=(
 
 def _class_counts(prep: _Prepared, rule: dict, min_dist2, lab, extra=None) -> dict[int, int]:
     """Objects per class of one flood; with ``extra`` (a dict), also fill it with the
-    objects :func:`area_multiples` adds per class."""
+    objects the combined method adds per class: per object the larger of
+    :func:`area_multiples` and :func:`disc_multiples`."""
     lab[:] = 0
-    cls, area, fill, peaks = prep.objects(*prep.flood(rule, min_dist2, lab))
+    flood = prep.flood(rule, min_dist2, lab)
+    cls, area, fill, peaks = prep.objects(*flood)
+    discs = prep.discs(*flood) if extra is not None else None
     counts: dict[int, int] = {}
     for c, members in _by_class(cls):
         counts[c] = int(members.size)
         if extra is not None:
-            extra[c] = int(area_multiples(area[members], fill[members],
-                                          peaks[members]).sum()) - members.size
+            by_area = area_multiples(area[members], fill[members], peaks[members])
+            by_shape = disc_multiples(fill[members], *(d[members] for d in discs))
+            extra[c] = int(np.maximum(by_area, by_shape).sum()) - members.size
     return counts
+
+
+def disc_multiples(fills, ellipse_residuals, extra_discs) -> np.ndarray:
+    """How many objects each split object of one class holds by its shape: the second
+    correction of ``estimate_counts(method="combined")``, for overlapping objects that
+    leave no distance maximum of their own (a small object over a large one).
+
+    Per object, ``ellipse_residuals`` says how badly its moment ellipse explains it and
+    ``extra_discs`` how many inscribed disks mostly outside its larger ones a greedy disk
+    cover finds (kernel ``disc_cover``: disks of radius ``DISC_MIN_RADIUS`` px or more with
+    ``DISC_FREE`` of their area outside the disks before them).  An object counts ``1 +
+    extra_discs`` only when its class is compact (median :func:`object_fill` of at least
+    ``SHAPE_GATE``: objects with limbs are left alone) and the object is clearly not one
+    ellipse (residual above ``DISC_ELLIPSE_RESIDUAL``); 1 otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> disc_multiples(np.array([0.98, 0.97, 0.96]), np.array([0.01, 0.2, 0.02]),
+    ...                np.array([0, 1, 1])).tolist()
+    [1, 2, 1]
+    """
+    f = np.asarray(fills, dtype=np.float64)
+    out = np.ones(f.size, np.int64)
+    if f.size == 0 or not np.median(f) >= SHAPE_GATE:  # NaN: 3-D
+        return out
+    res = np.asarray(ellipse_residuals, dtype=np.float64)
+    more = np.asarray(extra_discs, dtype=np.int64)
+    clump = res > DISC_ELLIPSE_RESIDUAL
+    out[clump] += more[clump]
+    return out
 
 
 def _weighted_median(values, weights) -> float:
