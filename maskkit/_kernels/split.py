@@ -618,10 +618,10 @@ def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, r_mi
       Candidates are the object's pixels from the largest distance down (the disk of
       radius ``sqrt(sq)``, capped at ``sqrt(cap)``, lies in the component); one whose
       centre lies in an accepted disk is skipped, and one is accepted only when its
-      radius is at least ``r_min`` and at least ``free_min`` of its area lies outside the
+      radius is at least ``r_min[i]`` and at least ``free_min`` of its area lies outside the
       disks accepted so far (a lens-area bound, so overlaps are over-counted, never
       under-counted).  At most ``kmax`` disks; stops at the first candidate smaller than
-      ``r_min``.  Accepting disks below ``count_free`` too keeps an object's own ends
+      ``r_min[i]``.  Accepting disks below ``count_free`` too keeps an object's own ends
       and lobes from being counted: they cover the candidates beyond them.  An object that is one disk, ellipse or blob has its ends covered mostly
       by its first disks; a small object overlapping a large one by less than its own
       radius is a disk mostly outside it.
@@ -698,9 +698,10 @@ def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, r_mi
             d2[i] = -min(float(sq[pix[s + i]]), cap)
         order = np.argsort(d2, kind="mergesort")  # ties: raster order
         k = 0
+        r_low = r_min[o] if o < r_min.size else 0.0
         for t in range(m):
             r = math.sqrt(-d2[order[t]])
-            if r < r_min and k > 0:
+            if r < r_low and k > 0:
                 break
             p = pix[s + order[t]]
             y = float(p // width)

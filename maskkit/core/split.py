@@ -96,13 +96,14 @@ COMBINED_FILL = 0.95
 #: ... and whose largest inscribed radius is at most COMBINED_PEAK times the median one.
 COMBINED_PEAK = 1.6
 #: ... and :func:`disc_multiples`: a greedy cover of an object by inscribed disks (each of
-#: DISC_MIN_RADIUS px or more with DISC_ACCEPT of its area outside the disks before it, at
+#: DISC_MIN_RADIUS px and DISC_MIN_REL times its class's median peak distance or more, with DISC_ACCEPT of its area outside the disks before it, at
 #: most DISC_MAX per object) counts a disk with DISC_FREE of its area outside the disks
 #: before it as one more object, in objects whose moment ellipse leaves more than
 #: DISC_ELLIPSE_RESIDUAL of their area unexplained.
 DISC_ACCEPT = 0.3
 DISC_FREE = 0.68
 DISC_MIN_RADIUS = 4.0
+DISC_MIN_REL = 0.4
 DISC_MAX = 8
 DISC_ELLIPSE_RESIDUAL = 0.08
 #: Neck ratios of the counts that bound the estimate of ``method="split"``: the low count
@@ -221,17 +222,22 @@ class _Prepared:
         peaks = np.sqrt(np.minimum(self.sq[at].astype(np.float64), self.cap))
         return self.vals[at], tot, fill, peaks
 
-    def discs(self, parent, peak_at, nreg):
-        """Per object of the last flood (the order of :meth:`objects`): its moment
-        ellipse's residual and the extra disks of a greedy disk cover (kernel
-        ``disc_cover``); zeros in 3-D."""
+    def discs(self, parent, nreg, cls, peaks):
+        """Per object of the last flood (the order of :meth:`objects`, whose classes and
+        peak distances are ``cls`` and ``peaks``): its moment ellipse's residual and the
+        extra disks of a greedy disk cover (kernel ``disc_cover``; a disk counts when its
+        radius is at least ``DISC_MIN_RADIUS`` px and ``DISC_MIN_REL`` times its class's
+        median peak distance); zeros in 3-D."""
         from maskkit._kernels import split as k
 
         roots, _, _ = k.root_stats(parent, nreg, *self.last)
         if self.nz != 1:
             return np.zeros(roots.size), np.zeros(roots.size, np.int64)
+        r_min = np.full(roots.size, DISC_MIN_RADIUS)
+        for _, members in _by_class(cls):
+            r_min[members] = max(DISC_MIN_RADIUS, DISC_MIN_REL * float(np.median(peaks[members])))
         return k.disc_cover(self.lab, parent, roots, nreg, self.sq, self.cap, self.nx,
-                            DISC_ACCEPT, DISC_FREE, DISC_MIN_RADIUS, DISC_MAX)
+                            DISC_ACCEPT, DISC_FREE, r_min, DISC_MAX)
 
     def _merge_unlike(self, rule, parent, peak_at, nreg, peak, area, mom, nedge):
         """The class-shape check (module docstring): in classes whose objects are not
@@ -392,19 +398,22 @@ def split_touching(mask, *, connectivity: int = 8, background: int = 0, ignore=(
 
 def _class_counts(prep: _Prepared, rule: dict, min_dist2, lab, extra=None) -> dict[int, int]:
     """Objects per class of one flood; with ``extra`` (a dict), also fill it with the
-    objects the combined method adds per class: per object the larger of
-    :func:`area_multiples` and :func:`disc_multiples`."""
+    objects the combined method adds per class: :func:`area_multiples` in a class of
+    compact objects of similar size, :func:`disc_multiples` otherwise."""
     lab[:] = 0
-    flood = prep.flood(rule, min_dist2, lab)
-    cls, area, fill, peaks = prep.objects(*flood)
-    discs = prep.discs(*flood) if extra is not None else None
+    parent, peak_at, nreg = prep.flood(rule, min_dist2, lab)
+    cls, area, fill, peaks = prep.objects(parent, peak_at, nreg)
+    discs = prep.discs(parent, nreg, cls, peaks) if extra is not None else None
     counts: dict[int, int] = {}
     for c, members in _by_class(cls):
         counts[c] = int(members.size)
         if extra is not None:
-            by_area = area_multiples(area[members], fill[members], peaks[members])
-            by_shape = disc_multiples(fill[members], *(d[members] for d in discs))
-            extra[c] = int(np.maximum(by_area, by_shape).sum()) - members.size
+            # objects of similar size: their area tells; of mixed sizes: their shape
+            if _similar_population(area[members].astype(np.float64), fill[members]):
+                n = area_multiples(area[members], fill[members], peaks[members])
+            else:
+                n = disc_multiples(fill[members], *(d[members] for d in discs))
+            extra[c] = int(n.sum()) - members.size
     return counts
 
 
@@ -461,6 +470,15 @@ def _by_class(cls):
             yield int(cls[members[0]]), members
 
 
+def _similar_population(a, f) -> bool:
+    """Whether one class's objects (areas ``a``, fills ``f``) are a population of compact
+    objects of similar size, where :func:`area_multiples` applies."""
+    if a.size < COMBINED_MIN_OBJECTS or not np.median(f) >= SHAPE_GATE:  # NaN: 3-D
+        return False
+    q1, q3 = np.percentile(a, [25, 75])
+    return bool(q3 <= COMBINED_SPREAD * q1)
+
+
 def area_multiples(areas, fills, peaks=None) -> np.ndarray:
     """How many objects each split object of one class holds by its area: the
     correction of ``estimate_counts(method="combined")``.
@@ -490,11 +508,9 @@ def area_multiples(areas, fills, peaks=None) -> np.ndarray:
     a = np.asarray(areas, dtype=np.float64)
     f = np.asarray(fills, dtype=np.float64)
     out = np.ones(a.size, np.int64)
-    if a.size < COMBINED_MIN_OBJECTS or not np.median(f) >= SHAPE_GATE:  # NaN: 3-D
+    if not _similar_population(a, f):
         return out
-    q1, typical, q3 = np.percentile(a, [25, 50, 75])
-    if q3 > COMBINED_SPREAD * q1:
-        return out
+    typical = np.median(a)
     ratio = a / typical
     several = (ratio >= COMBINED_MULTIPLE) & (f < COMBINED_FILL)
     if peaks is not None:
