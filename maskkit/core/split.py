@@ -106,6 +106,8 @@ DISC_MIN_RADIUS = 4.0
 DISC_MIN_REL = 0.4
 DISC_MAX = 8
 DISC_ELLIPSE_RESIDUAL = 0.08
+#: ... in classes whose median object leaves at most DISC_CLASS_RESIDUAL unexplained.
+DISC_CLASS_RESIDUAL = 0.1
 #: Neck ratios of the counts that bound the estimate of ``method="split"``: the low count
 #: also drops the reach rule and tightens the class-shape check (0.7 STRICT_NECK, 1.5
 #: STRICT_AREA), the high one halves DEPTH, applies the reach rule to any saddle and
@@ -427,21 +429,26 @@ def disc_multiples(fills, ellipse_residuals, extra_discs) -> np.ndarray:
     cover finds (kernel ``disc_cover``: disks of radius ``DISC_MIN_RADIUS`` px or more with
     ``DISC_FREE`` of their area outside the disks before them).  An object counts ``1 +
     extra_discs`` only when its class is compact (median :func:`object_fill` of at least
-    ``SHAPE_GATE``: objects with limbs are left alone) and the object is clearly not one
-    ellipse (residual above ``DISC_ELLIPSE_RESIDUAL``); 1 otherwise.
+    ``SHAPE_GATE``: objects with limbs are left alone), a population (at least
+    ``COMBINED_MIN_OBJECTS`` objects) whose typical object is one ellipse (median residual
+    at most ``DISC_CLASS_RESIDUAL``: boxy or occluded things are left alone), and the
+    object is clearly not one ellipse (residual above ``DISC_ELLIPSE_RESIDUAL``); 1
+    otherwise.
 
     Examples
     --------
     >>> import numpy as np
-    >>> disc_multiples(np.array([0.98, 0.97, 0.96]), np.array([0.01, 0.2, 0.02]),
-    ...                np.array([0, 1, 1])).tolist()
-    [1, 2, 1]
+    >>> fills = np.full(8, 0.98)
+    >>> residuals = np.array([0.01, 0.2, 0.02, 0.03, 0.01, 0.02, 0.04, 0.02])
+    >>> disc_multiples(fills, residuals, np.array([0, 1, 1, 0, 0, 0, 0, 0])).tolist()
+    [1, 2, 1, 1, 1, 1, 1, 1]
     """
     f = np.asarray(fills, dtype=np.float64)
     out = np.ones(f.size, np.int64)
-    if f.size == 0 or not np.median(f) >= SHAPE_GATE:  # NaN: 3-D
-        return out
     res = np.asarray(ellipse_residuals, dtype=np.float64)
+    if (f.size < COMBINED_MIN_OBJECTS or not np.median(f) >= SHAPE_GATE  # NaN: 3-D
+            or not np.median(res) <= DISC_CLASS_RESIDUAL):
+        return out
     more = np.asarray(extra_discs, dtype=np.int64)
     clump = res > DISC_ELLIPSE_RESIDUAL
     out[clump] += more[clump]
