@@ -603,7 +603,42 @@ def _lens_area(r, big_r, d):
 
 
 @kernel
-def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, r_min, kmax):
+def _dip(sq, cap, width, y, x, cy, cx, cr, k, r):
+    """The smallest distance on the straight line from ``(y, x)`` to the nearest of the
+    first ``k`` disk centres, over ``r``: below 1 when a neck or a notch lies between
+    them, 1 along the flat or rising ridge of one object (a bar, an ellipse's end)."""
+    best = -1
+    bd = math.inf
+    for j in range(k):
+        dd = math.hypot(y - cy[j], x - cx[j]) - cr[j]
+        if dd < bd:
+            bd = dd
+            best = j
+    if best < 0 or r <= 0.0:
+        return 1.0
+    ty = cy[best] - y
+    tx = cx[best] - x
+    steps = int(2.0 * math.hypot(ty, tx)) + 1
+    rows = sq.size // width
+    low = r * r
+    for i in range(steps + 1):
+        fy = y + ty * i / steps + 0.5
+        fx = x + tx * i / steps + 0.5
+        if fy < 0.0 or fx < 0.0:
+            return 0.0
+        py = int(fy)
+        px = int(fx)
+        if py >= rows or px >= width:
+            return 0.0
+        v = min(float(sq[py * width + px]), cap)
+        if v < low:
+            low = v
+    return math.sqrt(low) / r
+
+
+@kernel
+def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, dip_max, r_min,
+               kmax):
     """Shape models of every object (root region) of a 2-D flood, for the count estimate.
 
     ``lab`` holds the flood's region indices (flat ``(rows, nx)``), ``parent`` its
@@ -620,7 +655,9 @@ def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, r_mi
       centre lies in an accepted disk is skipped, and one is accepted only when its
       radius is at least ``r_min[i]`` and at least ``free_min`` of its area lies outside the
       disks accepted so far (a lens-area bound, so overlaps are over-counted, never
-      under-counted).  At most ``kmax`` disks; stops at the first candidate smaller than
+      under-counted), and counted only when the distance dips below ``dip_max`` times
+      its radius on the line to the nearest accepted centre (:func:`_dip`: a neck or a
+      notch between them, not the flat ridge of a bar).  At most ``kmax`` disks; stops at the first candidate smaller than
       ``r_min[i]``.  Accepting disks below ``count_free`` too keeps an object's own ends
       and lobes from being counted: they cover the candidates beyond them.  An object that is one disk, ellipse or blob has its ends covered mostly
       by its first disks; a small object overlapping a large one by less than its own
@@ -717,7 +754,8 @@ def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, r_mi
             free = 1.0 - covered / (math.pi * r * r)
             if inside or (k > 0 and free < free_min):
                 continue
-            if k > 0 and free >= count_free:
+            if k > 0 and free >= count_free and _dip(sq, cap, width, y, x, cy, cx, cr, k,
+                                                     r) < dip_max:
                 extra[o] += 1
             cy[k] = y
             cx[k] = x

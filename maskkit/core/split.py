@@ -101,13 +101,16 @@ COMBINED_PEAK = 1.6
 #: before it as one more object, in objects whose moment ellipse leaves more than
 #: DISC_ELLIPSE_RESIDUAL of their area unexplained.
 DISC_ACCEPT = 0.3
+#: ... and counts it only when the distance map dips below DISC_DIP times its radius on the
+#: way to the nearest disk before it (a neck or notch, not the flat ridge of a bar).
+DISC_DIP = 0.95
 DISC_FREE = 0.68
 DISC_MIN_RADIUS = 4.0
 DISC_MIN_REL = 0.4
 DISC_MAX = 8
 DISC_ELLIPSE_RESIDUAL = 0.08
 #: ... in classes whose median object leaves at most DISC_CLASS_RESIDUAL unexplained.
-DISC_CLASS_RESIDUAL = 0.1
+DISC_CLASS_RESIDUAL = 0.15
 #: Neck ratios of the counts that bound the estimate of ``method="split"``: the low count
 #: also drops the reach rule and tightens the class-shape check (0.7 STRICT_NECK, 1.5
 #: STRICT_AREA), the high one halves DEPTH, applies the reach rule to any saddle and
@@ -239,7 +242,7 @@ class _Prepared:
         for _, members in _by_class(cls):
             r_min[members] = max(DISC_MIN_RADIUS, DISC_MIN_REL * float(np.median(peaks[members])))
         return k.disc_cover(self.lab, parent, roots, nreg, self.sq, self.cap, self.nx,
-                            DISC_ACCEPT, DISC_FREE, r_min, DISC_MAX)
+                            DISC_ACCEPT, DISC_FREE, DISC_DIP, r_min, DISC_MAX)
 
     def _merge_unlike(self, rule, parent, peak_at, nreg, peak, area, mom, nedge):
         """The class-shape check (module docstring): in classes whose objects are not
@@ -410,11 +413,8 @@ def _class_counts(prep: _Prepared, rule: dict, min_dist2, lab, extra=None) -> di
     for c, members in _by_class(cls):
         counts[c] = int(members.size)
         if extra is not None:
-            # objects of similar size: their area tells; of mixed sizes: their shape
-            if _similar_population(area[members].astype(np.float64), fill[members]):
-                n = area_multiples(area[members], fill[members], peaks[members])
-            else:
-                n = disc_multiples(fill[members], *(d[members] for d in discs))
+            n = np.maximum(area_multiples(area[members], fill[members], peaks[members]),
+                           disc_multiples(fill[members], *(d[members] for d in discs)))
             extra[c] = int(n.sum()) - members.size
     return counts
 
