@@ -649,7 +649,7 @@ def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, dip_
       ellipse + ellipse area the object leaves empty) / area``: about 0 for an ellipse,
       0.1-0.3 for two overlapping disks;
     * ``extra[i]``: how many disks besides the first of a greedy cover by inscribed disks
-      have at least ``count_free`` of their area outside the disks before them.
+      have at least ``count_free[i]`` of their area outside the disks before them.
       Candidates are the object's pixels from the largest distance down (the disk of
       radius ``sqrt(sq)``, capped at ``sqrt(cap)``, lies in the component); one whose
       centre lies in an accepted disk is skipped, and one is accepted only when its
@@ -658,7 +658,7 @@ def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, dip_
       under-counted), and counted only when the distance dips below ``dip_max`` times
       its radius on the line to the nearest accepted centre (:func:`_dip`: a neck or a
       notch between them, not the flat ridge of a bar).  At most ``kmax`` disks; stops at the first candidate smaller than
-      ``r_min[i]``.  Accepting disks below ``count_free`` too keeps an object's own ends
+      ``r_min[i]``.  Accepting disks below ``count_free[i]`` too keeps an object's own ends
       and lobes from being counted: they cover the candidates beyond them.  An object that is one disk, ellipse or blob has its ends covered mostly
       by its first disks; a small object overlapping a large one by less than its own
       radius is a disk mostly outside it.
@@ -736,6 +736,7 @@ def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, dip_
         order = np.argsort(d2, kind="mergesort")  # ties: raster order
         k = 0
         r_low = r_min[o] if o < r_min.size else 0.0
+        c_free = count_free[o] if o < count_free.size else 2.0  # 2: never counts
         for t in range(m):
             r = math.sqrt(-d2[order[t]])
             if r < r_low and k > 0:
@@ -754,7 +755,7 @@ def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, dip_
             free = 1.0 - covered / (math.pi * r * r)
             if inside or (k > 0 and free < free_min):
                 continue
-            if k > 0 and free >= count_free and _dip(sq, cap, width, y, x, cy, cx, cr, k,
+            if k > 0 and free >= c_free and _dip(sq, cap, width, y, x, cy, cx, cr, k,
                                                      r) < dip_max:
                 extra[o] += 1
             cy[k] = y

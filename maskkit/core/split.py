@@ -104,7 +104,10 @@ DISC_ACCEPT = 0.3
 #: ... and counts it only when the distance map dips below DISC_DIP times its radius on the
 #: way to the nearest disk before it (a neck or notch, not the flat ridge of a bar).
 DISC_DIP = 0.95
-DISC_FREE = 0.68
+DISC_FREE = 0.6
+#: ... (DISC_FREE_SIMILAR in classes of similar sizes, where area_multiples counts too:
+#: crossing grains there have ends mostly outside each other's disks)
+DISC_FREE_SIMILAR = 0.68
 DISC_MIN_RADIUS = 4.0
 DISC_MIN_REL = 0.4
 DISC_MAX = 8
@@ -227,22 +230,26 @@ class _Prepared:
         peaks = np.sqrt(np.minimum(self.sq[at].astype(np.float64), self.cap))
         return self.vals[at], tot, fill, peaks
 
-    def discs(self, parent, nreg, cls, peaks):
-        """Per object of the last flood (the order of :meth:`objects`, whose classes and
-        peak distances are ``cls`` and ``peaks``): its moment ellipse's residual and the
-        extra disks of a greedy disk cover (kernel ``disc_cover``; a disk counts when its
-        radius is at least ``DISC_MIN_RADIUS`` px and ``DISC_MIN_REL`` times its class's
-        median peak distance); zeros in 3-D."""
+    def discs(self, parent, nreg, cls, area, fill, peaks):
+        """Per object of the last flood (the order and the ``cls, area, fill, peaks`` of
+        :meth:`objects`): its moment ellipse's residual and the extra disks of a greedy
+        disk cover (kernel ``disc_cover``; a disk counts when its radius is at least
+        ``DISC_MIN_RADIUS`` px and ``DISC_MIN_REL`` times its class's median peak
+        distance, and ``DISC_FREE`` of it, ``DISC_FREE_SIMILAR`` in a class of similar
+        sizes, lies outside the disks before it); zeros in 3-D."""
         from maskkit._kernels import split as k
 
         roots, _, _ = k.root_stats(parent, nreg, *self.last)
         if self.nz != 1:
             return np.zeros(roots.size), np.zeros(roots.size, np.int64)
         r_min = np.full(roots.size, DISC_MIN_RADIUS)
+        free = np.full(roots.size, DISC_FREE)
         for _, members in _by_class(cls):
             r_min[members] = max(DISC_MIN_RADIUS, DISC_MIN_REL * float(np.median(peaks[members])))
+            if _similar_population(area[members].astype(np.float64), fill[members]):
+                free[members] = DISC_FREE_SIMILAR
         return k.disc_cover(self.lab, parent, roots, nreg, self.sq, self.cap, self.nx,
-                            DISC_ACCEPT, DISC_FREE, DISC_DIP, r_min, DISC_MAX)
+                            DISC_ACCEPT, free, DISC_DIP, r_min, DISC_MAX)
 
     def _merge_unlike(self, rule, parent, peak_at, nreg, peak, area, mom, nedge):
         """The class-shape check (module docstring): in classes whose objects are not
@@ -408,7 +415,7 @@ def _class_counts(prep: _Prepared, rule: dict, min_dist2, lab, extra=None) -> di
     lab[:] = 0
     parent, peak_at, nreg = prep.flood(rule, min_dist2, lab)
     cls, area, fill, peaks = prep.objects(parent, peak_at, nreg)
-    discs = prep.discs(parent, nreg, cls, peaks) if extra is not None else None
+    discs = prep.discs(parent, nreg, cls, area, fill, peaks) if extra is not None else None
     counts: dict[int, int] = {}
     for c, members in _by_class(cls):
         counts[c] = int(members.size)
