@@ -36,7 +36,12 @@ not depend on the class values or the order in which objects were drawn.
 
 :func:`estimate_counts` turns that into counts per class with a low–high range; its
 default method, ``"combined"``, adds the objects an unsplit clump holds by its area in
-classes of compact objects of similar size (:func:`area_multiples`).
+classes of compact objects of similar size (:func:`area_multiples`), and, in compact
+classes of any sizes, by its shape (:func:`disc_multiples`): an object its moment ellipse
+explains badly is covered greedily by inscribed disks, and a disk mostly outside the
+larger ones, behind a dip of the distance map, is one more object.  That finds a small
+object overlapping a large one by up to half its radius, which leaves no distance maximum
+of its own for the flood to grow from.
 """
 
 from __future__ import annotations
@@ -95,25 +100,28 @@ COMBINED_MULTIPLE = 1.7
 COMBINED_FILL = 0.95
 #: ... and whose largest inscribed radius is at most COMBINED_PEAK times the median one.
 COMBINED_PEAK = 1.6
-#: ... and :func:`disc_multiples`: a greedy cover of an object by inscribed disks (each of
-#: DISC_MIN_RADIUS px and DISC_MIN_REL times its class's median peak distance or more, with DISC_ACCEPT of its area outside the disks before it, at
-#: most DISC_MAX per object) counts a disk with DISC_FREE of its area outside the disks
-#: before it as one more object, in objects whose moment ellipse leaves more than
-#: DISC_ELLIPSE_RESIDUAL of their area unexplained.
+#: ``method="combined"`` also uses :func:`disc_multiples`: a greedy cover of each object by
+#: inscribed disks (kernel ``disc_cover``; at most DISC_MAX disks, each of DISC_MIN_RADIUS
+#: px and DISC_MIN_REL times its class's median peak distance or more, with DISC_ACCEPT of
+#: its area outside the disks before it) counts a disk as one more object when DISC_FREE of
+#: its area lies outside the disks before it and the distance map dips below DISC_DIP times
+#: its radius on the way to the nearest of them (a neck or notch, not the flat ridge of a
+#: bar or an ellipse's end) ...
 DISC_ACCEPT = 0.3
-#: ... and counts it only when the distance map dips below DISC_DIP times its radius on the
-#: way to the nearest disk before it (a neck or notch, not the flat ridge of a bar).
-DISC_DIP = 0.95
 DISC_FREE = 0.6
-#: ... (DISC_FREE_SIMILAR in classes of similar sizes, where area_multiples counts too:
-#: crossing grains there have ends mostly outside each other's disks)
-DISC_FREE_SIMILAR = 0.68
+DISC_DIP = 0.95
 DISC_MIN_RADIUS = 4.0
 DISC_MIN_REL = 0.4
 DISC_MAX = 8
+#: ... in objects whose moment ellipse leaves more than DISC_ELLIPSE_RESIDUAL of their area
+#: unexplained, of classes of COMBINED_MIN_OBJECTS or more whose median object leaves at
+#: most DISC_CLASS_RESIDUAL (boxy or occluded things such as parked cars are left alone).
 DISC_ELLIPSE_RESIDUAL = 0.08
-#: ... in classes whose median object leaves at most DISC_CLASS_RESIDUAL unexplained.
 DISC_CLASS_RESIDUAL = 0.15
+#: In a class of similar sizes (where :func:`area_multiples` applies too) an object counts
+#: at most ``floor(area / median area + DISC_AREA_SLACK)`` by its disks: crossing grains
+#: have ends mostly outside each other's disks, but only the area of two grains.
+DISC_AREA_SLACK = 0.7
 #: Neck ratios of the counts that bound the estimate of ``method="split"``: the low count
 #: also drops the reach rule and tightens the class-shape check (0.7 STRICT_NECK, 1.5
 #: STRICT_AREA), the high one halves DEPTH, applies the reach rule to any saddle and
@@ -230,13 +238,13 @@ class _Prepared:
         peaks = np.sqrt(np.minimum(self.sq[at].astype(np.float64), self.cap))
         return self.vals[at], tot, fill, peaks
 
-    def discs(self, parent, nreg, cls, area, fill, peaks):
-        """Per object of the last flood (the order and the ``cls, area, fill, peaks`` of
-        :meth:`objects`): its moment ellipse's residual and the extra disks of a greedy
-        disk cover (kernel ``disc_cover``; a disk counts when its radius is at least
-        ``DISC_MIN_RADIUS`` px and ``DISC_MIN_REL`` times its class's median peak
-        distance, and ``DISC_FREE`` of it, ``DISC_FREE_SIMILAR`` in a class of similar
-        sizes, lies outside the disks before it); zeros in 3-D."""
+    def discs(self, parent, nreg, cls, peaks):
+        """Per object of the last flood (the order, classes ``cls`` and peak distances
+        ``peaks`` of :meth:`objects`): its moment ellipse's residual and the extra disks
+        of a greedy disk cover (kernel ``disc_cover``; a disk counts when its radius is at
+        least ``DISC_MIN_RADIUS`` px and ``DISC_MIN_REL`` times its class's median peak
+        distance, and ``DISC_FREE`` of it lies outside the disks before it); zeros in
+        3-D."""
         from maskkit._kernels import split as k
 
         roots, _, _ = k.root_stats(parent, nreg, *self.last)
@@ -246,8 +254,6 @@ class _Prepared:
         free = np.full(roots.size, DISC_FREE)
         for _, members in _by_class(cls):
             r_min[members] = max(DISC_MIN_RADIUS, DISC_MIN_REL * float(np.median(peaks[members])))
-            if _similar_population(area[members].astype(np.float64), fill[members]):
-                free[members] = DISC_FREE_SIMILAR
         return k.disc_cover(self.lab, parent, roots, nreg, self.sq, self.cap, self.nx,
                             DISC_ACCEPT, free, DISC_DIP, r_min, DISC_MAX)
 
@@ -410,18 +416,25 @@ def split_touching(mask, *, connectivity: int = 8, background: int = 0, ignore=(
 
 def _class_counts(prep: _Prepared, rule: dict, min_dist2, lab, extra=None) -> dict[int, int]:
     """Objects per class of one flood; with ``extra`` (a dict), also fill it with the
-    objects the combined method adds per class: :func:`area_multiples` in a class of
-    compact objects of similar size, :func:`disc_multiples` otherwise."""
+    objects the combined method adds per class: per object the larger of
+    :func:`area_multiples` and :func:`disc_multiples` (the latter bounded by the area in a
+    class of similar sizes, ``DISC_AREA_SLACK``)."""
     lab[:] = 0
     parent, peak_at, nreg = prep.flood(rule, min_dist2, lab)
     cls, area, fill, peaks = prep.objects(parent, peak_at, nreg)
-    discs = prep.discs(parent, nreg, cls, area, fill, peaks) if extra is not None else None
+    discs = prep.discs(parent, nreg, cls, peaks) if extra is not None else None
     counts: dict[int, int] = {}
     for c, members in _by_class(cls):
         counts[c] = int(members.size)
         if extra is not None:
+            by_shape = disc_multiples(fill[members], *(d[members] for d in discs))
+            a = area[members].astype(np.float64)
+            if _similar_population(a, fill[members]):
+                # objects of similar size: a clump's disks are bounded by its area
+                cap = np.floor(a / np.median(a) + DISC_AREA_SLACK).astype(np.int64)
+                by_shape = np.minimum(by_shape, np.maximum(cap, 1))
             n = np.maximum(area_multiples(area[members], fill[members], peaks[members]),
-                           disc_multiples(fill[members], *(d[members] for d in discs)))
+                           by_shape)
             extra[c] = int(n.sum()) - members.size
     return counts
 
@@ -596,9 +609,10 @@ def estimate_counts(mask, *, method: str = "combined", connectivity: int = 8,
         smaller.  It costs about one count; ``"split"`` a distance transform more.
         ``"combined"`` (the default): the ``"split"`` count, plus, in classes of compact
         objects of similar size, the objects that a split object holds by its area
-        (:func:`area_multiples`: overlapping objects the split could not separate); the
-        correction is added to the estimate and the high end.  Where the correction does
-        not apply it equals ``"split"``.
+        (:func:`area_multiples`: overlapping objects the split could not separate), or,
+        in classes of compact objects of any sizes, by its shape (:func:`disc_multiples`:
+        a small object over a large one), whichever is larger; the correction is added
+        to the estimate and the high end.  Where neither applies it equals ``"split"``.
     connectivity : int, default 8
         4 or 8 (2-D), 6, 18 or 26 (3-D).
     object_area : float or mapping class -> float, optional
