@@ -638,7 +638,7 @@ def _dip(sq, cap, width, y, x, cy, cx, cr, k, r):
 
 @kernel
 def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, dip_max, r_min,
-               kmax):
+               kmax, ellipse_min):
     """Shape models of every object (root region) of a 2-D flood, for the count estimate.
 
     ``lab`` holds the flood's region indices (flat ``(rows, nx)``), ``parent`` its
@@ -648,20 +648,20 @@ def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, dip_
     * ``ellipse_res[i]``: how badly one ellipse explains it, ``(pixels outside its moment
       ellipse + ellipse area the object leaves empty) / area``: about 0 for an ellipse,
       0.1-0.3 for two overlapping disks;
-    * ``extra[i]``: how many disks besides the first of a greedy cover by inscribed disks
-      have at least ``count_free[i]`` of their area outside the disks before them.
-      Candidates are the object's pixels from the largest distance down (the disk of
-      radius ``sqrt(sq)``, capped at ``sqrt(cap)``, lies in the component); one whose
-      centre lies in an accepted disk is skipped, and one is accepted only when its
-      radius is at least ``r_min[i]`` and at least ``free_min`` of its area lies outside the
-      disks accepted so far (a lens-area bound, so overlaps are over-counted, never
-      under-counted), and counted only when the distance dips below ``dip_max`` times
-      its radius on the line to the nearest accepted centre (:func:`_dip`: a neck or a
-      notch between them, not the flat ridge of a bar).  At most ``kmax`` disks; stops at the first candidate smaller than
-      ``r_min[i]``.  Accepting disks below ``count_free[i]`` too keeps an object's own ends
-      and lobes from being counted: they cover the candidates beyond them.  An object that is one disk, ellipse or blob has its ends covered mostly
-      by its first disks; a small object overlapping a large one by less than its own
-      radius is a disk mostly outside it.
+    * ``extra[i]``: how many disks besides the first of a greedy cover by inscribed
+      disks count as objects (0 unless ``ellipse_res[i] > ellipse_min``).  Candidates
+      are the object's pixels from the largest distance down (the disk of radius
+      ``sqrt(sq)``, capped at ``sqrt(cap)``, lies in the component); one whose centre
+      lies in an accepted disk is skipped; one is accepted when its radius is at least
+      ``r_min[i]`` and at least ``free_min`` of its area lies outside the disks accepted
+      so far (a lens-area bound: overlaps are over-counted, never under-counted); an
+      accepted disk counts when ``count_free[i]`` of it lies outside them and the
+      distance dips below ``dip_max`` times its radius on the line to the nearest
+      accepted disk (:func:`_dip`: a neck or notch, not the flat ridge of a bar).  At
+      most ``kmax`` disks; stops at the first candidate smaller than ``r_min[i]``.
+      Accepting disks that do not count keeps an object's own ends and lobes from
+      being counted: they cover the candidates beyond them.  A small object overlapping
+      a large one by less than its own radius is a disk mostly outside it.
     """
     nobj = roots.size
     slot = np.full(nreg + 1, -1, np.int64)
@@ -730,6 +730,8 @@ def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, dip_
                 outside += 1
         area_e = 4.0 * math.pi * math.sqrt(det)
         ellipse_res[o] = (2.0 * outside + max(area_e - m, 0.0)) / m
+        if ellipse_res[o] <= ellipse_min:
+            continue  # one ellipse explains it: the caller counts it once anyway
         d2 = np.empty(m, np.float64)
         for i in range(m):
             d2[i] = -min(float(sq[pix[s + i]]), cap)
