@@ -725,7 +725,8 @@ def test_disc_cover_hostile_labels_stay_in_bounds():
     parent = np.arange(8, dtype=np.int64)  # fewer regions than the labels name
     roots = np.array([1, 3, 5, 99], np.int64)
     sq = rng.integers(0, 2**31 - 1, size=64 * 64).astype(np.int32)
-    res, extra = disc_cover(lab, parent, roots, 7, sq, 8192.0, 64, 0.3, np.full(4, 0.68), 0.9,
-                            np.full(2, 4.0), 8, 0.0)
+    order = rng.integers(-5, 64 * 64 + 5, size=5000)  # some out of range
+    res, extra = disc_cover(lab, order, parent, roots, 7, sq, 8192.0, 64, 0.3,
+                            np.full(4, 0.68), 0.9, np.full(2, 4.0), 8, 0.0)
     assert res.shape == (4,) and extra.shape == (4,)
     assert (extra >= 0).all() and (extra <= 7).all()

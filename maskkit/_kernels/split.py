@@ -637,12 +637,13 @@ def _dip(sq, cap, width, y, x, cy, cx, cr, k, r):
 
 
 @kernel
-def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, dip_max, r_min,
-               kmax, ellipse_min):
+def disc_cover(lab, order, parent, roots, nreg, sq, cap, nx, free_min, count_free, dip_max,
+               r_min, kmax, ellipse_min):
     """Shape models of every object (root region) of a 2-D flood, for the count estimate.
 
-    ``lab`` holds the flood's region indices (flat ``(rows, nx)``), ``parent`` its
-    union-find and ``roots`` the objects' root regions.  Per object ``i`` (in ``roots``
+    ``lab`` holds the flood's region indices (flat ``(rows, nx)``), ``order`` the pixels
+    in flood order (:func:`order_by_component`), ``parent`` its union-find and ``roots``
+    the objects' root regions.  Per object ``i`` (in ``roots``
     order) returns:
 
     * ``ellipse_res[i]``: how badly one ellipse explains it, ``(pixels outside its moment
@@ -677,8 +678,12 @@ def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, dip_
                 objof[r] = slot[rr]
     n = min(lab.size, sq.size)
     width = max(nx, 1)
+    # each object's pixels in flood order: largest distance first, raster order within one
     start = np.zeros(nobj + 1, np.int64)
-    for p in range(n):
+    for t in range(order.size):
+        p = order[t]
+        if p < 0 or p >= n:
+            continue
         lp = lab[p]
         if lp >= 1 and lp <= nreg and objof[lp] >= 0:
             start[objof[lp] + 1] += 1
@@ -686,7 +691,10 @@ def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, dip_
         start[i + 1] += start[i]
     fill = start[:nobj].copy()
     pix = np.empty(start[nobj], np.int64)
-    for p in range(n):
+    for t in range(order.size):
+        p = order[t]
+        if p < 0 or p >= n:
+            continue
         lp = lab[p]
         if lp >= 1 and lp <= nreg and objof[lp] >= 0:
             o = objof[lp]
@@ -732,18 +740,14 @@ def disc_cover(lab, parent, roots, nreg, sq, cap, nx, free_min, count_free, dip_
         ellipse_res[o] = (2.0 * outside + max(area_e - m, 0.0)) / m
         if ellipse_res[o] <= ellipse_min:
             continue  # one ellipse explains it: the caller counts it once anyway
-        d2 = np.empty(m, np.float64)
-        for i in range(m):
-            d2[i] = -min(float(sq[pix[s + i]]), cap)
-        order = np.argsort(d2, kind="mergesort")  # ties: raster order
         k = 0
         r_low = r_min[o] if o < r_min.size else 0.0
         c_free = count_free[o] if o < count_free.size else 2.0  # 2: never counts
-        for t in range(m):
-            r = math.sqrt(-d2[order[t]])
+        for t in range(s, s + m):
+            p = pix[t]
+            r = math.sqrt(min(float(sq[p]), cap))
             if r < r_low and k > 0:
                 break
-            p = pix[s + order[t]]
             y = float(p // width)
             x = float(p % width)
             covered = 0.0

@@ -254,8 +254,8 @@ class _Prepared:
         free = np.full(roots.size, DISC_FREE)
         for _, members in _by_class(cls):
             r_min[members] = max(DISC_MIN_RADIUS, DISC_MIN_REL * float(np.median(peaks[members])))
-        return k.disc_cover(self.lab, parent, roots, nreg, self.sq, self.cap, self.nx,
-                            DISC_ACCEPT, free, DISC_DIP, r_min, DISC_MAX,
+        return k.disc_cover(self.lab, self.order, parent, roots, nreg, self.sq, self.cap,
+                            self.nx, DISC_ACCEPT, free, DISC_DIP, r_min, DISC_MAX,
                             DISC_ELLIPSE_RESIDUAL)
 
     def _merge_unlike(self, rule, parent, peak_at, nreg, peak, area, mom, nedge):
