@@ -730,3 +730,34 @@ def test_disc_cover_hostile_labels_stay_in_bounds():
                             np.full(4, 0.68), 0.9, np.full(2, 4.0), 8, 0.0)
     assert res.shape == (4,) and extra.shape == (4,)
     assert (extra >= 0).all() and (extra <= 7).all()
+
+
+@pytest.mark.parametrize("length", [40, 60, 90])
+def test_combined_counts_a_bar_once(length):
+    # a bar is badly explained by one ellipse and covered by several disks, but they lie
+    # along its flat ridge (no dip of the distance map): one object
+    mask = _population([])
+    mask[100:122, 200:200 + length] = 1
+    assert estimate_counts(mask)[1]["estimate"] == 10
+
+
+def test_combined_never_counts_crossing_grains_as_more_than_two():
+    # a class of similar grains, two of them crossing: the disks at the four ends lie
+    # outside the crossing's disk, but the distance rises from them to the crossing (no
+    # dip) and the area is two grains' at most
+    yy, xx = np.mgrid[:300, :300]
+    mask = np.zeros((300, 300), np.uint8)
+
+    def grain(cy, cx, theta):
+        u = (xx - cx) * np.cos(theta) + (yy - cy) * np.sin(theta)
+        v = -(xx - cx) * np.sin(theta) + (yy - cy) * np.cos(theta)
+        return (u / 24.0) ** 2 + (v / 9.0) ** 2 < 1
+
+    for i in range(3):
+        for j in range(3):
+            if (i, j) != (1, 1):
+                mask |= grain(50 + 100 * i, 50 + 100 * j, 0.4 * (i + j))
+    mask |= grain(150, 150, 0.0) | grain(150, 150, 1.3)
+    got = estimate_counts(mask)[1]
+    assert got["components"] == 9
+    assert 9 <= got["estimate"] <= 10
