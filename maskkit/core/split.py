@@ -114,10 +114,12 @@ DISC_MIN_RADIUS = 4.0
 DISC_MIN_REL = 0.4
 DISC_MAX = 8
 #: ... in objects whose moment ellipse leaves more than DISC_ELLIPSE_RESIDUAL of their area
-#: unexplained, of classes of COMBINED_MIN_OBJECTS or more whose median object leaves at
-#: most DISC_CLASS_RESIDUAL (boxy or occluded things such as parked cars are left alone).
+#: unexplained, of classes of COMBINED_MIN_OBJECTS or more whose cleanest quarter of objects
+#: leaves at most DISC_CLASS_RESIDUAL (the lower quartile: single objects are ellipses,
+#: whatever share of clumps there is; boxy or occluded things such as parked cars, 0.17,
+#: are left alone).
 DISC_ELLIPSE_RESIDUAL = 0.08
-DISC_CLASS_RESIDUAL = 0.15
+DISC_CLASS_RESIDUAL = 0.12
 #: In a class of similar sizes (where :func:`area_multiples` applies too) an object counts
 #: at most ``floor(area / median area + DISC_AREA_SLACK)`` by its disks: crossing grains
 #: have ends mostly outside each other's disks, but only the area of two grains.
@@ -451,8 +453,9 @@ def disc_multiples(fills, ellipse_residuals, extra_discs) -> np.ndarray:
     ``DISC_FREE`` of their area outside the disks before them).  An object counts ``1 +
     extra_discs`` only when its class is compact (median :func:`object_fill` of at least
     ``SHAPE_GATE``: objects with limbs are left alone), a population (at least
-    ``COMBINED_MIN_OBJECTS`` objects) whose typical object is one ellipse (median residual
-    at most ``DISC_CLASS_RESIDUAL``: boxy or occluded things are left alone), and the
+    ``COMBINED_MIN_OBJECTS`` objects) whose single objects are ellipses (lower quartile of
+    the residuals at most ``DISC_CLASS_RESIDUAL``: boxy or occluded things are left
+    alone), and the
     object is clearly not one ellipse (residual above ``DISC_ELLIPSE_RESIDUAL``); 1
     otherwise.
 
@@ -468,7 +471,7 @@ def disc_multiples(fills, ellipse_residuals, extra_discs) -> np.ndarray:
     out = np.ones(f.size, np.int64)
     res = np.asarray(ellipse_residuals, dtype=np.float64)
     if (f.size < COMBINED_MIN_OBJECTS or not np.median(f) >= SHAPE_GATE  # NaN: 3-D
-            or not np.median(res) <= DISC_CLASS_RESIDUAL):
+            or not np.percentile(res, 25) <= DISC_CLASS_RESIDUAL):
         return out
     more = np.asarray(extra_discs, dtype=np.int64)
     clump = res > DISC_ELLIPSE_RESIDUAL
