@@ -157,3 +157,20 @@ def test_count_objects(benchmark, impl, scene):
     count_objects(scene[0][:64, :64])
     benchmark.pedantic(count_objects, args=(scene[0],), rounds=15, iterations=1,
                        warmup_rounds=1)
+
+
+GROUP_COMBINED = "estimate combined vs split, 2048²"
+
+
+@pytest.mark.parametrize("method", ["split", "combined"])
+def test_estimate_combined_vs_split(benchmark, impl, scene, method):
+    """What the combined method's corrections (area and disk cover) cost beside the split
+    count on the same mask (both run three floods for the low-high range)."""
+    from maskkit.core.split import estimate_counts
+
+    benchmark.group = GROUP_COMBINED
+    impl(f"estimate_counts({method!r})")
+    estimate_counts(scene[0][:64, :64], method=method)
+    est = benchmark.pedantic(estimate_counts, args=(scene[0],), kwargs={"method": method},
+                             rounds=5, iterations=1, warmup_rounds=1)
+    benchmark.extra_info["estimate"] = est[1]["estimate"]

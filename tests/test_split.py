@@ -664,3 +664,100 @@ def test_kernels_stay_in_bounds_on_hostile_masks():
                           text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split() == ["ok", "300"]
+
+
+# --- issue 18, round three: the disk-cover correction of method="combined" -------------
+
+def _disks(spec, shape=(200, 400)):
+    """A binary mask of disks ``(cy, cx, r)``."""
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    m = np.zeros(shape, bool)
+    for cy, cx, r in spec:
+        m |= (yy - cy) ** 2 + (xx - cx) ** 2 < r * r
+    return m.astype(np.uint8)
+
+
+def _population(extra):
+    """Nine separated disks of radius 8-24 (a compact class of mixed sizes) plus
+    ``extra``."""
+    base = [(30, 30, 8), (30, 90, 22), (30, 160, 9), (30, 230, 24), (30, 320, 8),
+            (100, 30, 10), (160, 100, 20), (150, 350, 9), (170, 30, 21)]
+    return _disks(base + extra)
+
+
+def test_combined_counts_small_disk_overlapping_large_one():
+    # radius 8 over radius 24 by 4 px: no distance maximum of its own, so split sees one
+    mask = _population([(110, 220, 24), (110, 220 + 24 + 8 - 4, 8)])
+    split = estimate_counts(mask, method="split")[1]["estimate"]
+    combined = estimate_counts(mask)[1]
+    assert split == 10
+    assert combined["estimate"] == 11
+    assert combined["low"] <= combined["estimate"] <= combined["high"]
+
+
+def test_combined_leaves_single_disks_and_ellipses_alone():
+    yy, xx = np.mgrid[:200, :400]
+    ell = (((yy - 110) / 10.0) ** 2 + ((xx - 220) / 28.0) ** 2 < 1).astype(np.uint8)
+    mask = _population([]) | ell
+    assert estimate_counts(mask)[1]["estimate"] == 10
+
+
+@given(st.integers(0, 40), st.sampled_from([2, 7, 200]))
+def test_combined_independent_of_class_values(seed, value):
+    scene = make_scene(30, 1, gap=-4.0, height=256, radius=(8, 24), seed=seed)
+    from maskkit.datasets.coco2sem import coco_to_semantic
+
+    sem = coco_to_semantic(scene.to_coco(), 1)
+    other = np.where(sem > 0, value, 0).astype(np.uint8)
+    a = estimate_counts(sem)
+    b = estimate_counts(other)
+    assert list(a.values()) == list(b.values())
+    # and of the order the objects were drawn in: a transposed mask is the same scene
+    c = estimate_counts(sem.T.copy())
+    assert c[1]["estimate"] >= c[1]["components"]
+
+
+def test_disc_cover_hostile_labels_stay_in_bounds():
+    from maskkit._kernels.split import disc_cover
+
+    rng = np.random.default_rng(0)
+    lab = rng.integers(-3, 12, size=64 * 64).astype(np.int32)
+    parent = np.arange(8, dtype=np.int64)  # fewer regions than the labels name
+    roots = np.array([1, 3, 5, 99], np.int64)
+    sq = rng.integers(0, 2**31 - 1, size=64 * 64).astype(np.int32)
+    order = rng.integers(-5, 64 * 64 + 5, size=5000)  # some out of range
+    res, extra = disc_cover(lab, order, parent, roots, 7, sq, 8192.0, 64, 0.3,
+                            np.full(4, 0.68), 0.9, np.full(2, 4.0), 8, 0.0)
+    assert res.shape == (4,) and extra.shape == (4,)
+    assert (extra >= 0).all() and (extra <= 7).all()
+
+
+@pytest.mark.parametrize("length", [40, 60, 90])
+def test_combined_counts_a_bar_once(length):
+    # a bar is badly explained by one ellipse and covered by several disks, but they lie
+    # along its flat ridge (no dip of the distance map): one object
+    mask = _population([])
+    mask[100:122, 200:200 + length] = 1
+    assert estimate_counts(mask)[1]["estimate"] == 10
+
+
+def test_combined_never_counts_crossing_grains_as_more_than_two():
+    # a class of similar grains, two of them crossing: the disks at the four ends lie
+    # outside the crossing's disk, but the distance rises from them to the crossing (no
+    # dip) and the area is two grains' at most
+    yy, xx = np.mgrid[:300, :300]
+    mask = np.zeros((300, 300), np.uint8)
+
+    def grain(cy, cx, theta):
+        u = (xx - cx) * np.cos(theta) + (yy - cy) * np.sin(theta)
+        v = -(xx - cx) * np.sin(theta) + (yy - cy) * np.cos(theta)
+        return (u / 24.0) ** 2 + (v / 9.0) ** 2 < 1
+
+    for i in range(3):
+        for j in range(3):
+            if (i, j) != (1, 1):
+                mask |= grain(50 + 100 * i, 50 + 100 * j, 0.4 * (i + j))
+    mask |= grain(150, 150, 0.0) | grain(150, 150, 1.3)
+    got = estimate_counts(mask)[1]
+    assert got["components"] == 9
+    assert 9 <= got["estimate"] <= 10

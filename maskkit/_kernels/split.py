@@ -586,3 +586,188 @@ def root_pixels(parent, peak_at, nreg):
             out[n] = peak_at[r]
             n += 1
     return out
+
+
+@kernel
+def _lens_area(r, big_r, d):
+    """Area shared by two disks of radii ``r`` and ``big_r`` whose centres are ``d`` apart."""
+    if d >= r + big_r:
+        return 0.0
+    if d <= abs(big_r - r):
+        m = min(r, big_r)
+        return math.pi * m * m
+    ca = min(1.0, max(-1.0, (d * d + r * r - big_r * big_r) / (2.0 * d * r)))
+    cb = min(1.0, max(-1.0, (d * d + big_r * big_r - r * r) / (2.0 * d * big_r)))
+    t = (-d + r + big_r) * (d + r - big_r) * (d - r + big_r) * (d + r + big_r)
+    return r * r * math.acos(ca) + big_r * big_r * math.acos(cb) - 0.5 * math.sqrt(max(t, 0.0))
+
+
+@kernel
+def _dip(sq, cap, width, y, x, cy, cx, cr, k, r):
+    """The smallest distance on the straight line from ``(y, x)`` to the nearest of the
+    first ``k`` disk centres, over ``r``: below 1 when a neck or a notch lies between
+    them, 1 along the flat or rising ridge of one object (a bar, an ellipse's end)."""
+    best = -1
+    bd = math.inf
+    for j in range(k):
+        dd = math.hypot(y - cy[j], x - cx[j]) - cr[j]
+        if dd < bd:
+            bd = dd
+            best = j
+    if best < 0 or r <= 0.0:
+        return 1.0
+    ty = cy[best] - y
+    tx = cx[best] - x
+    steps = int(2.0 * math.hypot(ty, tx)) + 1
+    rows = sq.size // width
+    low = r * r
+    for i in range(steps + 1):
+        fy = y + ty * i / steps + 0.5
+        fx = x + tx * i / steps + 0.5
+        if fy < 0.0 or fx < 0.0:
+            return 0.0
+        py = int(fy)
+        px = int(fx)
+        if py >= rows or px >= width:
+            return 0.0
+        v = min(float(sq[py * width + px]), cap)
+        if v < low:
+            low = v
+    return math.sqrt(low) / r
+
+
+@kernel
+def disc_cover(lab, order, parent, roots, nreg, sq, cap, nx, free_min, count_free, dip_max,
+               r_min, kmax, ellipse_min):
+    """Shape models of every object (root region) of a 2-D flood, for the count estimate.
+
+    ``lab`` holds the flood's region indices (flat ``(rows, nx)``), ``order`` the pixels
+    in flood order (:func:`order_by_component`), ``parent`` its union-find and ``roots``
+    the objects' root regions.  Per object ``i`` (in ``roots``
+    order) returns:
+
+    * ``ellipse_res[i]``: how badly one ellipse explains it, ``(pixels outside its moment
+      ellipse + ellipse area the object leaves empty) / area``: about 0 for an ellipse,
+      0.1-0.3 for two overlapping disks;
+    * ``extra[i]``: how many disks besides the first of a greedy cover by inscribed
+      disks count as objects (0 unless ``ellipse_res[i] > ellipse_min``).  Candidates
+      are the object's pixels from the largest distance down (the disk of radius
+      ``sqrt(sq)``, capped at ``sqrt(cap)``, lies in the component); one whose centre
+      lies in an accepted disk is skipped; one is accepted when its radius is at least
+      ``r_min[i]`` and at least ``free_min`` of its area lies outside the disks accepted
+      so far (a lens-area bound: overlaps are over-counted, never under-counted); an
+      accepted disk counts when ``count_free[i]`` of it lies outside them and the
+      distance dips below ``dip_max`` times its radius on the line to the nearest
+      accepted disk (:func:`_dip`: a neck or notch, not the flat ridge of a bar).  At
+      most ``kmax`` disks; stops at the first candidate smaller than ``r_min[i]``.
+      Accepting disks that do not count keeps an object's own ends and lobes from
+      being counted: they cover the candidates beyond them.  A small object overlapping
+      a large one by less than its own radius is a disk mostly outside it.
+    """
+    nobj = roots.size
+    slot = np.full(nreg + 1, -1, np.int64)
+    for i in range(nobj):
+        r = roots[i]
+        if r >= 1 and r <= nreg:
+            slot[r] = i
+    objof = np.full(nreg + 1, -1, np.int64)
+    for r in range(1, nreg + 1):
+        if r < parent.size:
+            rr = _root(parent, r)
+            if rr >= 1 and rr <= nreg:
+                objof[r] = slot[rr]
+    n = min(lab.size, sq.size)
+    width = max(nx, 1)
+    # each object's pixels in flood order: largest distance first, raster order within one
+    start = np.zeros(nobj + 1, np.int64)
+    for t in range(order.size):
+        p = order[t]
+        if p < 0 or p >= n:
+            continue
+        lp = lab[p]
+        if lp >= 1 and lp <= nreg and objof[lp] >= 0:
+            start[objof[lp] + 1] += 1
+    for i in range(nobj):
+        start[i + 1] += start[i]
+    fill = start[:nobj].copy()
+    pix = np.empty(start[nobj], np.int64)
+    for t in range(order.size):
+        p = order[t]
+        if p < 0 or p >= n:
+            continue
+        lp = lab[p]
+        if lp >= 1 and lp <= nreg and objof[lp] >= 0:
+            o = objof[lp]
+            pix[fill[o]] = p
+            fill[o] += 1
+    ellipse_res = np.zeros(nobj, np.float64)
+    extra = np.zeros(nobj, np.int64)
+    kmax = max(kmax, 1)
+    cy = np.empty(kmax, np.float64)
+    cx = np.empty(kmax, np.float64)
+    cr = np.empty(kmax, np.float64)
+    for o in range(nobj):
+        s = start[o]
+        m = start[o + 1] - s
+        if m == 0:
+            continue
+        sy = 0.0
+        sx = 0.0
+        syy = 0.0
+        sxx = 0.0
+        sxy = 0.0
+        for i in range(s, s + m):
+            y = float(pix[i] // width)
+            x = float(pix[i] % width)
+            sy += y
+            sx += x
+            syy += y * y
+            sxx += x * x
+            sxy += x * y
+        my = sy / m
+        mx = sx / m
+        vy = syy / m - my * my + 1.0 / 12.0
+        vx = sxx / m - mx * mx + 1.0 / 12.0
+        c = sxy / m - my * mx
+        det = max(vy * vx - c * c, 1.0 / 144.0)
+        outside = 0
+        for i in range(s, s + m):
+            y = float(pix[i] // width) - my
+            x = float(pix[i] % width) - mx
+            if vx * y * y - 2.0 * c * x * y + vy * x * x > 4.0 * det:
+                outside += 1
+        area_e = 4.0 * math.pi * math.sqrt(det)
+        ellipse_res[o] = (2.0 * outside + max(area_e - m, 0.0)) / m
+        if ellipse_res[o] <= ellipse_min:
+            continue  # one ellipse explains it: the caller counts it once anyway
+        k = 0
+        r_low = r_min[o] if o < r_min.size else 0.0
+        c_free = count_free[o] if o < count_free.size else 2.0  # 2: never counts
+        for t in range(s, s + m):
+            p = pix[t]
+            r = math.sqrt(min(float(sq[p]), cap))
+            if r < r_low and k > 0:
+                break
+            y = float(p // width)
+            x = float(p % width)
+            covered = 0.0
+            inside = False
+            for j in range(k):
+                dd = math.hypot(y - cy[j], x - cx[j])
+                if dd < cr[j]:
+                    inside = True
+                    break
+                covered += _lens_area(r, cr[j], dd)
+            free = 1.0 - covered / (math.pi * r * r)
+            if inside or (k > 0 and free < free_min):
+                continue
+            if k > 0 and free >= c_free and _dip(sq, cap, width, y, x, cy, cx, cr, k,
+                                                     r) < dip_max:
+                extra[o] += 1
+            cy[k] = y
+            cx[k] = x
+            cr[k] = r
+            k += 1
+            if k == kmax:
+                break
+    return ellipse_res, extra

@@ -36,7 +36,12 @@ not depend on the class values or the order in which objects were drawn.
 
 :func:`estimate_counts` turns that into counts per class with a low–high range; its
 default method, ``"combined"``, adds the objects an unsplit clump holds by its area in
-classes of compact objects of similar size (:func:`area_multiples`).
+classes of compact objects of similar size (:func:`area_multiples`), and, in compact
+classes of any sizes, by its shape (:func:`disc_multiples`): an object its moment ellipse
+explains badly is covered greedily by inscribed disks, and a disk mostly outside the
+larger ones, behind a dip of the distance map, is one more object.  That finds a small
+object overlapping a large one by up to half its radius, which leaves no distance maximum
+of its own for the flood to grow from.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ import numpy as np
 
 from maskkit.errors import InvalidInputError, MaskkitTypeError
 
-__all__ = ["METHODS", "area_multiples", "estimate_counts", "object_fill", "single_object_area",
+__all__ = ["METHODS", "area_multiples", "disc_multiples", "estimate_counts", "object_fill", "single_object_area",
            "split_touching"]
 
 #: ``estimate_counts`` methods.
@@ -95,6 +100,30 @@ COMBINED_MULTIPLE = 1.7
 COMBINED_FILL = 0.95
 #: ... and whose largest inscribed radius is at most COMBINED_PEAK times the median one.
 COMBINED_PEAK = 1.6
+#: ``method="combined"`` also uses :func:`disc_multiples`: a greedy cover of each object by
+#: inscribed disks (kernel ``disc_cover``; at most DISC_MAX disks, each of DISC_MIN_RADIUS
+#: px and DISC_MIN_REL times its class's median peak distance or more, with DISC_ACCEPT of
+#: its area outside the disks before it) counts a disk as one more object when DISC_FREE of
+#: its area lies outside the disks before it and the distance map dips below DISC_DIP times
+#: its radius on the way to the nearest of them (a neck or notch, not the flat ridge of a
+#: bar or an ellipse's end) ...
+DISC_ACCEPT = 0.3
+DISC_FREE = 0.6
+DISC_DIP = 0.95
+DISC_MIN_RADIUS = 4.0
+DISC_MIN_REL = 0.4
+DISC_MAX = 8
+#: ... in objects whose moment ellipse leaves more than DISC_ELLIPSE_RESIDUAL of their area
+#: unexplained, of classes of COMBINED_MIN_OBJECTS or more whose cleanest quarter of objects
+#: leaves at most DISC_CLASS_RESIDUAL (the lower quartile: single objects are ellipses,
+#: whatever share of clumps there is; boxy or occluded things such as parked cars, 0.17,
+#: are left alone).
+DISC_ELLIPSE_RESIDUAL = 0.08
+DISC_CLASS_RESIDUAL = 0.12
+#: In a class of similar sizes (where :func:`area_multiples` applies too) an object counts
+#: at most ``floor(area / median area + DISC_AREA_SLACK)`` by its disks: crossing grains
+#: have ends mostly outside each other's disks, but only the area of two grains.
+DISC_AREA_SLACK = 0.7
 #: Neck ratios of the counts that bound the estimate of ``method="split"``: the low count
 #: also drops the reach rule and tightens the class-shape check (0.7 STRICT_NECK, 1.5
 #: STRICT_AREA), the high one halves DEPTH, applies the reach rule to any saddle and
@@ -189,6 +218,7 @@ class _Prepared:
             lab[:] = 0
         area, mom = k.region_stats(lab, self.nx, nreg)
         self.last = (area, mom)
+        self.lab = lab
         # the class-shape check is 2-D (the moments are in-plane)
         if nedge and self.nz == 1 and rule["shape_gate"] > 0:
             self._merge_unlike(rule, parent, peak_at, nreg, peak, area, mom, nedge)
@@ -209,6 +239,26 @@ class _Prepared:
         at = peak_at[roots]
         peaks = np.sqrt(np.minimum(self.sq[at].astype(np.float64), self.cap))
         return self.vals[at], tot, fill, peaks
+
+    def discs(self, parent, nreg, cls, peaks):
+        """Per object of the last flood (the order, classes ``cls`` and peak distances
+        ``peaks`` of :meth:`objects`): its moment ellipse's residual and the extra disks
+        of a greedy disk cover (kernel ``disc_cover``; a disk counts when its radius is at
+        least ``DISC_MIN_RADIUS`` px and ``DISC_MIN_REL`` times its class's median peak
+        distance, and ``DISC_FREE`` of it lies outside the disks before it); zeros in
+        3-D."""
+        from maskkit._kernels import split as k
+
+        roots, _, _ = k.root_stats(parent, nreg, *self.last)
+        if self.nz != 1:
+            return np.zeros(roots.size), np.zeros(roots.size, np.int64)
+        r_min = np.full(roots.size, DISC_MIN_RADIUS)
+        free = np.full(roots.size, DISC_FREE)
+        for _, members in _by_class(cls):
+            r_min[members] = max(DISC_MIN_RADIUS, DISC_MIN_REL * float(np.median(peaks[members])))
+        return k.disc_cover(self.lab, self.order, parent, roots, nreg, self.sq, self.cap,
+                            self.nx, DISC_ACCEPT, free, DISC_DIP, r_min, DISC_MAX,
+                            DISC_ELLIPSE_RESIDUAL)
 
     def _merge_unlike(self, rule, parent, peak_at, nreg, peak, area, mom, nedge):
         """The class-shape check (module docstring): in classes whose objects are not
@@ -369,16 +419,64 @@ def split_touching(mask, *, connectivity: int = 8, background: int = 0, ignore=(
 
 def _class_counts(prep: _Prepared, rule: dict, min_dist2, lab, extra=None) -> dict[int, int]:
     """Objects per class of one flood; with ``extra`` (a dict), also fill it with the
-    objects :func:`area_multiples` adds per class."""
+    objects the combined method adds per class: per object the larger of
+    :func:`area_multiples` and :func:`disc_multiples` (the latter bounded by the area in a
+    class of similar sizes, ``DISC_AREA_SLACK``)."""
     lab[:] = 0
-    cls, area, fill, peaks = prep.objects(*prep.flood(rule, min_dist2, lab))
+    parent, peak_at, nreg = prep.flood(rule, min_dist2, lab)
+    cls, area, fill, peaks = prep.objects(parent, peak_at, nreg)
+    discs = prep.discs(parent, nreg, cls, peaks) if extra is not None else None
     counts: dict[int, int] = {}
     for c, members in _by_class(cls):
         counts[c] = int(members.size)
         if extra is not None:
-            extra[c] = int(area_multiples(area[members], fill[members],
-                                          peaks[members]).sum()) - members.size
+            by_shape = disc_multiples(fill[members], *(d[members] for d in discs))
+            a = area[members].astype(np.float64)
+            if _similar_population(a, fill[members]):
+                # objects of similar size: a clump's disks are bounded by its area
+                cap = np.floor(a / np.median(a) + DISC_AREA_SLACK).astype(np.int64)
+                by_shape = np.minimum(by_shape, np.maximum(cap, 1))
+            n = np.maximum(area_multiples(area[members], fill[members], peaks[members]),
+                           by_shape)
+            extra[c] = int(n.sum()) - members.size
     return counts
+
+
+def disc_multiples(fills, ellipse_residuals, extra_discs) -> np.ndarray:
+    """How many objects each split object of one class holds by its shape: the second
+    correction of ``estimate_counts(method="combined")``, for overlapping objects that
+    leave no distance maximum of their own (a small object over a large one).
+
+    Per object, ``ellipse_residuals`` says how badly its moment ellipse explains it and
+    ``extra_discs`` how many inscribed disks mostly outside its larger ones a greedy disk
+    cover finds (kernel ``disc_cover``: disks of radius ``DISC_MIN_RADIUS`` px or more with
+    ``DISC_FREE`` of their area outside the disks before them).  An object counts ``1 +
+    extra_discs`` only when its class is compact (median :func:`object_fill` of at least
+    ``SHAPE_GATE``: objects with limbs are left alone), a population (at least
+    ``COMBINED_MIN_OBJECTS`` objects) whose single objects are ellipses (lower quartile of
+    the residuals at most ``DISC_CLASS_RESIDUAL``: boxy or occluded things are left
+    alone), and the
+    object is clearly not one ellipse (residual above ``DISC_ELLIPSE_RESIDUAL``); 1
+    otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fills = np.full(8, 0.98)
+    >>> residuals = np.array([0.01, 0.2, 0.02, 0.03, 0.01, 0.02, 0.04, 0.02])
+    >>> disc_multiples(fills, residuals, np.array([0, 1, 1, 0, 0, 0, 0, 0])).tolist()
+    [1, 2, 1, 1, 1, 1, 1, 1]
+    """
+    f = np.asarray(fills, dtype=np.float64)
+    out = np.ones(f.size, np.int64)
+    res = np.asarray(ellipse_residuals, dtype=np.float64)
+    if (f.size < COMBINED_MIN_OBJECTS or not np.median(f) >= SHAPE_GATE  # NaN: 3-D
+            or not np.percentile(res, 25) <= DISC_CLASS_RESIDUAL):
+        return out
+    more = np.asarray(extra_discs, dtype=np.int64)
+    clump = res > DISC_ELLIPSE_RESIDUAL
+    out[clump] += more[clump]
+    return out
 
 
 def _weighted_median(values, weights) -> float:
@@ -401,6 +499,15 @@ def _by_class(cls):
     for members in np.split(order, bounds):
         if members.size:
             yield int(cls[members[0]]), members
+
+
+def _similar_population(a, f) -> bool:
+    """Whether one class's objects (areas ``a``, fills ``f``) are a population of compact
+    objects of similar size, where :func:`area_multiples` applies."""
+    if a.size < COMBINED_MIN_OBJECTS or not np.median(f) >= SHAPE_GATE:  # NaN: 3-D
+        return False
+    q1, q3 = np.percentile(a, [25, 75])
+    return bool(q3 <= COMBINED_SPREAD * q1)
 
 
 def area_multiples(areas, fills, peaks=None) -> np.ndarray:
@@ -432,11 +539,9 @@ def area_multiples(areas, fills, peaks=None) -> np.ndarray:
     a = np.asarray(areas, dtype=np.float64)
     f = np.asarray(fills, dtype=np.float64)
     out = np.ones(a.size, np.int64)
-    if a.size < COMBINED_MIN_OBJECTS or not np.median(f) >= SHAPE_GATE:  # NaN: 3-D
+    if not _similar_population(a, f):
         return out
-    q1, typical, q3 = np.percentile(a, [25, 50, 75])
-    if q3 > COMBINED_SPREAD * q1:
-        return out
+    typical = np.median(a)
     ratio = a / typical
     several = (ratio >= COMBINED_MULTIPLE) & (f < COMBINED_FILL)
     if peaks is not None:
@@ -508,9 +613,10 @@ def estimate_counts(mask, *, method: str = "combined", connectivity: int = 8,
         smaller.  It costs about one count; ``"split"`` a distance transform more.
         ``"combined"`` (the default): the ``"split"`` count, plus, in classes of compact
         objects of similar size, the objects that a split object holds by its area
-        (:func:`area_multiples`: overlapping objects the split could not separate); the
-        correction is added to the estimate and the high end.  Where the correction does
-        not apply it equals ``"split"``.
+        (:func:`area_multiples`: overlapping objects the split could not separate), or,
+        in classes of compact objects of any sizes, by its shape (:func:`disc_multiples`:
+        a small object over a large one), whichever is larger; the correction is added
+        to the estimate and the high end.  Where neither applies it equals ``"split"``.
     connectivity : int, default 8
         4 or 8 (2-D), 6, 18 or 26 (3-D).
     object_area : float or mapping class -> float, optional
