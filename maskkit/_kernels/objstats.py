@@ -1,4 +1,5 @@
-"""Per-object pixel area and bounding box of many COCO polygon objects in one call."""
+"""Per-object work on many COCO polygon objects in one call: pixel area and bounding box,
+and the one-ring join of YOLO segmentation (with its IoU check)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from maskkit._kernels.coco import polygon_runs
 
 
 @kernel
-def polygon_object_stats(xy, ring_offsets, obj_rings, h, w):
+def polygon_object_stats(xy, ring_offsets, obj_rings, hs, ws):
     """``(area, bbox)`` per object: its pixel count under COCO's rule and its
     ``[x, y, width, height]`` (zeros for an empty object), as pycocotools' area/toBbox.
 
-    ``obj_rings[k]..obj_rings[k + 1]`` are object ``k``'s rings in ``ring_offsets``; runs
+    ``obj_rings[k]..obj_rings[k + 1]`` are object ``k``'s rings in ``ring_offsets``;
+    ``hs[k]``, ``ws[k]`` its image's size (objects of several images in one call).  Runs
     are column-major (``p = col * h + row``), so a run that reaches into the next column
     covers every row.
     """
@@ -23,7 +25,8 @@ def polygon_object_stats(xy, ring_offsets, obj_rings, h, w):
     for k in range(n):
         if obj_rings[k + 1] == obj_rings[k]:
             continue
-        s, e = polygon_runs(xy, ring_offsets, obj_rings[k], obj_rings[k + 1], h, w)
+        h = hs[k]
+        s, e = polygon_runs(xy, ring_offsets, obj_rings[k], obj_rings[k + 1], h, ws[k])
         if s.size == 0:
             continue
         a = 0
@@ -52,3 +55,146 @@ def polygon_object_stats(xy, ring_offsets, obj_rings, h, w):
         bbox[k, 2] = x1 - x0 + 1
         bbox[k, 3] = y1 - y0 + 1
     return area, bbox
+
+
+@kernel
+def _runs_overlap(s1, e1, s2, e2):
+    """Pixels in both of two sorted, disjoint run lists."""
+    i = 0
+    j = 0
+    inter = 0
+    while i < s1.size and j < s2.size:
+        lo = max(s1[i], s2[j])
+        hi = min(e1[i], e2[j])
+        if hi > lo:
+            inter += hi - lo
+        if e1[i] < e2[j]:
+            i += 1
+        else:
+            j += 1
+    return inter
+
+
+@kernel
+def join_objects(xy, ring_offsets, obj_rings, hs, ws, check):
+    """One ring per object, normalised by its image's size (YOLO segmentation).
+
+    ``xy`` holds every object's parts (flat ``x, y``; ``ring_offsets`` in coordinates,
+    ``obj_rings[k]..obj_rings[k + 1]`` object ``k``'s parts; at least 3 points a part,
+    coordinates finite and within the rasteriser's limit).  A one-part object is kept; the
+    parts of a larger one are joined as :func:`maskkit.formats.geometry.join_rings` does
+    (a bridge between the closest vertices of consecutive parts, walked out and back; no
+    zero-length edges, no closing vertex).  Returns ``(out, out_offsets, iou)``: the
+    rings' ``x / w, y / h`` (flat), where object ``k``'s are
+    ``out[out_offsets[k]:out_offsets[k + 1]]``, and the mask IoU of the joined ring with
+    the object's parts under COCO's rule (1.0 for one part or when not ``check``).
+    """
+    n = obj_rings.size - 1
+    # a joined ring walks every vertex once, every bridge twice and each part's entry
+    # vertex twice: at most points + 2 * parts + 1 points an object
+    cap = 0
+    for k in range(n):
+        r0 = obj_rings[k]
+        r1 = obj_rings[k + 1]
+        cap += ring_offsets[r1] - ring_offsets[r0] + 4 * (r1 - r0) + 2
+    out = np.empty(cap, np.float64)
+    out_offsets = np.zeros(n + 1, np.int64)
+    iou = np.ones(n, np.float64)
+    one = np.zeros(2, np.int64)
+    pos = 0
+    for k in range(n):
+        r0 = obj_rings[k]
+        r1 = obj_rings[k + 1]
+        fw = np.float64(ws[k])
+        fh = np.float64(hs[k])
+        if r1 - r0 == 1:
+            for j in range(ring_offsets[r0], ring_offsets[r1], 2):
+                out[pos] = xy[j] / fw
+                out[pos + 1] = xy[j + 1] / fh
+                pos += 2
+            out_offsets[k + 1] = pos
+            continue
+        m = r1 - r0
+        exits = np.zeros(m, np.int64)
+        entries = np.zeros(m, np.int64)
+        for i in range(1, m):
+            a0 = ring_offsets[r0 + i - 1]
+            na = (ring_offsets[r0 + i] - a0) // 2
+            b0 = ring_offsets[r0 + i]
+            nb = (ring_offsets[r0 + i + 1] - b0) // 2
+            best = np.inf
+            ia = 0
+            ib = 0
+            for p in range(na):
+                ax = xy[a0 + 2 * p]
+                ay = xy[a0 + 2 * p + 1]
+                for q in range(nb):
+                    dx = ax - xy[b0 + 2 * q]
+                    dy = ay - xy[b0 + 2 * q + 1]
+                    d = dx * dx + dy * dy
+                    if d < best:
+                        best = d
+                        ia = p
+                        ib = q
+            exits[i - 1] = ia
+            entries[i] = ib
+        entries[0] = exits[0]
+        # the walk: part 0 up to its exit, part 1 up to its exit, ..., the last part all
+        # the way round, then back out through every part's exit to its entry again
+        npts = 0
+        for i in range(m):
+            npts += (ring_offsets[r0 + i + 1] - ring_offsets[r0 + i]) // 2 + 1
+        npts += m - 1
+        walk = np.empty(npts, np.int64)  # vertex indices (into xy, in points)
+        w = 0
+        for i in range(m - 1):
+            base = ring_offsets[r0 + i] // 2
+            nv = (ring_offsets[r0 + i + 1] - ring_offsets[r0 + i]) // 2
+            at = (exits[i] - entries[i]) % nv
+            for t in range(at + 1):
+                walk[w] = base + (entries[i] + t) % nv
+                w += 1
+        base = ring_offsets[r1 - 1] // 2
+        nv = (ring_offsets[r1] - ring_offsets[r1 - 1]) // 2
+        for t in range(nv + 1):
+            walk[w] = base + (entries[m - 1] + t) % nv
+            w += 1
+        for i in range(m - 2, -1, -1):
+            base = ring_offsets[r0 + i] // 2
+            nv = (ring_offsets[r0 + i + 1] - ring_offsets[r0 + i]) // 2
+            at = (exits[i] - entries[i]) % nv
+            for t in range(at, nv + 1):
+                walk[w] = base + (entries[i] + t) % nv
+                w += 1
+        # drop zero-length edges, then a last vertex equal to the first
+        ring = np.empty(2 * w, np.float64)
+        c = 0
+        for t in range(w):
+            x = xy[2 * walk[t]]
+            y = xy[2 * walk[t] + 1]
+            if c > 0 and x == ring[c - 2] and y == ring[c - 1]:
+                continue
+            ring[c] = x
+            ring[c + 1] = y
+            c += 2
+        if c > 2 and ring[0] == ring[c - 2] and ring[1] == ring[c - 1]:
+            c -= 2
+        for j in range(0, c, 2):
+            out[pos] = ring[j] / fw
+            out[pos + 1] = ring[j + 1] / fh
+            pos += 2
+        out_offsets[k + 1] = pos
+        if check:
+            h = hs[k]
+            s1, e1 = polygon_runs(xy, ring_offsets, r0, r1, h, ws[k])
+            one[1] = c
+            s2, e2 = polygon_runs(ring, one, 0, 1, h, ws[k])
+            area = 0
+            for j in range(s1.size):
+                area += e1[j] - s1[j]
+            for j in range(s2.size):
+                area += e2[j] - s2[j]
+            if area > 0:
+                inter = _runs_overlap(s1, e1, s2, e2)
+                iou[k] = inter / (area - inter)
+    return out, out_offsets, iou

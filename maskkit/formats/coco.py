@@ -3,9 +3,11 @@ categories."""
 
 from __future__ import annotations
 
+import json
+
 from maskkit.errors import InvalidAnnotationError, MaskkitError
 from maskkit.formats.base import Reader, Writer, WriteResult
-from maskkit.formats.geometry import areas_bboxes, as_rle, polygon_parts
+from maskkit.formats.geometry import area_bbox, as_rle, polygon_stats
 from maskkit.formats.model import Category, ImageRecord, Instance
 
 __all__ = ["CocoReader", "CocoWriter", "detect"]
@@ -81,35 +83,69 @@ class CocoWriter(Writer):
     single_file = True
 
     def write(self, rec: ImageRecord) -> WriteResult:
-        anns = []
-        stats = areas_bboxes([inst.segmentation for inst in rec.instances], rec.height,
-                             rec.width)
-        for inst, (area, bbox) in zip(rec.instances, stats):
-            parts = polygon_parts(inst.segmentation)
-            seg = parts if parts is not None else as_rle(inst.segmentation, rec.height,
-                                                         rec.width)
-            ann = {"category_id": inst.category_id, "segmentation": seg, "area": area,
-                   "bbox": bbox, "iscrowd": int(inst.iscrowd)}
-            ann.update(inst.extra)
-            anns.append(ann)
-        image = {"file_name": rec.file_name, "height": rec.height, "width": rec.width}
-        return WriteResult(payload=(rec.id, image, anns), objects=len(anns))
+        return self.write_many([rec])[0]
+
+    def write_many(self, recs: list) -> list:
+        """The annotations of many images, measured in one kernel call (polygon objects)
+        and encoded as JSON text here, in the worker: the payload of an image is ``(id,
+        image, texts)``, each text an annotation's JSON without its opening ``{`` (the
+        parent puts ``{"id": n, "image_id": i, `` before it)."""
+        segs, hs, ws, where = [], [], [], []
+        for r, rec in enumerate(recs):
+            for i, inst in enumerate(rec.instances):
+                if not isinstance(inst.segmentation, dict):
+                    segs.append(inst.segmentation)
+                    hs.append(rec.height)
+                    ws.append(rec.width)
+                    where.append((r, i))
+        if segs:
+            try:
+                area, bbox = polygon_stats(segs, hs, ws, name_of=lambda k: (
+                    f"object {where[k][1]}"))
+            except MaskkitError as exc:
+                if len(recs) > 1:
+                    raise
+                raise exc.with_context(source=recs[0].file_name) from None
+            area, bbox = area.tolist(), bbox.tolist()
+        stats = {w: (area[k], bbox[k]) for k, w in enumerate(where)}
+        out = []
+        dumps = json.dumps
+        for r, rec in enumerate(recs):
+            texts = []
+            for i, inst in enumerate(rec.instances):
+                seg = inst.segmentation
+                if isinstance(seg, dict):
+                    a, b = area_bbox(seg, rec.height, rec.width)
+                    seg = as_rle(seg, rec.height, rec.width)
+                else:
+                    a, b = stats[(r, i)]
+                ann = {"category_id": inst.category_id, "segmentation": seg, "area": a,
+                       "bbox": b, "iscrowd": int(inst.iscrowd)}
+                ann.update(inst.extra)
+                texts.append(dumps(ann)[1:])
+            image = {"file_name": rec.file_name, "height": rec.height, "width": rec.width}
+            out.append(WriteResult(payload=(rec.id, image, texts), objects=len(texts)))
+        return out
 
     def finish(self, payloads: list) -> None:
-        import json
-
         from maskkit.io import fs
 
         ids = [p[0] for p in payloads]
         keep = all(isinstance(i, int) and not isinstance(i, bool) for i in ids) and \
             len(set(ids)) == len(ids)
         images, annotations = [], []
-        for n, (image_id, image, anns) in enumerate(payloads, start=1):
-            iid = image_id if keep else n
+        n = 0
+        for k, (image_id, image, texts) in enumerate(payloads, start=1):
+            iid = image_id if keep else k
             images.append({"id": iid, **image})
-            for ann in anns:
-                annotations.append({"id": len(annotations) + 1, "image_id": iid, **ann})
-        doc = {"images": images, "annotations": annotations,
-               "categories": [c.as_coco() for c in self.categories]}
-        # json.dumps takes the C encoder; json.dump to a file would not
-        fs.write_bytes(self.dst, json.dumps(doc).encode())
+            for text in texts:
+                n += 1
+                if isinstance(text, dict):  # a manifest of an older maskkit
+                    text = json.dumps(text)[1:]
+                annotations.append(f'{{"id": {n}, "image_id": {iid}, {text}')
+        cats = [c.as_coco() for c in self.categories]
+        # what json.dumps({"images": ..., "annotations": ..., "categories": ...}) gives;
+        # the annotations were encoded by the workers
+        doc = (f'{{"images": {json.dumps(images)}, "annotations": '
+               f'[{", ".join(annotations)}], "categories": {json.dumps(cats)}}}')
+        fs.write_bytes(self.dst, doc.encode())

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from maskkit.errors import InvalidInputError
 from maskkit.labels2coco import trace_outlines
 from maskkit.rasterize import COORD_LIMIT, polygon_to_rle, segmentation_runs
 from maskkit.rle import rle_area, rle_decode, rle_encode, rle_to_bbox
 
 __all__ = [
-    "area_bbox", "areas_bboxes", "as_rle", "crop_of", "join_rings", "mask_iou", "outline_parts",
-    "polygon_parts", "rle_stats", "runs_iou", "single_ring",
+    "area_bbox", "areas_bboxes", "as_rle", "crop_of", "join_many", "join_rings", "mask_iou",
+    "outline_parts", "polygon_arrays", "polygon_parts", "polygon_stats", "rle_stats", "runs_iou",
+    "single_ring",
 ]
 
 
@@ -65,6 +67,74 @@ def rle_stats(rle: dict) -> tuple[int, list[int]]:
     return int(rle_area(rle)), [int(v) for v in rle_to_bbox(rle)]
 
 
+def polygon_arrays(segs, *, name_of=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(xy, ring_offsets, obj_rings)`` of COCO polygon objects, the kernels' layout:
+    every coordinate flat in ``xy``, part ``r`` is ``xy[ring_offsets[r]:ring_offsets[r + 1]]``,
+    object ``k``'s parts are ``obj_rings[k]..obj_rings[k + 1]``.
+
+    Raises
+    ------
+    InvalidPolygonError
+        A coordinate that is not a number, not finite or beyond ``COORD_LIMIT`` (the
+        message names the object: ``name_of(k)`` for the ``k``-th of ``segs``, else
+        ``object k``).
+
+    Examples
+    --------
+    >>> xy, rings, objs = polygon_arrays([[[0, 0, 2, 0, 2, 2]], [[1, 1, 3, 1, 3, 3], [5, 5, 6, 5, 6, 6]]])
+    >>> rings.tolist(), objs.tolist()
+    ([0, 6, 12, 18], [0, 1, 3])
+    """
+    import itertools
+
+    from maskkit.errors import InvalidPolygonError
+
+    parts = list(itertools.chain.from_iterable(segs))
+    ring_offsets = np.zeros(len(parts) + 1, np.int64)
+    np.cumsum([len(p) for p in parts], out=ring_offsets[1:])
+    obj_rings = np.zeros(len(segs) + 1, np.int64)
+    np.cumsum([len(s) for s in segs], out=obj_rings[1:])
+    try:
+        xy = np.fromiter(itertools.chain.from_iterable(parts), np.float64,
+                         count=int(ring_offsets[-1]))
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidPolygonError("a polygon holds a non-numeric coordinate") from None
+    if not (np.isfinite(xy).all() and np.abs(xy).max(initial=0) <= COORD_LIMIT):
+        bad = ~np.isfinite(xy) | (np.abs(xy) > COORD_LIMIT)
+        k = int(np.argmax(bad))
+        ring = int(np.searchsorted(ring_offsets, k, side="right") - 1)
+        obj = int(np.searchsorted(obj_rings, ring, side="right") - 1)
+        raise InvalidPolygonError(
+            f"polygon coordinate {float(xy[k])!r} is not finite or beyond "
+            f"±{COORD_LIMIT:.0f}", obj=name_of(obj) if name_of else f"object {obj}")
+    return xy, ring_offsets, obj_rings
+
+
+def polygon_stats(segs, heights, widths, *, name_of=None) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel area and ``[x, y, w, h]`` box under COCO's rule of many polygon objects,
+    possibly of several images (``heights[k]``, ``widths[k]``: object ``k``'s image), in
+    one kernel call: ``(area, bbox)`` int64 arrays of shape ``(n,)`` and ``(n, 4)``
+    (``name_of(k)``: the name of the ``k``-th object in errors).
+
+    Examples
+    --------
+    >>> a, b = polygon_stats([[[1, 1, 4, 1, 4, 3, 1, 3]], [[0, 0, 2, 0, 2, 2]]], [4, 9], [5, 9])
+    >>> a.tolist(), b.tolist()
+    ([6, 1], [[1, 1, 3, 2], [1, 0, 1, 1]])
+    """
+    from maskkit._kernels.objstats import polygon_object_stats
+    from maskkit.limits import check_image_size
+
+    hs = np.asarray(heights, np.int64).reshape(-1)
+    ws = np.asarray(widths, np.int64).reshape(-1)
+    if hs.size != len(segs) or ws.size != len(segs):
+        raise InvalidInputError("one height and one width per object")
+    for h, w in set(zip(hs.tolist(), ws.tolist())):
+        check_image_size(h, w)
+    xy, ring_offsets, obj_rings = polygon_arrays(segs, name_of=name_of)
+    return polygon_object_stats(xy, ring_offsets, obj_rings, hs, ws)
+
+
 def areas_bboxes(segs, height: int, width: int) -> list[tuple[int, list[int]]]:
     """:func:`area_bbox` of many objects of one image: polygon objects are measured in
     one kernel call (no per-object setup), RLE objects one by one.
@@ -74,10 +144,6 @@ def areas_bboxes(segs, height: int, width: int) -> list[tuple[int, list[int]]]:
     >>> areas_bboxes([[[1, 1, 4, 1, 4, 3, 1, 3]], [[0, 0, 2, 0, 2, 2]]], 4, 5)
     [(6, [1, 1, 3, 2]), (1, [1, 0, 1, 1])]
     """
-    import itertools
-
-    from maskkit._kernels.objstats import polygon_object_stats
-    from maskkit.errors import InvalidPolygonError
     from maskkit.limits import check_image_size
 
     h, w = check_image_size(height, width)
@@ -88,23 +154,41 @@ def areas_bboxes(segs, height: int, width: int) -> list[tuple[int, list[int]]]:
             out[i] = area_bbox(s, h, w)
     if not poly:
         return out
-    parts = [p for i in poly for p in segs[i]]
-    ring_offsets = np.zeros(len(parts) + 1, np.int64)
-    np.cumsum([len(p) for p in parts], out=ring_offsets[1:])
-    obj_rings = np.zeros(len(poly) + 1, np.int64)
-    np.cumsum([len(segs[i]) for i in poly], out=obj_rings[1:])
-    try:
-        xy = np.fromiter(itertools.chain.from_iterable(parts), np.float64,
-                         count=int(ring_offsets[-1]))
-    except (TypeError, ValueError, OverflowError):
-        raise InvalidPolygonError("a polygon holds a non-numeric coordinate") from None
-    if not (np.isfinite(xy).all() and np.abs(xy).max(initial=0) <= COORD_LIMIT):
-        raise InvalidPolygonError(
-            f"a polygon coordinate is not finite or beyond ±{COORD_LIMIT:.0f}")
-    area, bbox = polygon_object_stats(xy, ring_offsets, obj_rings, h, w)
+    area, bbox = polygon_stats([segs[i] for i in poly], [h] * len(poly), [w] * len(poly))
     for k, i in enumerate(poly):
         out[i] = (int(area[k]), bbox[k].tolist())
     return out
+
+
+def join_many(segs, heights, widths, *, check: bool = True, name_of=None):
+    """:func:`single_ring` of many polygon objects (of one or several images) in one
+    kernel call, normalised for YOLO (``name_of(k)``: the name of the ``k``-th object in
+    errors): ``(rings, iou)``, where ``rings[k]`` is object
+    ``k``'s one ring as ``[x / w, y / h, ...]`` (a list of floats) and ``iou[k]`` the mask
+    IoU of the ring with the object under COCO's rule (1.0 for a one-part object, or when
+    not ``check``).
+
+    Examples
+    --------
+    >>> rings, iou = join_many([[[0, 0, 2, 0, 2, 2]], [[0, 0, 2, 0, 2, 2], [5, 0, 7, 0, 7, 2]]],
+    ...                        [4, 4], [8, 8])
+    >>> rings[0], iou.tolist()
+    ([0.0, 0.0, 0.25, 0.0, 0.25, 0.5], [1.0, 1.0])
+    """
+    from maskkit._kernels.objstats import join_objects
+    from maskkit.limits import check_image_size
+
+    hs = np.asarray(heights, np.int64).reshape(-1)
+    ws = np.asarray(widths, np.int64).reshape(-1)
+    if hs.size != len(segs) or ws.size != len(segs):
+        raise InvalidInputError("one height and one width per object")
+    for h, w in set(zip(hs.tolist(), ws.tolist())):
+        check_image_size(h, w)
+    xy, ring_offsets, obj_rings = polygon_arrays(segs, name_of=name_of)
+    out, offsets, iou = join_objects(xy, ring_offsets, obj_rings, hs, ws, bool(check))
+    flat = out[:offsets[-1]].tolist()
+    o = offsets.tolist()
+    return [flat[o[k]:o[k + 1]] for k in range(len(segs))], iou
 
 
 def area_bbox(seg, height: int, width: int) -> tuple[int, list[int]]:

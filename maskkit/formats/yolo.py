@@ -26,9 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from maskkit.errors import InvalidAnnotationError, MaskkitIOError, UnknownCategoryError
+from maskkit.errors import (
+    InvalidAnnotationError,
+    MaskkitError,
+    MaskkitIOError,
+    UnknownCategoryError,
+)
 from maskkit.formats.base import Reader, StagedFolder, Writer, WriteResult, safe_relative
-from maskkit.formats.geometry import single_ring
+from maskkit.formats.geometry import join_many, single_ring
 from maskkit.formats.model import Category, ImageRecord, Instance
 
 __all__ = ["YoloReader", "YoloWriter", "detect"]
@@ -291,36 +296,72 @@ class YoloWriter(Writer):
         self.labels.start(keep=resume)
 
     def write(self, rec: ImageRecord) -> WriteResult:
-        rel = safe_relative(rec.file_name)
-        res = WriteResult()
-        lines = []
-        w, h = rec.width, rec.height
-        for i, inst in enumerate(rec.instances):
-            if inst.iscrowd:
-                res.dropped.append(f"object {i} (category {inst.category_id}): crowd region, "
-                                   "YOLO has no crowd/ignore notion")
-                continue
-            k = self.index.get(inst.category_id)
-            if k is None:
-                raise UnknownCategoryError(f"object {i} has category {inst.category_id}, "
-                                           "not in the category list", source=rec.file_name)
-            ring, iou, how = single_ring(inst.segmentation, h, w, check=self.check)
+        return self.write_many([rec])[0]
+
+    def write_many(self, recs: list) -> list:
+        """Write the label files of many images: every polygon object's ring is made (and
+        checked) in one kernel call, each file's text is made in one piece and written
+        with one write."""
+        results = [WriteResult() for _ in recs]
+        # per object: (image, object, class index, ring or None: from the kernel)
+        todo: list = []
+        segs, hs, ws = [], [], []
+        for r, rec in enumerate(recs):
+            res = results[r]
+            for i, inst in enumerate(rec.instances):
+                if inst.iscrowd:
+                    res.dropped.append(f"object {i} (category {inst.category_id}): crowd "
+                                       "region, YOLO has no crowd/ignore notion")
+                    continue
+                k = self.index.get(inst.category_id)
+                if k is None:
+                    raise UnknownCategoryError(
+                        f"object {i} has category {inst.category_id}, not in the category "
+                        "list", source=rec.file_name)
+                seg = inst.segmentation
+                if isinstance(seg, dict):  # traced along pixel edges, one by one
+                    ring, iou, how = single_ring(seg, rec.height, rec.width, check=self.check)
+                    w, h = rec.width, rec.height
+                    ring = [v / w if j % 2 == 0 else v / h for j, v in enumerate(ring)]
+                    todo.append((r, i, k, inst.category_id, ring, iou, how))
+                else:
+                    todo.append((r, i, k, inst.category_id, len(segs), 1.0,
+                                 "kept" if len(seg) == 1 else "joined"))
+                    segs.append(seg)
+                    hs.append(rec.height)
+                    ws.append(rec.width)
+        rings, ious = [], None
+        if segs:
+            try:
+                rings, ious = join_many(segs, hs, ws, check=self.check, name_of=lambda j: next(
+                    f"object {t[1]}" for t in todo if t[4] == j and isinstance(t[4], int)))
+            except MaskkitError as exc:
+                if len(recs) > 1:
+                    raise
+                raise exc.with_context(source=recs[0].file_name) from None
+            ious = ious.tolist()
+        lines: list[list[str]] = [[] for _ in recs]
+        for r, i, k, cid, ring, iou, how in todo:
+            res = results[r]
+            if isinstance(ring, int):
+                ring, iou = rings[ring], ious[ring]
             if not ring:
-                res.dropped.append(f"object {i} (category {inst.category_id}): empty mask")
+                res.dropped.append(f"object {i} (category {cid}): empty mask")
                 continue
             if how != "kept":
-                res.losses.append({"object": i, "category_id": inst.category_id,
-                                   "iou": iou, "how": how})
-            xs = [v / w if j % 2 == 0 else v / h for j, v in enumerate(ring)]
-            lines.append(str(k) + " " + " ".join(map(repr, xs)))  # repr: shortest exact
+                res.losses.append({"object": i, "category_id": cid, "iou": iou, "how": how})
+            # str of a list of floats: each one's repr (shortest exact), ", " between
+            lines[r].append(f"{k} {str(ring)[1:-1].replace(',', '')}")
             res.objects += 1
-        stem = rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
-        path, sha = self.labels.write(f"{stem}.txt",
-                                      ("\n".join(lines) + "\n" if lines else "").encode())
-        res.files[path] = sha
-        if self.images is not None:
-            link_image(self.images / rel, self.root / "images" / rel)
-        return res
+        for rec, res, text in zip(recs, results, lines):
+            rel = safe_relative(rec.file_name)
+            stem = rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
+            path, sha = self.labels.write(f"{stem}.txt",
+                                          ("\n".join(text) + "\n" if text else "").encode())
+            res.files[path] = sha
+            if self.images is not None:
+                link_image(self.images / rel, self.root / "images" / rel)
+        return results
 
     def finish(self, payloads: list) -> None:
         from maskkit.io import fs
