@@ -3,6 +3,8 @@ and the one-ring join of YOLO segmentation (with its IoU check)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from maskkit._jit import kernel
@@ -198,3 +200,81 @@ def join_objects(xy, ring_offsets, obj_rings, hs, ws, check):
                 inter = _runs_overlap(s1, e1, s2, e2)
                 iou[k] = inter / (area - inter)
     return out, out_offsets, iou
+
+
+@kernel
+def _put_decimal(out, p, v):
+    """Write ``v`` at ``out[p:]`` as Python's ``repr`` does, for a ``v`` that is a multiple
+    of 1e-9 as ``np.round(v, 9)`` makes it, with ``|v|`` in ``[1e-4, 1e6)`` or zero (the
+    caller checks); return the new end.  Anything else (out of that range, not finite)
+    writes nothing: the caller's check failed, but no write goes past the text's room."""
+    if not abs(v) < 1e6:
+        return p
+    if v < 0 or (v == 0 and math.copysign(1.0, v) < 0):
+        out[p] = 45  # '-'
+        p += 1
+    n = np.int64(np.rint(abs(v) * 1e9))
+    ip = n // 1000000000
+    fp = n - ip * 1000000000
+    # integer part
+    digits = 1
+    t = ip
+    while t >= 10:
+        t //= 10
+        digits += 1
+    for d in range(digits - 1, -1, -1):
+        out[p + d] = 48 + ip % 10
+        ip //= 10
+    p += digits
+    out[p] = 46  # '.'
+    p += 1
+    if fp == 0:
+        out[p] = 48
+        return p + 1
+    nd = 9
+    while fp % 10 == 0:
+        fp //= 10
+        nd -= 1
+    for d in range(nd - 1, -1, -1):
+        out[p + d] = 48 + fp % 10
+        fp //= 10
+    return p + nd
+
+
+@kernel
+def format_polygons(xy, ring_offsets, obj_rings, ok):
+    """JSON text of each object's polygon parts, ``[[x1, y1, ...], [...]]`` with every
+    number as Python's ``repr`` writes it (what ``json.dumps`` gives), for the objects
+    with ``ok[k]``, whose coordinates :func:`_put_decimal` takes (the caller checks; the
+    others get no text).  Returns ``(text, offsets)``: object ``k``'s text is
+    ``text[offsets[k]:offsets[k + 1]]`` (ASCII bytes)."""
+    n = obj_rings.size - 1
+    # a number: sign, 7 digits, '.', 9 digits, ", "; each part "[" "]" ", "; each object "[" "]"
+    out = np.empty(xy.size * 20 + ring_offsets.size * 4 + n * 2 + 8, np.uint8)
+    offsets = np.zeros(n + 1, np.int64)
+    p = 0
+    for k in range(n):
+        if not ok[k]:
+            offsets[k + 1] = p
+            continue
+        out[p] = 91  # '['
+        p += 1
+        for r in range(obj_rings[k], obj_rings[k + 1]):
+            if r > obj_rings[k]:
+                out[p] = 44  # ','
+                out[p + 1] = 32
+                p += 2
+            out[p] = 91
+            p += 1
+            for j in range(ring_offsets[r], ring_offsets[r + 1]):
+                if j > ring_offsets[r]:
+                    out[p] = 44
+                    out[p + 1] = 32
+                    p += 2
+                p = _put_decimal(out, p, xy[j])
+            out[p] = 93  # ']'
+            p += 1
+        out[p] = 93
+        p += 1
+        offsets[k + 1] = p
+    return out[:p], offsets

@@ -7,7 +7,7 @@ import json
 
 from maskkit.errors import InvalidAnnotationError, MaskkitError
 from maskkit.formats.base import Reader, Writer, WriteResult
-from maskkit.formats.geometry import area_bbox, as_rle, polygon_stats
+from maskkit.formats.geometry import area_bbox, as_rle, polygon_stats, polygons_json
 from maskkit.formats.model import Category, ImageRecord, Instance
 
 __all__ = ["CocoReader", "CocoWriter", "detect"]
@@ -107,7 +107,8 @@ class CocoWriter(Writer):
                     raise
                 raise exc.with_context(source=recs[0].file_name) from None
             area, bbox = area.tolist(), bbox.tolist()
-        stats = {w: (area[k], bbox[k]) for k, w in enumerate(where)}
+            seg_texts = polygons_json(segs)
+        stats = {w: k for k, w in enumerate(where)}
         out = []
         dumps = json.dumps
         for r, rec in enumerate(recs):
@@ -116,11 +117,19 @@ class CocoWriter(Writer):
                 seg = inst.segmentation
                 if isinstance(seg, dict):
                     a, b = area_bbox(seg, rec.height, rec.width)
-                    seg = as_rle(seg, rec.height, rec.width)
+                    seg, seg_text = as_rle(seg, rec.height, rec.width), None
                 else:
-                    a, b = stats[(r, i)]
-                ann = {"category_id": inst.category_id, "segmentation": seg, "area": a,
-                       "bbox": b, "iscrowd": int(inst.iscrowd)}
+                    k = stats[(r, i)]
+                    a, b, seg_text = area[k], bbox[k], seg_texts[k]
+                cid = inst.category_id
+                if seg_text is not None and not inst.extra and type(cid) is int:
+                    # what json.dumps gives for the same dict, made directly
+                    texts.append(f'"category_id": {cid}, "segmentation": {seg_text}, '
+                                 f'"area": {a}, "bbox": [{b[0]}, {b[1]}, {b[2]}, {b[3]}], '
+                                 f'"iscrowd": {int(inst.iscrowd)}}}')
+                    continue
+                ann = {"category_id": cid, "segmentation": seg, "area": a, "bbox": b,
+                       "iscrowd": int(inst.iscrowd)}
                 ann.update(inst.extra)
                 texts.append(dumps(ann)[1:])
             image = {"file_name": rec.file_name, "height": rec.height, "width": rec.width}

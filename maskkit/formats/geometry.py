@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from maskkit.errors import InvalidInputError
+from maskkit.errors import InvalidInputError, MaskkitError
 from maskkit.labels2coco import trace_outlines
 from maskkit.rasterize import COORD_LIMIT, polygon_to_rle, segmentation_runs
 from maskkit.rle import rle_area, rle_decode, rle_encode, rle_to_bbox
 
 __all__ = [
     "area_bbox", "areas_bboxes", "as_rle", "crop_of", "join_many", "join_rings", "mask_iou",
-    "outline_parts", "polygon_arrays", "polygon_parts", "polygon_stats", "rle_stats", "runs_iou",
+    "outline_parts", "polygon_arrays", "polygon_parts", "polygon_stats", "polygons_json", "rle_stats", "runs_iou",
     "single_ring",
 ]
 
@@ -158,6 +158,45 @@ def areas_bboxes(segs, height: int, width: int) -> list[tuple[int, list[int]]]:
     for k, i in enumerate(poly):
         out[i] = (int(area[k]), bbox[k].tolist())
     return out
+
+
+def polygons_json(segs) -> list:
+    """``json.dumps(seg)`` of many polygon segmentations, made in one kernel call for those
+    whose coordinates are all floats that are multiples of 1e-9 (as :mod:`~maskkit.formats.yolo`
+    reads them: ``np.round(v, 9)``) and zero or of magnitude in [1e-4, 1e6): their shortest
+    ``repr`` is then their 9-decimal text without its trailing zeros.  The others (ints,
+    more decimals, tiny or huge numbers) are None: encode them with ``json.dumps``.
+
+    Examples
+    --------
+    >>> polygons_json([[[1.5, 2.0, 3.25, 4.0, 5.0, 0.125]], [[1, 2, 3, 4, 5, 6]]])
+    ['[[1.5, 2.0, 3.25, 4.0, 5.0, 0.125]]', None]
+    """
+    from maskkit._kernels.objstats import format_polygons
+
+    out: list = [None] * len(segs)
+    floats = [k for k, s in enumerate(segs)
+              if all(set(map(type, p)) == _FLOAT for p in s)]
+    if not floats:
+        return out
+    try:
+        xy, ring_offsets, obj_rings = polygon_arrays([segs[k] for k in floats])
+    except MaskkitError:
+        return out
+    a = np.abs(xy)
+    bad = ~((xy == np.round(xy, 9)) & (a < 1e6) & ((a >= 1e-4) | (xy == 0)))
+    starts = ring_offsets[obj_rings[:-1]]
+    ok = np.add.reduceat(bad, starts) == 0 if xy.size else np.ones(len(floats), bool)
+    text, offsets = format_polygons(xy, ring_offsets, obj_rings, ok)
+    text = text.tobytes().decode("ascii")
+    o = offsets.tolist()
+    for j, k in enumerate(floats):
+        if ok[j]:
+            out[k] = text[o[j]:o[j + 1]]
+    return out
+
+
+_FLOAT = {float}
 
 
 def join_many(segs, heights, widths, *, check: bool = True, name_of=None):
