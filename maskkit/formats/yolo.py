@@ -330,6 +330,7 @@ class YoloWriter(Writer):
         self.images = None if images is None else Path(images)
         self.check = check
         self.labels = StagedFolder(self.root / "labels")
+        self._pid = os.getpid()
 
     def start(self, resume: bool = False) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -393,15 +394,23 @@ class YoloWriter(Writer):
             # str of a list of floats: each one's repr (shortest exact), ", " between
             lines[r].append(f"{k} {str(ring)[1:-1].replace(',', '')}")
             res.objects += 1
-        for rec, res, text in zip(recs, results, lines):
+        files = []
+        for rec, text in zip(recs, lines):
             rel = safe_relative(rec.file_name)
             stem = rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
-            path, sha = self.labels.write(f"{stem}.txt",
-                                          ("\n".join(text) + "\n" if text else "").encode())
-            res.files[path] = sha
+            files.append((f"{stem}.txt", ("\n".join(text) + "\n" if text else "").encode()))
             if self.images is not None:
                 link_image(self.images / rel, self.root / "images" / rel)
+        # in the process that made the writer (one worker), the files of this chunk are
+        # created while the next chunk is computed; a worker process writes them before
+        # it returns (the parent commits the folder once every worker has returned)
+        written = self.labels.write_all(files, wait=os.getpid() != self._pid)
+        for res, (path, sha) in zip(results, written):
+            res.files[path] = sha
         return results
+
+    def close(self) -> None:
+        self.labels.wait(raise_error=False)
 
     def finish(self, payloads: list) -> None:
         from maskkit.io import fs
