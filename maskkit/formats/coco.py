@@ -53,18 +53,23 @@ class CocoReader(Reader):
         source = self.index.source
         rec = ImageRecord(info.file_name or f"{image_id}", info.height, info.width,
                           id=image_id)
+        add = rec.instances.append
         for i, ann in enumerate(self.index.annotations[image_id]):
-            name = f"annotation {ann.get('id', '#' + str(i))}"
             try:
                 seg = ann["segmentation"]
                 if isinstance(seg, list) and seg and not isinstance(seg[0], list):
                     seg = [seg] if len(seg) != 4 else _bbox_polygon(seg)
-                extra = {k: ann[k] for k in ("score", "attributes") if k in ann}
-                rec.instances.append(Instance(ann["category_id"], seg,
-                                              bool(ann.get("iscrowd", 0)), extra))
+                extra = {k: ann[k] for k in _EXTRA if k in ann} \
+                    if not _EXTRA_SET.isdisjoint(ann) else {}
+                add(Instance(ann["category_id"], seg, bool(ann.get("iscrowd", 0)), extra))
             except MaskkitError as exc:
+                name = f"annotation {ann.get('id', '#' + str(i))}"
                 raise exc.with_context(source=source, obj=name) from None
         return rec
+
+
+_EXTRA = ("score", "attributes")  # kept from the source annotation, in this order
+_EXTRA_SET = frozenset(_EXTRA)
 
 
 def _bbox_polygon(b):
