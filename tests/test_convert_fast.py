@@ -72,8 +72,12 @@ _grid = st.one_of(
     lambda v: v[: len(v) // 2 * 2]), min_size=1, max_size=3), min_size=1, max_size=8))
 def test_polygons_json_is_json_dumps(segs):
     """The kernel's text is json.dumps' text whenever it gives one, and it gives one for
-    every all-float object on the 1e-9 grid in its range."""
-    for seg, text in zip(segs, polygons_json(segs)):
+    every all-float object on the 1e-9 grid in its range (also when told which objects
+    are all floats, as the YOLO reader's are)."""
+    texts = polygons_json(segs)
+    known = [all(type(v) is float for p in seg for v in p) for seg in segs]
+    assert polygons_json(segs, known) == texts
+    for seg, text in zip(segs, texts):
         vals = [v for p in seg for v in p]
         eligible = all(type(v) is float and v == np.round(v, 9) and abs(v) < 1e6
                        and (v == 0 or abs(v) >= 1e-4) for v in vals)

@@ -95,7 +95,7 @@ class CocoWriter(Writer):
         and encoded as JSON text here, in the worker: the payload of an image is ``(id,
         image, texts)``, each text an annotation's JSON without its opening ``{`` (the
         parent puts ``{"id": n, "image_id": i, `` before it)."""
-        segs, hs, ws, where = [], [], [], []
+        segs, hs, ws, where, floats = [], [], [], [], []
         for r, rec in enumerate(recs):
             for i, inst in enumerate(rec.instances):
                 if not isinstance(inst.segmentation, dict):
@@ -103,6 +103,7 @@ class CocoWriter(Writer):
                     hs.append(rec.height)
                     ws.append(rec.width)
                     where.append((r, i))
+                    floats.append(inst.floats)
         if segs:
             try:
                 area, bbox = polygon_stats(segs, hs, ws, name_of=lambda k: (
@@ -112,7 +113,7 @@ class CocoWriter(Writer):
                     raise
                 raise exc.with_context(source=recs[0].file_name) from None
             area, bbox = area.tolist(), bbox.tolist()
-            seg_texts = polygons_json(segs)
+            seg_texts = polygons_json(segs, floats)
         stats = {w: k for k, w in enumerate(where)}
         out = []
         dumps = json.dumps

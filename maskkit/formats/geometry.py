@@ -160,12 +160,14 @@ def areas_bboxes(segs, height: int, width: int) -> list[tuple[int, list[int]]]:
     return out
 
 
-def polygons_json(segs) -> list:
+def polygons_json(segs, floats=None) -> list:
     """``json.dumps(seg)`` of many polygon segmentations, made in one kernel call for those
     whose coordinates are all floats that are multiples of 1e-9 (as :mod:`~maskkit.formats.yolo`
     reads them: ``np.round(v, 9)``) and zero or of magnitude in [1e-4, 1e6): their shortest
     ``repr`` is then their 9-decimal text without its trailing zeros.  The others (ints,
     more decimals, tiny or huge numbers) are None: encode them with ``json.dumps``.
+    ``floats[k]`` true: object ``k``'s coordinates are known to be Python floats (the
+    type of each is not checked again).
 
     Examples
     --------
@@ -175,8 +177,9 @@ def polygons_json(segs) -> list:
     from maskkit._kernels.objstats import format_polygons
 
     out: list = [None] * len(segs)
+    known = floats if floats is not None else [False] * len(segs)
     floats = [k for k, s in enumerate(segs)
-              if all(set(map(type, p)) == _FLOAT for p in s)]
+              if known[k] or all(set(map(type, p)) == _FLOAT for p in s)]
     if not floats:
         return out
     try:
