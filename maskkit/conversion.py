@@ -170,7 +170,7 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
     ...     "categories": [{"id": 3, "name": "cat"}]}))
     >>> s = convert(d / "in.json", d / "yolo", to="yolo", images=d, workers=1, progress=False)
     >>> (d / "yolo/labels/a.txt").read_text()
-    '0 0.125 0.16666666666666666 0.625 0.16666666666666666 0.625 0.6666666666666666\\n'
+    '0 0.125 0.1666666666666666 0.625 0.1666666666666666 0.625 0.6666666666666666\\n'
     >>> s = convert(d / "yolo", d / "back.json", to="coco", workers=1, progress=False)
     >>> back = json.loads((d / "back.json").read_text())
     >>> back["annotations"][0]["segmentation"], back["categories"][0]["id"]

@@ -226,3 +226,28 @@ def test_files_written_behind_raise_at_commit(tmp_path):
     sf.write_all([("c.txt", b"z")], wait=False)
     sf.wait()
     assert (sf.stage / "c.txt").read_bytes() == b"z"
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.integers(-5 * 10**6, 10**8), st.integers(0, 9),
+                          st.integers(1, 50000)), min_size=1, max_size=40))
+def test_yolo_numbers_give_every_vertex_back(pts):
+    """Written by the kernel, read as the YOLO reader reads (float, times the image size,
+    snapped to 1e-9 px): every vertex on the 1e-9 px grid comes back exactly, whatever
+    the image size (beyond the kernel's range the number is written by repr)."""
+    from maskkit.formats.geometry import yolo_numbers
+
+    xs = [float(np.round(n / 10**d, 9)) for n, d, _ in pts]
+    dims = [dim for _, _, dim in pts]
+    vals = np.array([x / dim for x, dim in zip(xs, dims)])
+    # each value its own one-number "ring": x of an image of width dim
+    texts = yolo_numbers(vals, np.arange(len(xs) + 1), [1] * len(xs), dims)
+    for text, x, dim, v in zip(texts, xs, dims, vals.tolist()):
+        back = float(np.round(float(text) * dim, 9))
+        # exact where repr is (a vertex of 1e8 px with 9 decimals is beyond a double's
+        # digits either way), and always within the kernel's range
+        assert back == float(np.round(float(repr(v)) * dim, 9))
+        assert back == x or abs(x) >= 5e4
+        assert len(text) <= 22 or text == repr(v)
+        if len(repr(v)) <= 8 and "e" not in repr(v):  # short reprs are kept
+            assert text == repr(v)

@@ -278,3 +278,115 @@ def format_polygons(xy, ring_offsets, obj_rings, ok):
         p += 1
         offsets[k + 1] = p
     return out[:p], offsets
+
+
+_POW10 = np.array([10.0 ** k for k in range(23)])  # exact doubles
+
+
+@kernel
+def _put_digits(out, p, n, count):
+    """Write the ``count`` lowest decimal digits of ``n`` at ``out[p:]``."""
+    for d in range(count - 1, -1, -1):
+        out[p + d] = 48 + n % 10
+        n //= 10
+    return p + count
+
+
+@kernel
+def _put_short(out, p, v, dim):
+    """Write ``v`` at ``out[p:]`` with at most 16 significant digits, positional: the
+    15-digit rounding when it lies within one unit of the 16th digit of ``v`` (then it is
+    ``repr(v)``'s digits for values with a short ``repr``), else the 16-digit one.
+    Either is within ``3e-15 * |v|`` of ``v`` (rounding, and the float error of the
+    scaling), so ``float(text) * dim`` snapped to 1e-9 gives back ``v * dim`` snapped,
+    for ``|v| * dim < 5e4``.  Returns the new end, or -1 when ``v`` is out of the range
+    where that holds or below 1e-4 (where ``repr`` writes an exponent): the caller then
+    uses ``repr``.  At most 22 characters."""
+    a = abs(v)
+    if a == 0.0:
+        if math.copysign(1.0, v) < 0:
+            out[p] = 45
+            p += 1
+        out[p] = 48
+        out[p + 1] = 46
+        out[p + 2] = 48
+        return p + 3
+    if not (1e-4 <= a < 1e7) or a * dim >= 5e4:
+        return -1
+    e = math.floor(math.log10(a))
+    s = e - 15  # q = a / 10**s holds 16 digits before the point (-19 <= s <= -9)
+    q = a * _POW10[-s]
+    if q >= 1e16:  # log10 may be one off next to a power of ten
+        s += 1
+        q = a * _POW10[-s]
+    elif q < 1e15:
+        s -= 1
+        q = a * _POW10[-s]
+    if not 1e15 <= q < 1e16 or s > -1:
+        return -1
+    n16 = np.int64(np.rint(q))
+    n15 = np.int64(np.rint(q / 10.0))
+    if abs(np.float64(n15) * 10.0 - q) <= 1.0:
+        n, nd, s = n15, 15, s + 1
+    else:
+        n, nd = n16, 16
+    if n >= 10 ** nd:  # rounded up to the next power of ten
+        n //= 10
+        s += 1
+    # value = n * 10**s, n of nd digits: trailing zeros go
+    while n % 10 == 0 and n > 0:
+        n //= 10
+        nd -= 1
+        s += 1
+    if v < 0:
+        out[p] = 45
+        p += 1
+    if s >= 0:  # a whole number: digits, s zeros, ".0"
+        p = _put_digits(out, p, n, nd)
+        for _ in range(s):
+            out[p] = 48
+            p += 1
+        out[p] = 46
+        out[p + 1] = 48
+        return p + 2
+    frac = -s  # digits after the point
+    if frac >= nd:  # 0.000ddd
+        out[p] = 48
+        out[p + 1] = 46
+        p += 2
+        for _ in range(frac - nd):
+            out[p] = 48
+            p += 1
+        return _put_digits(out, p, n, nd)
+    p = _put_digits(out, p, n // 10 ** frac, nd - frac)
+    out[p] = 46
+    return _put_digits(out, p + 1, n % 10 ** frac, frac)
+
+
+@kernel
+def format_rings(vals, offsets, hs, ws):
+    """YOLO text of normalised rings: object ``k``'s ``vals[offsets[k]:offsets[k + 1]]``
+    (``x / w, y / h`` pairs) as numbers joined by spaces (see :func:`_put_short`).
+    Returns ``(text, text_offsets, ok)``; an object with a number out of range has
+    ``ok[k]`` False and no text (the caller writes it with ``repr``)."""
+    n = offsets.size - 1
+    out = np.empty(vals.size * 24 + 8, np.uint8)  # a number (<= 22) and a space
+    text_offsets = np.zeros(n + 1, np.int64)
+    ok = np.ones(n, np.bool_)
+    p = 0
+    for k in range(n):
+        start = p
+        for j in range(offsets[k], offsets[k + 1]):
+            if j > offsets[k]:
+                out[p] = 32
+                p += 1
+            dim = ws[k] if (j - offsets[k]) % 2 == 0 else hs[k]
+            q = _put_short(out, p, vals[j], np.float64(dim))
+            if q < 0:
+                ok[k] = False
+                break
+            p = q
+        if not ok[k]:
+            p = start
+        text_offsets[k + 1] = p
+    return out[:p], text_offsets, ok

@@ -16,8 +16,8 @@ from maskkit.rle import rle_area, rle_decode, rle_encode, rle_to_bbox
 
 __all__ = [
     "area_bbox", "areas_bboxes", "as_rle", "crop_of", "join_many", "join_rings", "mask_iou",
-    "outline_parts", "polygon_arrays", "polygon_parts", "polygon_stats", "polygons_json", "rle_stats", "runs_iou",
-    "single_ring",
+    "outline_parts", "polygon_arrays", "polygon_parts", "polygon_stats", "polygons_json",
+    "rle_stats", "runs_iou", "single_ring", "yolo_numbers",
 ]
 
 
@@ -202,13 +202,55 @@ def polygons_json(segs, floats=None) -> list:
 _FLOAT = {float}
 
 
-def join_many(segs, heights, widths, *, check: bool = True, name_of=None):
+def yolo_numbers(vals, offsets, heights, widths) -> list[str]:
+    """YOLO text of normalised rings (object ``k``: ``vals[offsets[k]:offsets[k + 1]]``,
+    ``x / w, y / h`` pairs; ``heights[k]``, ``widths[k]`` its image's size): numbers
+    joined by spaces, made by one kernel call.
+
+    A number is written with at most 16 significant digits: 15 when they are within one
+    unit of the 16th of the value's, which gives ``repr``'s digits for values that have a
+    short ``repr`` (``0.125``), else 16 digits, within one unit of the last of the
+    value's (``1/6`` is ``0.1666666666666666``; ``repr`` has 17 digits).  That is within
+    3e-15 of the value (relative), so a
+    reader that multiplies by the image size and snaps to 1e-9 px (maskkit's YOLO reader)
+    gets back every vertex on the 1e-9 px grid exactly, for images up to 50,000 px.
+    Numbers outside that range (below 1e-4, or vertices beyond 50,000 px) are written
+    with ``repr``, as is every number of their ring.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yolo_numbers(np.array([0.125, 1 / 6, 0.5, 1.0, 3e-05, 0.5]), np.array([0, 4, 6]), [6, 4], [8, 2])
+    ['0.125 0.1666666666666666 0.5 1.0', '3e-05 0.5']
+    """
+    from maskkit._kernels.objstats import format_rings
+
+    vals = np.ascontiguousarray(vals, np.float64)
+    offsets = np.asarray(offsets, np.int64)
+    hs = np.asarray(heights, np.int64).reshape(-1)
+    ws = np.asarray(widths, np.int64).reshape(-1)
+    if hs.size != offsets.size - 1 or ws.size != offsets.size - 1 or \
+            offsets[-1] > vals.size or (np.diff(offsets) < 0).any() or offsets[0] < 0:
+        raise InvalidInputError("offsets must cut vals into one ring per height and width")
+    text, starts, ok = format_rings(vals, offsets, hs, ws)
+    text = text.tobytes().decode("ascii")
+    t = starts.tolist()
+    out = [text[t[k]:t[k + 1]] for k in range(offsets.size - 1)]
+    for k in np.flatnonzero(~ok).tolist():
+        out[k] = " ".join(map(repr, vals[offsets[k]:offsets[k + 1]].tolist()))
+    return out
+
+
+def join_many(segs, heights, widths, *, check: bool = True, name_of=None,
+              as_text: bool = False):
     """:func:`single_ring` of many polygon objects (of one or several images) in one
     kernel call, normalised for YOLO (``name_of(k)``: the name of the ``k``-th object in
     errors): ``(rings, iou)``, where ``rings[k]`` is object
     ``k``'s one ring as ``[x / w, y / h, ...]`` (a list of floats) and ``iou[k]`` the mask
     IoU of the ring with the object under COCO's rule (1.0 for a one-part object, or when
-    not ``check``).
+    not ``check``).  ``as_text``: ``rings[k]`` is the ring's YOLO text instead, the
+    numbers joined by spaces, each with at most 16 significant digits (``repr``'s when it
+    has at most 15; see :func:`yolo_numbers`).
 
     Examples
     --------
@@ -228,6 +270,8 @@ def join_many(segs, heights, widths, *, check: bool = True, name_of=None):
         check_image_size(h, w)
     xy, ring_offsets, obj_rings = polygon_arrays(segs, name_of=name_of)
     out, offsets, iou = join_objects(xy, ring_offsets, obj_rings, hs, ws, bool(check))
+    if as_text:
+        return yolo_numbers(out, offsets, hs, ws), iou
     flat = out[:offsets[-1]].tolist()
     o = offsets.tolist()
     return [flat[o[k]:o[k + 1]] for k in range(len(segs))], iou

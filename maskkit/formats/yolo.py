@@ -14,7 +14,8 @@ One ring per object: a multi-part polygon is joined into one ring by Ultralytics
 (:func:`maskkit.formats.geometry.join_rings`), an RLE object is traced along pixel edges
 and its rings (holes included) joined the same way; the IoU of every object that changed
 is reported.  Crowd regions have no YOLO equivalent and are reported as dropped.
-Coordinates are written with every digit Python needs to read the same float back, and
+Coordinates are written with at most 16 significant digits (a short ``repr`` is kept:
+:func:`maskkit.formats.geometry.yolo_numbers`), within 3e-15 of the value, and
 read back snapped to 1e-9 pixel, so whole- and decimal-pixel vertices survive exactly.
 """
 
@@ -33,7 +34,7 @@ from maskkit.errors import (
     UnknownCategoryError,
 )
 from maskkit.formats.base import Reader, StagedFolder, Writer, WriteResult, safe_relative
-from maskkit.formats.geometry import join_many, single_ring
+from maskkit.formats.geometry import join_many, single_ring, yolo_numbers
 from maskkit.formats.model import Category, ImageRecord, Instance
 
 __all__ = ["YoloReader", "YoloWriter", "detect"]
@@ -364,7 +365,8 @@ class YoloWriter(Writer):
                     ring, iou, how = single_ring(seg, rec.height, rec.width, check=self.check)
                     w, h = rec.width, rec.height
                     ring = [v / w if j % 2 == 0 else v / h for j, v in enumerate(ring)]
-                    todo.append((r, i, k, inst.category_id, ring, iou, how))
+                    text = yolo_numbers(ring, [0, len(ring)], [h], [w])[0] if ring else ""
+                    todo.append((r, i, k, inst.category_id, text, iou, how))
                 else:
                     todo.append((r, i, k, inst.category_id, len(segs), 1.0,
                                  "kept" if len(seg) == 1 else "joined"))
@@ -374,8 +376,9 @@ class YoloWriter(Writer):
         rings, ious = [], None
         if segs:
             try:
-                rings, ious = join_many(segs, hs, ws, check=self.check, name_of=lambda j: next(
-                    f"object {t[1]}" for t in todo if t[4] == j and isinstance(t[4], int)))
+                rings, ious = join_many(segs, hs, ws, check=self.check, as_text=True,
+                                        name_of=lambda j: next(
+                    f"object {t[1]}" for t in todo if isinstance(t[4], int) and t[4] == j))
             except MaskkitError as exc:
                 if len(recs) > 1:
                     raise
@@ -391,8 +394,7 @@ class YoloWriter(Writer):
                 continue
             if how != "kept":
                 res.losses.append({"object": i, "category_id": cid, "iou": iou, "how": how})
-            # str of a list of floats: each one's repr (shortest exact), ", " between
-            lines[r].append(f"{k} {str(ring)[1:-1].replace(',', '')}")
+            lines[r].append(f"{k} {ring}")
             res.objects += 1
         files = []
         for rec, text in zip(recs, lines):
