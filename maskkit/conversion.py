@@ -315,7 +315,6 @@ def _run(reader, source_format, src, dst, to, check, images, outputs, workers, o
                 raise first_error
     finally:
         manifest.close()
-        writer.close()  # files still being written: there for finish, or for --resume
     writer.finish([payloads[i] for i in sorted(payloads)])
     fs.remove(manifest_path)  # complete: nothing left to resume
     # in the source's order, whatever order the workers finished in

@@ -331,7 +331,6 @@ class YoloWriter(Writer):
         self.images = None if images is None else Path(images)
         self.check = check
         self.labels = StagedFolder(self.root / "labels")
-        self._pid = os.getpid()
 
     def start(self, resume: bool = False) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -403,16 +402,10 @@ class YoloWriter(Writer):
             files.append((f"{stem}.txt", ("\n".join(text) + "\n" if text else "").encode()))
             if self.images is not None:
                 link_image(self.images / rel, self.root / "images" / rel)
-        # in the process that made the writer (one worker), the files of this chunk are
-        # created while the next chunk is computed; a worker process writes them before
-        # it returns (the parent commits the folder once every worker has returned)
-        written = self.labels.write_all(files, wait=os.getpid() != self._pid)
+        written = self.labels.write_all(files)
         for res, (path, sha) in zip(results, written):
             res.files[path] = sha
         return results
-
-    def close(self) -> None:
-        self.labels.wait(raise_error=False)
 
     def finish(self, payloads: list) -> None:
         from maskkit.io import fs
