@@ -91,8 +91,8 @@ def _rounds(benchmark, fn, tmp_path, suffix=""):
     over the last round's files would be cheaper for whoever overwrites in place), and
     starts with nothing left to write back: ``os.sync()`` before it, so no round (and no
     implementation) pays for the files the dataset fixture or an earlier round wrote
-    (measured: the first implementation after the fixture's 20,000 files was charged
-    up to 1.5 s of their write-back)."""
+    (without it, the first implementation timed after the fixture's 20,000 files ran
+    during their write-back)."""
     count = iter(range(1000))
 
     def setup():
