@@ -52,6 +52,18 @@ def test_join_many_is_single_ring_object_by_object(seed, check):
         assert got == iou
 
 
+@pytest.mark.parametrize("part", [[], [0, 0, 1, 1], [0, 0, 1, 0, 1, 1, 2]])
+def test_kernels_refuse_parts_they_cannot_walk(part):
+    """Hostile parts (empty, 2 points, an odd count) are refused before any kernel."""
+    from maskkit.formats.geometry import polygon_stats
+
+    segs = [[[0, 0, 3, 0, 3, 3]], [[0, 0, 3, 0, 3, 3], part]]
+    for call in (lambda: join_many(segs, [4, 4], [4, 4]),
+                 lambda: polygon_stats(segs, [4, 4], [4, 4])):
+        with pytest.raises(maskkit.InvalidPolygonError, match="object 1.*polygon part 1"):
+            call()
+
+
 def test_join_many_names_the_bad_object():
     with pytest.raises(maskkit.InvalidPolygonError, match="obj 7"):
         join_many([[[0, 0, 1, 0, 1, 1]], [[0, 0, float("nan"), 0, 1, 1]]], [4, 4], [4, 4],
@@ -246,3 +258,44 @@ def test_yolo_numbers_give_every_vertex_back(pts):
         assert len(text) <= 22 or text == repr(v)
         if len(repr(v)) <= 8 and "e" not in repr(v):  # short reprs are kept
             assert text == repr(v)
+
+
+_BOUNDS_SCRIPT = r"""
+import numpy as np
+import maskkit
+from maskkit.formats.geometry import join_many, polygon_stats, polygons_json, yolo_numbers
+
+rng = np.random.default_rng(0)
+for trial in range(60):
+    segs, hs, ws = [], [], []
+    for _ in range(int(rng.integers(1, 6))):
+        h, w = int(rng.integers(1, 30)), int(rng.integers(1, 30))
+        seg = []
+        for _ in range(int(rng.integers(1, 4))):
+            k = int(rng.integers(3, 8))
+            v = rng.choice([rng.uniform(-40, 70, 2 * k), rng.uniform(-2**24, 2**24, 2 * k),
+                            np.zeros(2 * k), np.round(rng.uniform(0, 9, 2 * k))])
+            seg.append(v.tolist())
+        segs.append(seg); hs.append(h); ws.append(w)
+    join_many(segs, hs, ws)
+    texts, _ = join_many(segs, hs, ws, as_text=True)
+    polygon_stats(segs, hs, ws)
+    polygons_json(segs)
+    vals = rng.choice([0.0, -0.0, 1e-4, 9.99e-5, 1e7, np.nan, np.inf, 0.5], 40)
+    yolo_numbers(vals, np.array([0, 13, 13, 40]), [3, 1, 7], [9, 2, 50000])
+print("ok")
+"""
+
+
+def test_new_kernels_stay_in_bounds():
+    """The chunk kernels, compiled with bounds checking, on zero-area, degenerate,
+    far-out and non-finite input (through their public wrappers)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, MASKKIT_BOUNDSCHECK="1", MASKKIT_NO_CACHE="1",
+               MASKKIT_QUIET_COMPILE="1")
+    proc = subprocess.run([sys.executable, "-c", _BOUNDS_SCRIPT], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]

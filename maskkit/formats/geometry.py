@@ -75,7 +75,8 @@ def polygon_arrays(segs, *, name_of=None) -> tuple[np.ndarray, np.ndarray, np.nd
     Raises
     ------
     InvalidPolygonError
-        A coordinate that is not a number, not finite or beyond ``COORD_LIMIT`` (the
+        A part of fewer than 6 coordinates or of an odd number, a coordinate that is not
+        a number, not finite or beyond ``COORD_LIMIT`` (the
         message names the object: ``name_of(k)`` for the ``k``-th of ``segs``, else
         ``object k``).
 
@@ -94,6 +95,14 @@ def polygon_arrays(segs, *, name_of=None) -> tuple[np.ndarray, np.ndarray, np.nd
     np.cumsum([len(p) for p in parts], out=ring_offsets[1:])
     obj_rings = np.zeros(len(segs) + 1, np.int64)
     np.cumsum([len(s) for s in segs], out=obj_rings[1:])
+    lens = np.diff(ring_offsets)
+    if (lens < 6).any() or (lens % 2).any():  # the kernels walk x, y pairs of >= 3 points
+        r = int(np.flatnonzero((lens < 6) | (lens % 2))[0])
+        obj = int(np.searchsorted(obj_rings, r, side="right") - 1)
+        raise InvalidPolygonError(
+            f"polygon part {r - int(obj_rings[obj])} has {int(lens[r])} coordinates; "
+            "expected an even number, at least 6 (3 points)",
+            obj=name_of(obj) if name_of else f"object {obj}")
     try:
         xy = np.fromiter(itertools.chain.from_iterable(parts), np.float64,
                          count=int(ring_offsets[-1]))
