@@ -15,7 +15,9 @@ dropped.
 from __future__ import annotations
 
 import functools
+import gc
 import json
+import os
 import time
 from pathlib import Path
 
@@ -25,14 +27,58 @@ from maskkit.errors import InvalidInputError, MaskkitError
 __all__ = ["convert"]
 
 
-def _convert_one(reader, writer, index: int):
-    unit = reader.units[index]
-    try:
-        rec = reader.read(unit)
-        res = writer.write(rec)
-    except MaskkitError as exc:
-        raise exc.with_context(source=_unit_name(reader, unit)) from None
-    return len(rec.instances), rec.file_name, rec.dropped, res
+#: images a batch task converts at once, at most (per-image work is done per chunk: one
+#: kernel call, one manifest line); fewer when that would leave workers idle
+CHUNK = 256
+
+
+def _named(exc: BaseException, reader, unit) -> BaseException:
+    name = _unit_name(reader, unit)
+    if isinstance(exc, MaskkitError):
+        return exc.with_context(source=name)
+    if hasattr(exc, "add_note"):
+        exc.add_note(f"while converting {name}")
+    return exc
+
+
+def _convert_chunk(reader, writer, indices) -> list:
+    """Convert the images ``indices``: ``[(index, error, value), ...]``, one per image,
+    where ``value`` is ``(objects read, file name, dropped by the reader, WriteResult)``.
+
+    The records are written together (:meth:`~maskkit.formats.base.Writer.write_many`);
+    when that fails they are written one by one, so only the bad images fail."""
+    out, recs = [], []
+    for index in indices:
+        unit = reader.units[index]
+        try:
+            recs.append((index, reader.read(unit)))
+        except Exception as exc:  # returned: raised or skipped by the caller
+            out.append((index, _named(exc, reader, unit), None))
+    results = None
+    if len(recs) > 1:
+        try:
+            results = writer.write_many([rec for _, rec in recs])
+        except Exception:  # one of them is bad: found one by one below
+            results = None
+    for k, (index, rec) in enumerate(recs):
+        if results is not None:
+            res = results[k]
+        else:
+            try:
+                res = writer.write(rec)
+            except Exception as exc:
+                out.append((index, _named(exc, reader, reader.units[index]), None))
+                continue
+        out.append((index, None, (len(rec.instances), rec.file_name, rec.dropped, res)))
+    out.sort(key=lambda t: t[0])
+    return out
+
+
+def _chunks(todo: list, workers: int | None) -> list:
+    """``todo`` cut into chunks of at most :data:`CHUNK` images, at least 8 per worker."""
+    n = workers or os.cpu_count() or 1
+    size = max(1, min(CHUNK, -(-len(todo) // (8 * n)))) if n > 1 else CHUNK
+    return [todo[i:i + size] for i in range(0, len(todo), size)]
 
 
 def _unit_name(reader, unit) -> str:
@@ -124,14 +170,13 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
     ...     "categories": [{"id": 3, "name": "cat"}]}))
     >>> s = convert(d / "in.json", d / "yolo", to="yolo", images=d, workers=1, progress=False)
     >>> (d / "yolo/labels/a.txt").read_text()
-    '0 0.125 0.16666666666666666 0.625 0.16666666666666666 0.625 0.6666666666666666\\n'
+    '0 0.125 0.1666666666666666 0.625 0.1666666666666666 0.625 0.6666666666666666\\n'
     >>> s = convert(d / "yolo", d / "back.json", to="coco", workers=1, progress=False)
     >>> back = json.loads((d / "back.json").read_text())
     >>> back["annotations"][0]["segmentation"], back["categories"][0]["id"]
     ([[1.0, 1.0, 5.0, 1.0, 5.0, 4.0]], 3)
     """
-    from maskkit.datasets.formats import FORMATS, detect_format, reader_for, writer_for
-    from maskkit.parallel import run_batch
+    from maskkit.datasets.formats import FORMATS, detect_format, reader_for
 
     t0 = time.perf_counter()
     if to not in FORMATS:
@@ -145,7 +190,32 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
             raise InvalidInputError("categories=... is for a labelme source (the formats "
                                     "with names only); the other formats carry their ids")
         options["categories"] = categories
-    reader = reader_for(source_format, src, **options)
+    enabled = gc.isenabled()
+    gc.disable()  # reading builds the index: nothing to collect, only objects to walk
+    try:
+        reader = reader_for(source_format, src, **options)
+    finally:
+        if enabled:
+            gc.enable()
+    # the source's index (a COCO file's annotations: millions of Python objects) lives
+    # for the whole run; frozen, the cyclic garbage collector stops walking it again and
+    # again while the images are converted (measured: ~1.5 s of 3 on 10,000 images)
+    frozen = enabled and gc.get_freeze_count() == 0
+    if frozen:
+        gc.freeze()
+    try:
+        return _run(reader, source_format, src, dst, to, check, images, outputs, workers,
+                    on_error, progress, warn, resume, engine, scheduler, t0)
+    finally:
+        if frozen:
+            gc.unfreeze()
+
+
+def _run(reader, source_format, src, dst, to, check, images, outputs, workers, on_error,
+         progress, warn, resume, engine, scheduler, t0) -> dict:
+    from maskkit.datasets.formats import writer_for
+    from maskkit.parallel import run_batch
+
     wopts = {"check": check} if to == "yolo" else {}
     if images is not None:
         if to != "yolo":
@@ -168,7 +238,11 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
     keep = None
     if resume and fs.exists(manifest_path):
         entries, keep = read_manifest(manifest_path, "convert", recorded, key="unit")
-        done = {k: r for k, r in entries.items()
+        found = {}
+        for line in entries.values():  # in file order: a later record of an image wins
+            for r in line.get("items", (line,)):  # a line per image before 2026-12
+                found[r["unit"]] = r
+        done = {k: r for k, r in found.items()
                 if all(file_matches(p, sha) for p, sha in r["files"].items())}
     writer.start(resume=bool(resume))
     errors, losses = [], []
@@ -200,35 +274,46 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
         take(i, r["n_in"], r["name"], r["dropped"], WriteResult(
             payload=tuple(payload) if isinstance(payload, list) else payload,
             objects=r["objects"], losses=r["losses"], dropped=r["wdropped"]))
-    job = functools.partial(_convert_one, reader, writer)
+    job = functools.partial(_convert_chunk, reader, writer)
     manifest = ManifestLog(manifest_path, "convert", recorded, keep=keep)
+    tag = f"{os.getpid()}-{time.time_ns()}"  # chunk lines of this run: unique keys
     # a failed or killed run leaves its staged files (hidden) and the manifest for
     # --resume; the next run without --resume starts both afresh
-    pending: list[str] = []  # manifest lines of results that arrived together
+    first_error = None
+    chunks = _chunks(todo, workers)
     try:
-        for res in run_batch(job, todo, workers=workers, on_error=on_error,
-                             desc="images", progress=progress, engine=engine,
-                             scheduler=scheduler):
-            if res.error is not None:
-                if warn:
-                    warn(f"skipped {res.error}")
-                errors.append((res.item, {
-                    "image": _unit_name(reader, reader.units[res.item]),
-                    "error": type(res.error).__name__, "reason": str(res.error)}))
-                continue
-            n_in, name, dropped_read, wres = res.value
-            take(res.item, n_in, name, dropped_read, wres)
-            # one line per image, written with the lines of the results that came with it
-            pending.append(json.dumps({
-                "unit": keys[res.item], "n_in": n_in, "name": name, "dropped": dropped_read,
-                "objects": wres.objects, "losses": wres.losses, "wdropped": wres.dropped,
-                "payload": wres.payload, "files": wres.files}) + "\n")
-            if not res.more or len(pending) >= 512:
-                manifest.log.write("".join(pending).encode())
-                pending.clear()
+        for n, res in enumerate(run_batch(job, chunks, workers=workers, on_error=on_error,
+                                          desc="images" if len(chunks) == len(todo) else
+                                          "chunks of images", progress=progress,
+                                          engine=engine, scheduler=scheduler)):
+            if res.error is not None:  # the task itself failed (a worker died ...)
+                results = [(i, res.error, None) for i in res.item]
+            else:
+                results = res.value
+            items = []
+            for index, err, value in results:
+                if err is not None:
+                    if on_error == "raise":
+                        first_error = first_error or err
+                        continue
+                    if warn:
+                        warn(f"skipped {err}")
+                    errors.append((index, {
+                        "image": _unit_name(reader, reader.units[index]),
+                        "error": type(err).__name__, "reason": str(err)}))
+                    continue
+                n_in, name, dropped_read, wres = value
+                take(index, n_in, name, dropped_read, wres)
+                items.append({
+                    "unit": keys[index], "n_in": n_in, "name": name, "dropped": dropped_read,
+                    "objects": wres.objects, "losses": wres.losses,
+                    "wdropped": wres.dropped, "payload": wres.payload, "files": wres.files})
+            if items:  # one manifest line per chunk
+                manifest.log.write((json.dumps({"unit": f"chunk {tag} {n}", "items": items})
+                                    + "\n").encode())
+            if first_error is not None:
+                raise first_error
     finally:
-        if pending:
-            manifest.log.write("".join(pending).encode())
         manifest.close()
     writer.finish([payloads[i] for i in sorted(payloads)])
     fs.remove(manifest_path)  # complete: nothing left to resume

@@ -81,6 +81,57 @@ def encode_label_png(labels: np.ndarray, *, palette: bool = False, source=None) 
     return b"".join(parts)
 
 
+def encode_png_array(labels: np.ndarray, *, palette: np.ndarray | None = None,
+                     source=None) -> bytes:
+    """PNG bytes of a 2-D uint8 or uint16 array at its own bit depth, by the same
+    run-length DEFLATE as :func:`encode_label_png`.
+
+    Unlike :func:`encode_label_png`, a uint16 array is always a 16-bit PNG (a Cityscapes
+    ``instanceIds`` map stays 16-bit when it holds no instance), and ``palette`` is any
+    ``(n, 3)`` uint8 colour table (n <= 256) for a uint8 array (a palette PNG).
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> im = Image.open(io.BytesIO(encode_png_array(np.array([[0, 7], [300, 0]], np.uint16))))
+    >>> im.mode, np.asarray(im).tolist()
+    ('I;16', [[0, 7], [300, 0]])
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.dtype not in (np.uint8, np.uint16) or 0 in labels.shape:
+        raise InvalidInputError(f"labels must be a non-empty 2-D uint8 or uint16 array; got "
+                                f"shape {labels.shape}, dtype {labels.dtype}", source=source)
+    plte = None
+    if palette is not None:
+        plte = np.ascontiguousarray(palette, np.uint8)
+        if labels.dtype != np.uint8 or plte.ndim != 2 or plte.shape[1] != 3 \
+                or not 1 <= plte.shape[0] <= 256:
+            raise InvalidInputError("a palette PNG holds uint8 indices into an (n, 3) uint8 "
+                                    f"palette, n <= 256; got palette shape {plte.shape}",
+                                    source=source)
+    h, w = labels.shape
+    depth = 8 * labels.itemsize
+    data = np.ascontiguousarray(labels, dtype=">u2").view(np.uint8) if depth == 16 \
+        else np.ascontiguousarray(labels)
+    from maskkit._kernels import deflate as _kd
+
+    n = h * (1 + data.shape[1])
+    stream = np.zeros(-(-n // 8) * 8, np.uint8)  # whole words for the encoder's scan
+    rows = stream[:n].reshape(h, -1)  # filter byte 0 (None) per row
+    rows[:, 1:] = data.reshape(h, -1)
+    raw, adler = _kd.deflate_runs(stream, n, _kd.LIT_BITS, _kd.LIT_N, _kd.RUN_BITS,
+                                  _kd.RUN_N)
+    idat = b"\x78\x01" + raw.tobytes() + int(adler).to_bytes(4, "big")
+    parts = [b"\x89PNG\r\n\x1a\n",
+             _png_chunk(b"IHDR", w.to_bytes(4, "big") + h.to_bytes(4, "big")
+                        + bytes((depth, 0 if plte is None else 3, 0, 0, 0)))]
+    if plte is not None:
+        parts.append(_png_chunk(b"PLTE", plte.tobytes()))
+    parts += [_png_chunk(b"IDAT", idat), _png_chunk(b"IEND", b"")]
+    return b"".join(parts)
+
+
 def write_label_png(
     path: str | os.PathLike, labels: np.ndarray, *, palette: bool = False
 ) -> None:

@@ -3,8 +3,8 @@
 A reader is built in the parent process from the source path; it lists its *units* (one
 per image: an image id, a label file ...) and knows the categories up front.  ``read``
 turns one unit into an :class:`~maskkit.formats.model.ImageRecord`; it runs in a worker.
-A writer is built from the destination and the categories; ``write`` turns one record
-into its output (a file written atomically, or a payload the parent gathers) and runs in
+A writer is built from the destination and the categories; ``write`` (``write_many``
+for a chunk of records) turns one record into its output (a file written atomically, or a payload the parent gathers) and runs in
 a worker; ``finish`` runs in the parent with every payload, in the source's order.
 """
 
@@ -84,6 +84,12 @@ class Writer:
     def write(self, rec) -> WriteResult:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def write_many(self, recs: list) -> list:
+        """:meth:`write` of several records (a chunk of a batch), one result each; writers
+        override it to do per-image work for the whole chunk at once.  Raises on the
+        first bad record (the caller then writes them one by one to find it)."""
+        return [self.write(rec) for rec in recs]
+
     def finish(self, payloads: list) -> None:
         """Write what is written once (the COCO file, data.yaml, class lists)."""
 
@@ -122,6 +128,7 @@ class StagedFolder:
         self.final = Path(final)
         self.stage = Path(stage) if stage is not None else \
             self.final.parent / f".{self.final.name}.staging"
+        self._stage = str(self.stage)
 
     def start(self, keep: bool = False) -> None:
         """Create the staging folder; ``keep``: keep one left by an interrupted run."""
@@ -135,19 +142,34 @@ class StagedFolder:
 
     def write(self, rel: str, data: bytes) -> tuple[str, str]:
         """Write one file; return its path and the sha256 of ``data``."""
-        path = self.stage / rel
+        path = os.path.join(self._stage, rel)  # str, not Path: ~4 µs less a file
+        self._write(path, data)
+        return path, hashlib.sha256(data).hexdigest()
+
+    def write_all(self, items) -> list[tuple[str, str]]:
+        """Write many files (``items``: ``(rel, data)`` pairs); return each one's path and
+        sha256.  (In this thread: a second thread writing them while this one computes
+        was measured 2-18 times slower at creating the files, each of its system calls
+        waiting for the computing thread to hand the GIL back.)"""
+        out = []
+        for rel, data in items:
+            path = os.path.join(self._stage, rel)
+            self._write(path, data)
+            out.append((path, hashlib.sha256(data).hexdigest()))
+        return out
+
+    def _write(self, path: str, data: bytes) -> None:
         try:
             try:
                 fh = open(path, "wb")
             except FileNotFoundError:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
                 fh = open(path, "wb")
             with fh:
                 fh.write(data)
         except OSError as exc:
             raise MaskkitIOError(f"cannot write: {exc.strerror or exc}", source=path) \
                 from None
-        return str(path), hashlib.sha256(data).hexdigest()
 
     def commit(self) -> None:
         old = self.final.parent / f".{self.final.name}.old-{os.getpid()}"

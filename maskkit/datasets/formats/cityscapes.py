@@ -151,7 +151,8 @@ class CityscapesReader(Reader):
             if not np.isfinite(xy).all():
                 raise InvalidAnnotationError("polygon coordinates must be finite",
                                              source=path, obj=where)
-            rec.instances.append(Instance(lab[1], [xy.ravel().tolist()], crowd))
+            # checked here: at least 3 points, finite floats
+            rec.instances.append(Instance.of_valid(lab[1], [xy.ravel().tolist()], crowd))
         return rec
 
 

@@ -3,8 +3,10 @@ categories."""
 
 from __future__ import annotations
 
+import json
+
 from maskkit.datasets.formats.base import Reader, Writer, WriteResult
-from maskkit.datasets.formats.geometry import areas_bboxes, as_rle, polygon_parts
+from maskkit.datasets.formats.geometry import area_bbox, as_rle, polygon_stats, polygons_json
 from maskkit.datasets.formats.model import Category, ImageRecord, Instance
 from maskkit.errors import InvalidAnnotationError, MaskkitError
 
@@ -51,18 +53,23 @@ class CocoReader(Reader):
         source = self.index.source
         rec = ImageRecord(info.file_name or f"{image_id}", info.height, info.width,
                           id=image_id)
+        add = rec.instances.append
         for i, ann in enumerate(self.index.annotations[image_id]):
-            name = f"annotation {ann.get('id', '#' + str(i))}"
             try:
                 seg = ann["segmentation"]
                 if isinstance(seg, list) and seg and not isinstance(seg[0], list):
                     seg = [seg] if len(seg) != 4 else _bbox_polygon(seg)
-                extra = {k: ann[k] for k in ("score", "attributes") if k in ann}
-                rec.instances.append(Instance(ann["category_id"], seg,
-                                              bool(ann.get("iscrowd", 0)), extra))
+                extra = {k: ann[k] for k in _EXTRA if k in ann} \
+                    if not _EXTRA_SET.isdisjoint(ann) else {}
+                add(Instance(ann["category_id"], seg, bool(ann.get("iscrowd", 0)), extra))
             except MaskkitError as exc:
+                name = f"annotation {ann.get('id', '#' + str(i))}"
                 raise exc.with_context(source=source, obj=name) from None
         return rec
+
+
+_EXTRA = ("score", "attributes")  # kept from the source annotation, in this order
+_EXTRA_SET = frozenset(_EXTRA)
 
 
 def _bbox_polygon(b):
@@ -81,35 +88,79 @@ class CocoWriter(Writer):
     single_file = True
 
     def write(self, rec: ImageRecord) -> WriteResult:
-        anns = []
-        stats = areas_bboxes([inst.segmentation for inst in rec.instances], rec.height,
-                             rec.width)
-        for inst, (area, bbox) in zip(rec.instances, stats):
-            parts = polygon_parts(inst.segmentation)
-            seg = parts if parts is not None else as_rle(inst.segmentation, rec.height,
-                                                         rec.width)
-            ann = {"category_id": inst.category_id, "segmentation": seg, "area": area,
-                   "bbox": bbox, "iscrowd": int(inst.iscrowd)}
-            ann.update(inst.extra)
-            anns.append(ann)
-        image = {"file_name": rec.file_name, "height": rec.height, "width": rec.width}
-        return WriteResult(payload=(rec.id, image, anns), objects=len(anns))
+        return self.write_many([rec])[0]
+
+    def write_many(self, recs: list) -> list:
+        """The annotations of many images, measured in one kernel call (polygon objects)
+        and encoded as JSON text here, in the worker: the payload of an image is ``(id,
+        image, texts)``, each text an annotation's JSON without its opening ``{`` (the
+        parent puts ``{"id": n, "image_id": i, `` before it)."""
+        segs, hs, ws, where, floats = [], [], [], [], []
+        for r, rec in enumerate(recs):
+            for i, inst in enumerate(rec.instances):
+                if not isinstance(inst.segmentation, dict):
+                    segs.append(inst.segmentation)
+                    hs.append(rec.height)
+                    ws.append(rec.width)
+                    where.append((r, i))
+                    floats.append(inst.floats)
+        if segs:
+            try:
+                area, bbox = polygon_stats(segs, hs, ws, name_of=lambda k: (
+                    f"object {where[k][1]}"))
+            except MaskkitError as exc:
+                if len(recs) > 1:
+                    raise
+                raise exc.with_context(source=recs[0].file_name) from None
+            area, bbox = area.tolist(), bbox.tolist()
+            seg_texts = polygons_json(segs, floats)
+        stats = {w: k for k, w in enumerate(where)}
+        out = []
+        dumps = json.dumps
+        for r, rec in enumerate(recs):
+            texts = []
+            for i, inst in enumerate(rec.instances):
+                seg = inst.segmentation
+                if isinstance(seg, dict):
+                    a, b = area_bbox(seg, rec.height, rec.width)
+                    seg, seg_text = as_rle(seg, rec.height, rec.width), None
+                else:
+                    k = stats[(r, i)]
+                    a, b, seg_text = area[k], bbox[k], seg_texts[k]
+                cid = inst.category_id
+                if seg_text is not None and not inst.extra and type(cid) is int:
+                    # what json.dumps gives for the same dict, made directly
+                    texts.append(f'"category_id": {cid}, "segmentation": {seg_text}, '
+                                 f'"area": {a}, "bbox": [{b[0]}, {b[1]}, {b[2]}, {b[3]}], '
+                                 f'"iscrowd": {int(inst.iscrowd)}}}')
+                    continue
+                ann = {"category_id": cid, "segmentation": seg, "area": a, "bbox": b,
+                       "iscrowd": int(inst.iscrowd)}
+                ann.update(inst.extra)
+                texts.append(dumps(ann)[1:])
+            image = {"file_name": rec.file_name, "height": rec.height, "width": rec.width}
+            out.append(WriteResult(payload=(rec.id, image, texts), objects=len(texts)))
+        return out
 
     def finish(self, payloads: list) -> None:
-        import json
-
         from maskkit.io import fs
 
         ids = [p[0] for p in payloads]
         keep = all(isinstance(i, int) and not isinstance(i, bool) for i in ids) and \
             len(set(ids)) == len(ids)
         images, annotations = [], []
-        for n, (image_id, image, anns) in enumerate(payloads, start=1):
-            iid = image_id if keep else n
+        n = 0
+        for k, (image_id, image, texts) in enumerate(payloads, start=1):
+            iid = image_id if keep else k
             images.append({"id": iid, **image})
-            for ann in anns:
-                annotations.append({"id": len(annotations) + 1, "image_id": iid, **ann})
-        doc = {"images": images, "annotations": annotations,
-               "categories": [c.as_coco() for c in self.categories]}
-        # json.dumps takes the C encoder; json.dump to a file would not
-        fs.write_bytes(self.dst, json.dumps(doc).encode())
+            for text in texts:
+                n += 1
+                if isinstance(text, dict):  # a manifest of an older maskkit
+                    text = json.dumps(text)[1:]
+                annotations.append(f'{{"id": {n}, "image_id": {iid}, {text}')
+        cats = [c.as_coco() for c in self.categories]
+        # what json.dumps({"images": ..., "annotations": ..., "categories": ...}) gives;
+        # the annotations were encoded by the workers
+        doc = (f'{{"images": {json.dumps(images)}, "annotations": '
+               f'[{", ".join(annotations)}], "categories": {json.dumps(cats)}}}')
+        fs.write_bytes(self.dst, doc.encode())

@@ -12,10 +12,12 @@ import numpy as np
 from maskkit.core.annotations import trace_outlines
 from maskkit.core.rasterize import COORD_LIMIT, polygon_to_rle, segmentation_runs
 from maskkit.core.rle import rle_area, rle_decode, rle_encode, rle_to_bbox
+from maskkit.errors import InvalidInputError, MaskkitError
 
 __all__ = [
-    "area_bbox", "areas_bboxes", "as_rle", "crop_of", "join_rings", "mask_iou", "outline_parts",
-    "polygon_parts", "rle_stats", "runs_iou", "single_ring",
+    "area_bbox", "areas_bboxes", "as_rle", "crop_of", "join_many", "join_rings", "mask_iou",
+    "outline_parts", "polygon_arrays", "polygon_parts", "polygon_stats", "polygons_json",
+    "rle_stats", "runs_iou", "single_ring", "yolo_numbers",
 ]
 
 
@@ -65,6 +67,83 @@ def rle_stats(rle: dict) -> tuple[int, list[int]]:
     return int(rle_area(rle)), [int(v) for v in rle_to_bbox(rle)]
 
 
+def polygon_arrays(segs, *, name_of=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(xy, ring_offsets, obj_rings)`` of COCO polygon objects, the kernels' layout:
+    every coordinate flat in ``xy``, part ``r`` is ``xy[ring_offsets[r]:ring_offsets[r + 1]]``,
+    object ``k``'s parts are ``obj_rings[k]..obj_rings[k + 1]``.
+
+    Raises
+    ------
+    InvalidPolygonError
+        A part of fewer than 6 coordinates or of an odd number, a coordinate that is not
+        a number, not finite or beyond ``COORD_LIMIT`` (the
+        message names the object: ``name_of(k)`` for the ``k``-th of ``segs``, else
+        ``object k``).
+
+    Examples
+    --------
+    >>> xy, rings, objs = polygon_arrays([[[0, 0, 2, 0, 2, 2]], [[1, 1, 3, 1, 3, 3], [5, 5, 6, 5, 6, 6]]])
+    >>> rings.tolist(), objs.tolist()
+    ([0, 6, 12, 18], [0, 1, 3])
+    """
+    import itertools
+
+    from maskkit.errors import InvalidPolygonError
+
+    parts = list(itertools.chain.from_iterable(segs))
+    ring_offsets = np.zeros(len(parts) + 1, np.int64)
+    np.cumsum([len(p) for p in parts], out=ring_offsets[1:])
+    obj_rings = np.zeros(len(segs) + 1, np.int64)
+    np.cumsum([len(s) for s in segs], out=obj_rings[1:])
+    lens = np.diff(ring_offsets)
+    if (lens < 6).any() or (lens % 2).any():  # the kernels walk x, y pairs of >= 3 points
+        r = int(np.flatnonzero((lens < 6) | (lens % 2))[0])
+        obj = int(np.searchsorted(obj_rings, r, side="right") - 1)
+        raise InvalidPolygonError(
+            f"polygon part {r - int(obj_rings[obj])} has {int(lens[r])} coordinates; "
+            "expected an even number, at least 6 (3 points)",
+            obj=name_of(obj) if name_of else f"object {obj}")
+    try:
+        xy = np.fromiter(itertools.chain.from_iterable(parts), np.float64,
+                         count=int(ring_offsets[-1]))
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidPolygonError("a polygon holds a non-numeric coordinate") from None
+    if not (np.isfinite(xy).all() and np.abs(xy).max(initial=0) <= COORD_LIMIT):
+        bad = ~np.isfinite(xy) | (np.abs(xy) > COORD_LIMIT)
+        k = int(np.argmax(bad))
+        ring = int(np.searchsorted(ring_offsets, k, side="right") - 1)
+        obj = int(np.searchsorted(obj_rings, ring, side="right") - 1)
+        raise InvalidPolygonError(
+            f"polygon coordinate {float(xy[k])!r} is not finite or beyond "
+            f"±{COORD_LIMIT:.0f}", obj=name_of(obj) if name_of else f"object {obj}")
+    return xy, ring_offsets, obj_rings
+
+
+def polygon_stats(segs, heights, widths, *, name_of=None) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel area and ``[x, y, w, h]`` box under COCO's rule of many polygon objects,
+    possibly of several images (``heights[k]``, ``widths[k]``: object ``k``'s image), in
+    one kernel call: ``(area, bbox)`` int64 arrays of shape ``(n,)`` and ``(n, 4)``
+    (``name_of(k)``: the name of the ``k``-th object in errors).
+
+    Examples
+    --------
+    >>> a, b = polygon_stats([[[1, 1, 4, 1, 4, 3, 1, 3]], [[0, 0, 2, 0, 2, 2]]], [4, 9], [5, 9])
+    >>> a.tolist(), b.tolist()
+    ([6, 1], [[1, 1, 3, 2], [1, 0, 1, 1]])
+    """
+    from maskkit._kernels.objstats import polygon_object_stats
+    from maskkit.limits import check_image_size
+
+    hs = np.asarray(heights, np.int64).reshape(-1)
+    ws = np.asarray(widths, np.int64).reshape(-1)
+    if hs.size != len(segs) or ws.size != len(segs):
+        raise InvalidInputError("one height and one width per object")
+    for h, w in set(zip(hs.tolist(), ws.tolist())):
+        check_image_size(h, w)
+    xy, ring_offsets, obj_rings = polygon_arrays(segs, name_of=name_of)
+    return polygon_object_stats(xy, ring_offsets, obj_rings, hs, ws)
+
+
 def areas_bboxes(segs, height: int, width: int) -> list[tuple[int, list[int]]]:
     """:func:`area_bbox` of many objects of one image: polygon objects are measured in
     one kernel call (no per-object setup), RLE objects one by one.
@@ -74,10 +153,6 @@ def areas_bboxes(segs, height: int, width: int) -> list[tuple[int, list[int]]]:
     >>> areas_bboxes([[[1, 1, 4, 1, 4, 3, 1, 3]], [[0, 0, 2, 0, 2, 2]]], 4, 5)
     [(6, [1, 1, 3, 2]), (1, [1, 0, 1, 1])]
     """
-    import itertools
-
-    from maskkit._kernels.objstats import polygon_object_stats
-    from maskkit.errors import InvalidPolygonError
     from maskkit.limits import check_image_size
 
     h, w = check_image_size(height, width)
@@ -88,23 +163,127 @@ def areas_bboxes(segs, height: int, width: int) -> list[tuple[int, list[int]]]:
             out[i] = area_bbox(s, h, w)
     if not poly:
         return out
-    parts = [p for i in poly for p in segs[i]]
-    ring_offsets = np.zeros(len(parts) + 1, np.int64)
-    np.cumsum([len(p) for p in parts], out=ring_offsets[1:])
-    obj_rings = np.zeros(len(poly) + 1, np.int64)
-    np.cumsum([len(segs[i]) for i in poly], out=obj_rings[1:])
-    try:
-        xy = np.fromiter(itertools.chain.from_iterable(parts), np.float64,
-                         count=int(ring_offsets[-1]))
-    except (TypeError, ValueError, OverflowError):
-        raise InvalidPolygonError("a polygon holds a non-numeric coordinate") from None
-    if not (np.isfinite(xy).all() and np.abs(xy).max(initial=0) <= COORD_LIMIT):
-        raise InvalidPolygonError(
-            f"a polygon coordinate is not finite or beyond ±{COORD_LIMIT:.0f}")
-    area, bbox = polygon_object_stats(xy, ring_offsets, obj_rings, h, w)
+    area, bbox = polygon_stats([segs[i] for i in poly], [h] * len(poly), [w] * len(poly))
     for k, i in enumerate(poly):
         out[i] = (int(area[k]), bbox[k].tolist())
     return out
+
+
+def polygons_json(segs, floats=None) -> list:
+    """``json.dumps(seg)`` of many polygon segmentations, made in one kernel call for those
+    whose coordinates are all floats that are multiples of 1e-9 (as :mod:`~maskkit.formats.yolo`
+    reads them: ``np.round(v, 9)``) and zero or of magnitude in [1e-4, 1e6): their shortest
+    ``repr`` is then their 9-decimal text without its trailing zeros.  The others (ints,
+    more decimals, tiny or huge numbers) are None: encode them with ``json.dumps``.
+    ``floats[k]`` true: object ``k``'s coordinates are known to be Python floats (the
+    type of each is not checked again).
+
+    Examples
+    --------
+    >>> polygons_json([[[1.5, 2.0, 3.25, 4.0, 5.0, 0.125]], [[1, 2, 3, 4, 5, 6]]])
+    ['[[1.5, 2.0, 3.25, 4.0, 5.0, 0.125]]', None]
+    """
+    from maskkit._kernels.objstats import format_polygons
+
+    out: list = [None] * len(segs)
+    known = floats if floats is not None else [False] * len(segs)
+    floats = [k for k, s in enumerate(segs)
+              if known[k] or all(set(map(type, p)) == _FLOAT for p in s)]
+    if not floats:
+        return out
+    try:
+        xy, ring_offsets, obj_rings = polygon_arrays([segs[k] for k in floats])
+    except MaskkitError:
+        return out
+    a = np.abs(xy)
+    bad = ~((xy == np.round(xy, 9)) & (a < 1e6) & ((a >= 1e-4) | (xy == 0)))
+    starts = ring_offsets[obj_rings[:-1]]
+    ok = np.add.reduceat(bad, starts) == 0 if xy.size else np.ones(len(floats), bool)
+    text, offsets = format_polygons(xy, ring_offsets, obj_rings, ok)
+    text = text.tobytes().decode("ascii")
+    o = offsets.tolist()
+    for j, k in enumerate(floats):
+        if ok[j]:
+            out[k] = text[o[j]:o[j + 1]]
+    return out
+
+
+_FLOAT = {float}
+
+
+def yolo_numbers(vals, offsets, heights, widths) -> list[str]:
+    """YOLO text of normalised rings (object ``k``: ``vals[offsets[k]:offsets[k + 1]]``,
+    ``x / w, y / h`` pairs; ``heights[k]``, ``widths[k]`` its image's size): numbers
+    joined by spaces, made by one kernel call.
+
+    A number is written with at most 16 significant digits: 15 when they are within one
+    unit of the 16th of the value's, which gives ``repr``'s digits for values that have a
+    short ``repr`` (``0.125``), else 16 digits, within one unit of the last of the
+    value's (``1/6`` is ``0.1666666666666666``; ``repr`` has 17 digits).  That is within
+    3e-15 of the value (relative), so a
+    reader that multiplies by the image size and snaps to 1e-9 px (maskkit's YOLO reader)
+    gets back every vertex on the 1e-9 px grid exactly, for images up to 50,000 px.
+    Numbers outside that range (below 1e-4, or vertices beyond 50,000 px) are written
+    with ``repr``, as is every number of their ring.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yolo_numbers(np.array([0.125, 1 / 6, 0.5, 1.0, 3e-05, 0.5]), np.array([0, 4, 6]), [6, 4], [8, 2])
+    ['0.125 0.1666666666666666 0.5 1.0', '3e-05 0.5']
+    """
+    from maskkit._kernels.objstats import format_rings
+
+    vals = np.ascontiguousarray(vals, np.float64)
+    offsets = np.asarray(offsets, np.int64)
+    hs = np.asarray(heights, np.int64).reshape(-1)
+    ws = np.asarray(widths, np.int64).reshape(-1)
+    if hs.size != offsets.size - 1 or ws.size != offsets.size - 1 or \
+            offsets[-1] > vals.size or (np.diff(offsets) < 0).any() or offsets[0] < 0:
+        raise InvalidInputError("offsets must cut vals into one ring per height and width")
+    text, starts, ok = format_rings(vals, offsets, hs, ws)
+    text = text.tobytes().decode("ascii")
+    t = starts.tolist()
+    out = [text[t[k]:t[k + 1]] for k in range(offsets.size - 1)]
+    for k in np.flatnonzero(~ok).tolist():
+        out[k] = " ".join(map(repr, vals[offsets[k]:offsets[k + 1]].tolist()))
+    return out
+
+
+def join_many(segs, heights, widths, *, check: bool = True, name_of=None,
+              as_text: bool = False):
+    """:func:`single_ring` of many polygon objects (of one or several images) in one
+    kernel call, normalised for YOLO (``name_of(k)``: the name of the ``k``-th object in
+    errors): ``(rings, iou)``, where ``rings[k]`` is object
+    ``k``'s one ring as ``[x / w, y / h, ...]`` (a list of floats) and ``iou[k]`` the mask
+    IoU of the ring with the object under COCO's rule (1.0 for a one-part object, or when
+    not ``check``).  ``as_text``: ``rings[k]`` is the ring's YOLO text instead, the
+    numbers joined by spaces, each with at most 16 significant digits (``repr``'s when it
+    has at most 15; see :func:`yolo_numbers`).
+
+    Examples
+    --------
+    >>> rings, iou = join_many([[[0, 0, 2, 0, 2, 2]], [[0, 0, 2, 0, 2, 2], [5, 0, 7, 0, 7, 2]]],
+    ...                        [4, 4], [8, 8])
+    >>> rings[0], iou.tolist()
+    ([0.0, 0.0, 0.25, 0.0, 0.25, 0.5], [1.0, 1.0])
+    """
+    from maskkit._kernels.objstats import join_objects
+    from maskkit.limits import check_image_size
+
+    hs = np.asarray(heights, np.int64).reshape(-1)
+    ws = np.asarray(widths, np.int64).reshape(-1)
+    if hs.size != len(segs) or ws.size != len(segs):
+        raise InvalidInputError("one height and one width per object")
+    for h, w in set(zip(hs.tolist(), ws.tolist())):
+        check_image_size(h, w)
+    xy, ring_offsets, obj_rings = polygon_arrays(segs, name_of=name_of)
+    out, offsets, iou = join_objects(xy, ring_offsets, obj_rings, hs, ws, bool(check))
+    if as_text:
+        return yolo_numbers(out, offsets, hs, ws), iou
+    flat = out[:offsets[-1]].tolist()
+    o = offsets.tolist()
+    return [flat[o[k]:o[k + 1]] for k in range(len(segs))], iou
 
 
 def area_bbox(seg, height: int, width: int) -> tuple[int, list[int]]:

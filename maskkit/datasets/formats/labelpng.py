@@ -1,12 +1,12 @@
-"""Label-map PNG bytes, encoded for label maps: no row filter, DEFLATE with zlib's
-run-length strategy.
+"""Label-map PNG bytes for the format writers (Cityscapes, VOC): no row filter, and
+DEFLATE as runs.
 
-A label map is long runs of one value; zlib's ``Z_RLE`` strategy finds exactly those
-(matches at distance 1) without the hash-chain search of the default strategy, so it is
-3-5× faster than Pillow's PNG encoder here and the files are smaller (a 2048×1024
-Cityscapes label map: ~7 ms and 44 KB against 36 ms and 53 KB).  Any PNG reader
-decodes them.  (This belongs beside :func:`maskkit.io.png.encode_label_png`; it lives
-here until the writers' PNGs go through one encoder.)
+:func:`encode_png` uses maskkit's Numba run-length DEFLATE
+(:func:`maskkit.io.png.encode_png_array`: each run of equal bytes a literal and matches
+at distance 1, fixed Huffman codes), one pass without a search; :func:`encode_png_zlib`
+zlib's ``Z_RLE`` strategy (the same matches, found by zlib, then Huffman-coded per
+block: smaller files, several times slower; benchmarks/README.md, issue 20).  Any PNG
+reader decodes both.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from maskkit.errors import InvalidInputError
 
-__all__ = ["encode_png"]
+__all__ = ["encode_png", "encode_png_zlib"]
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -28,7 +28,8 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 def encode_png(labels: np.ndarray, *, palette: np.ndarray | None = None) -> bytes:
     """PNG bytes of a 2-D uint8 or uint16 label map (grey), or of a uint8 map with a
-    ``(n, 3)`` uint8 ``palette`` (a palette PNG, values are palette indices).
+    ``(n, 3)`` uint8 ``palette`` (a palette PNG, values are palette indices), by maskkit's
+    run-length DEFLATE (:func:`maskkit.io.png.encode_png_array`).
 
     Examples
     --------
@@ -36,6 +37,25 @@ def encode_png(labels: np.ndarray, *, palette: np.ndarray | None = None) -> byte
     >>> from PIL import Image
     >>> lab = np.array([[0, 1, 1], [2, 2, 0]], np.uint8)
     >>> np.asarray(Image.open(io.BytesIO(encode_png(lab)))).tolist()
+    [[0, 1, 1], [2, 2, 0]]
+    """
+    from maskkit.io.png import encode_png_array
+
+    if palette is not None:
+        palette = np.asarray(palette)[:256]
+    return encode_png_array(labels, palette=palette)
+
+
+def encode_png_zlib(labels: np.ndarray, *, palette: np.ndarray | None = None) -> bytes:
+    """:func:`encode_png` by zlib (level 1, run-length strategy): smaller files, 4-10×
+    slower on label maps (kept for comparison in the benchmarks).
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> lab = np.array([[0, 1, 1], [2, 2, 0]], np.uint8)
+    >>> np.asarray(Image.open(io.BytesIO(encode_png_zlib(lab)))).tolist()
     [[0, 1, 1], [2, 2, 0]]
     """
     labels = np.asarray(labels)

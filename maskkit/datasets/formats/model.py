@@ -63,15 +63,39 @@ class Instance:
         A crowd / ignore region rather than one object.
     extra : dict
         Format-specific fields carried along (``score``, CVAT attributes ...).
+    floats : bool
+        Set by a reader whose polygon coordinates are all Python floats (the YOLO
+        reader's): a writer may then skip checking each value's type.
     """
 
     category_id: int
     segmentation: Any
     iscrowd: bool = False
     extra: dict = field(default_factory=dict)
+    floats: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self):
         _check_geometry(self.segmentation, f"object of category {self.category_id!r}")
+
+    @classmethod
+    def of_valid(cls, category_id: int, segmentation, iscrowd: bool = False,
+                 extra: dict | None = None) -> Instance:
+        """An instance whose geometry its reader has already checked (a list of flat
+        polygon parts of at least 6 Python floats, an even number): no second check,
+        and ``floats`` is set.
+
+        Examples
+        --------
+        >>> Instance.of_valid(3, [[0.0, 0.0, 4.0, 0.0, 4.0, 4.0]]).category_id
+        3
+        """
+        inst = cls.__new__(cls)
+        inst.category_id = category_id
+        inst.segmentation = segmentation
+        inst.iscrowd = iscrowd
+        inst.extra = {} if extra is None else extra
+        inst.floats = True
+        return inst
 
 
 @dataclass
