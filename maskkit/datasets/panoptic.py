@@ -105,6 +105,7 @@ def check_panoptic(panoptic_json, png_folder=None, *, categories=None) -> list[P
     >>> import numpy as np, tempfile, os
     >>> from PIL import Image
     >>> d = tempfile.mkdtemp()
+    >>> from maskkit import id2rgb
     >>> Image.fromarray(id2rgb(np.array([[0, 5], [5, 5]]))).save(os.path.join(d, "a.png"))
     >>> doc = {"categories": [{"id": 1, "isthing": 1}],
     ...        "annotations": [{"image_id": 1, "file_name": "a.png", "segments_info": [
@@ -274,6 +275,7 @@ def panoptic_to_coco(panoptic_json, png_folder=None, *, things_only: bool = Fals
     >>> import numpy as np, tempfile, os
     >>> from PIL import Image
     >>> d = tempfile.mkdtemp()
+    >>> from maskkit import id2rgb
     >>> Image.fromarray(id2rgb(np.array([[0, 7], [7, 7]]))).save(os.path.join(d, "a.png"))
     >>> doc = {"categories": [{"id": 1, "isthing": 1}],
     ...        "annotations": [{"image_id": 3, "file_name": "a.png",

@@ -94,6 +94,7 @@ def write_panoptic_png(path, ids) -> None:
     >>> p = os.path.join(tempfile.mkdtemp(), "x.png")
     >>> write_panoptic_png(p, np.array([[0, 70000]]))
     >>> from maskkit.io.png import read_png
+    >>> from maskkit import rgb2id
     >>> rgb2id(read_png(p, mode="rgb")).tolist()
     [[0, 70000]]
     """
