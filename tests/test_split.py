@@ -638,7 +638,9 @@ n = 0
 for it in range(300):
     ndim = 3 if it % 5 == 0 else 2
     shape = tuple(int(v) for v in rng.integers(0, 7 if ndim == 3 else 14, ndim))
-    dtype = [np.uint8, np.uint16, np.int32, np.int64, bool][it % 5]
+    # one unsigned, one signed (negative values) and bool: each dtype compiles the
+    # kernels again under bounds checking, which is most of this test's time
+    dtype = [np.uint8, np.int32, bool][it % 3]
     if dtype is bool:
         m = rng.random(shape) < 0.7
     else:
