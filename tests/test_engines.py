@@ -306,3 +306,68 @@ def test_panoptic_to_semantic_on_error_skip(pq_data, capsys):
     assert sorted(p.name for p in out.glob("*.png")) == sorted(names[:1] + names[2:])
     [rec] = [json.loads(x) for x in (out / "to_semantic_errors.jsonl").read_text().splitlines()]
     assert rec["path"].endswith(names[1]) and rec["error"] == "MaskkitIOError"
+
+
+class _FakeDaskTask:
+    """A Dask future as DaskPool sees it: a status, a key, result() and cancel()."""
+
+    def __init__(self, status, results=()):
+        self.status, self.key, self.cancelled = status, "apply_chunk-x", False
+        self._results = list(results)
+
+    def result(self, timeout=None):
+        outcome = self._results.pop(0)
+        if isinstance(outcome, BaseException):
+            self.status = "pending"  # its worker died: Dask computes it again
+            raise outcome
+        return outcome
+
+    def cancel(self):
+        self.cancelled = True
+
+
+def _bare_dask_pool(tasks):
+    import threading
+    from concurrent.futures import Future
+
+    from maskkit.parallel.executors import DaskPool
+
+    pool = DaskPool.__new__(DaskPool)  # no cluster: only the mirroring is tested
+    pool._lock = threading.Lock()
+    pool._tasks = {}
+    mirrors = []
+    for task in tasks:
+        mirror = Future()
+        mirror.set_running_or_notify_cancel()
+        pool._tasks[mirror] = task
+        mirrors.append(mirror)
+    return pool, mirrors
+
+
+def test_a_dask_task_cancelled_without_its_callback_is_settled_by_poll():
+    """Under load Dask sometimes never ran the callback of a task it cancelled (the run
+    then waited for ever with idle workers): poll() settles it as lost."""
+    from concurrent.futures import CancelledError
+
+    from maskkit.parallel.executors import DaskPool
+
+    pool, [cancelled, running] = _bare_dask_pool([_FakeDaskTask("cancelled"),
+                                                  _FakeDaskTask("pending")])
+    pool.poll()
+    assert isinstance(cancelled.exception(timeout=0), CancelledError)
+    assert DaskPool.lost(cancelled.exception(timeout=0))
+    assert not running.done()  # still computing: left alone
+
+
+def test_a_dask_result_lost_with_its_worker_counts_as_a_death_not_a_30_s_wait():
+    from concurrent.futures import CancelledError
+
+    task = _FakeDaskTask("finished", [TimeoutError()])
+    pool, [mirror] = _bare_dask_pool([task])
+    pool._settle(mirror)
+    assert isinstance(mirror.exception(timeout=0), CancelledError)
+    assert task.cancelled  # Dask's second computation of it is not wanted
+    ok = _FakeDaskTask("finished", [(0.1, b"blob")])
+    pool, [mirror] = _bare_dask_pool([ok])
+    pool._settle(mirror)
+    assert mirror.result(timeout=0) == (0.1, b"blob")

@@ -3,7 +3,8 @@
 
 * :class:`LocalPool`: the standard library's ``ProcessPoolExecutor`` on this machine,
   with the fork start method where there is one (Linux);
-* :class:`DaskPool`: a Dask distributed cluster, through ``Client.get_executor()``.
+* :class:`DaskPool`: a Dask distributed cluster, its futures mirrored into
+  ``concurrent.futures`` ones.
 
 Each says what a dead worker looks like (``lost``) and how to go on after one
 (``recover``); the rules themselves are in :mod:`maskkit.parallel.policy`.
@@ -17,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from maskkit.errors import InvalidInputError, MaskkitError
@@ -36,6 +37,10 @@ _DASK_CHUNKING = (0.4, 8192, 0.05, 2)
 #: Dask: until the time per item is known, one probe chunk of this many items per worker
 #: (a first item pays for cold caches; a few more make the first estimate usable).
 _DASK_PROBE = 8
+#: Dask: seconds of one wait for a finished task's result, and of all of them (a worker
+#: that dies holding a result makes the fetch wait for a connection timeout)
+_DASK_FETCH_WAIT = 2.0
+_DASK_FETCH_LIMIT = 600.0
 #: Seconds between two checks, in a worker, that its parent is still alive.
 _PARENT_POLL = 0.5
 
@@ -209,11 +214,18 @@ class DaskPool:
     """A Dask distributed cluster: the one at ``scheduler``, or a ``LocalCluster`` of
     ``workers`` single-threaded processes on 127.0.0.1 started for the run.
 
-    ``func`` goes to every worker once (``Client.scatter``), not once per task, and
-    tasks go through ``Client.get_executor()``.  A worker that dies takes the scattered
-    ``func`` with it, and Dask then cancels every task that needs it (or fails a task that
-    killed several workers with ``KilledWorker``): both count as a death, and
-    :meth:`recover` scatters ``func`` again.
+    ``func`` goes to every worker once (``Client.scatter``), not once per task.  Each task
+    is a Dask future mirrored into a ``concurrent.futures.Future`` (what the policy
+    waits on).  A worker that dies takes the scattered ``func`` with it, and Dask then
+    cancels every task that needs it (or fails a task that killed several workers with
+    ``KilledWorker``): both count as a death, and :meth:`recover` scatters ``func`` again.
+
+    Dask's own ``Client.get_executor()`` was used before: under load its mirror of a
+    task that Dask cancelled was sometimes never resolved, and a run hung for ever with
+    idle workers (the test of a dying worker reproduced it about one run in three on a
+    busy machine).  Here the mirror is set by the Dask future's callback and, as a safety
+    net, by :meth:`poll`, which the policy calls whenever no task has finished for
+    :attr:`poll_seconds`.
     """
 
     who = "a Dask worker"
@@ -223,16 +235,19 @@ class DaskPool:
     #: enough to keep every worker busy while the client writes results, few enough that
     #: a dead worker leaves only a handful of suspects
     inflight_per_worker = 4
+    #: seconds without a finished task after which the Dask futures' states are read
+    poll_seconds = 2.0
 
     def __init__(self, func, workers: int, scheduler: str | None):
         distributed = import_distributed()
         self.client, self.cluster = _dask_client(distributed, workers, scheduler)
+        self._tasks: dict = {}  # concurrent future -> Dask future, until resolved
+        self._lock = threading.Lock()
         try:
             self.workers = max(1, len(self.client.scheduler_info().get("workers", {}))
                                or workers)
             self._func = func
             self.recover()
-            self.executor = self.client.get_executor(pure=False)
         except BaseException:
             self._close_client()
             raise
@@ -240,7 +255,52 @@ class DaskPool:
     def submit(self, blob: bytes) -> Future:
         # one opaque bytes object per task: the scheduler (in this very process for a
         # LocalCluster) forwards it without unpickling and re-pickling every item
-        return self.executor.submit(apply_chunk, self.func, blob)
+        task = self.client.submit(apply_chunk, self.func, blob, pure=False)
+        mirror: Future = Future()
+        mirror.set_running_or_notify_cancel()
+        with self._lock:
+            self._tasks[mirror] = task
+        task.add_done_callback(lambda _task, m=mirror: self._settle(m))
+        return mirror
+
+    def _settle(self, mirror: Future) -> None:
+        """Copy the Dask future's outcome into ``mirror`` (once; any thread).
+
+        A result is fetched in short waits: when the worker holding it dies meanwhile, the
+        fetch would wait for a connection timeout (30 s) and Dask would compute the task
+        again; once the task is no longer finished it counts as lost instead (the policy
+        retries its items) and Dask's copy is cancelled."""
+        with self._lock:
+            task = self._tasks.pop(mirror, None)
+        if task is None:
+            return
+        status = task.status
+        try:
+            if status == "error":
+                mirror.set_exception(task.exception(timeout=_DASK_FETCH_LIMIT))
+                return
+            started = time.monotonic()
+            while status == "finished":
+                try:
+                    mirror.set_result(task.result(timeout=_DASK_FETCH_WAIT))
+                    return
+                except TimeoutError:
+                    if time.monotonic() - started > _DASK_FETCH_LIMIT:
+                        raise
+                status = task.status
+            task.cancel()
+            mirror.set_exception(CancelledError(f"Dask task {task.key}: {status}"))
+        except BaseException as exc:  # the result could not be fetched: as lost
+            if not mirror.done():
+                mirror.set_exception(CancelledError(f"Dask task {task.key}: {exc!r}"))
+
+    def poll(self) -> None:
+        """Settle every task Dask has finished with, whether its callback came or not."""
+        with self._lock:
+            ended = [m for m, t in self._tasks.items()
+                     if t.status in ("finished", "error", "cancelled", "lost")]
+        for mirror in ended:
+            self._settle(mirror)
 
     @staticmethod
     def lost(exc: BaseException) -> bool:
@@ -253,7 +313,11 @@ class DaskPool:
 
     def close(self, cancel: bool) -> None:
         try:
-            self.executor.shutdown(wait=False)  # cancels what is still running
+            with self._lock:
+                tasks = list(self._tasks.values())
+                self._tasks.clear()
+            if cancel and tasks:
+                self.client.cancel(tasks)
         finally:
             self._close_client()
 

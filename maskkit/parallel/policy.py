@@ -370,8 +370,14 @@ def run_chunks(make_pool, items, total: int | None, desc: str) -> Iterator[ItemR
         ready: list[ItemResult] = []
         submit_more(ready)
         yield from ready
+        poll = getattr(pool, "poll", None)
         while inflight:
-            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            done, _ = wait(inflight, timeout=getattr(pool, "poll_seconds", None),
+                           return_when=FIRST_COMPLETED)
+            if not done:  # a long task, or an outcome the pool has not passed on
+                if poll is not None:
+                    poll()
+                continue
             ready, died = [], []
             for future in done:
                 settle(future, ready, died)

@@ -84,7 +84,8 @@ def run_batch(
     retried one at a time in fresh workers: an item that kills a worker again becomes a
     :class:`~maskkit.errors.WorkerDiedError` result (see :mod:`maskkit.parallel.policy`).
     The local pool is the standard library's ``ProcessPoolExecutor`` (forked workers on
-    Linux); the Dask engine goes through ``Client.get_executor()``.
+    Linux); the Dask engine submits to a ``distributed.Client`` (its futures mirrored into
+    ``concurrent.futures`` ones).
 
     Examples
     --------
