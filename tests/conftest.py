@@ -52,3 +52,96 @@ def real_data() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"real data folder {REAL_DATA} is absent")
     return REAL_DATA
+
+
+# ------------------------------------------------------------------ bounds checking
+# Tests marked ``@pytest.mark.boundscheck(SCRIPT, argv=[...])`` run SCRIPT with every
+# kernel compiled with bounds checking (an IndexError instead of a silent out-of-bounds
+# access).  Such kernels cannot be cached, so all the scripts run in ONE subprocess (one
+# compile of each kernel they share), started as soon as collection ends so that it
+# compiles and runs beside the rest of the suite; the marked tests go last and read its
+# results through the ``boundscheck`` fixture.
+
+_BOUNDSCHECK: dict = {}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    marked = [i for i in items if i.get_closest_marker("boundscheck")]
+    if marked:
+        items[:] = [i for i in items if not i.get_closest_marker("boundscheck")] + marked
+
+
+def pytest_collection_finish(session):
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    if session.config.option.collectonly:
+        return
+    spec = []
+    for item in session.items:
+        m = item.get_closest_marker("boundscheck")
+        if m is not None:
+            spec.append({"id": item.nodeid, "script": m.args[0],
+                         "argv": [str(a) for a in m.kwargs.get("argv", ())]})
+    if not spec:
+        return
+    folder = tempfile.mkdtemp(prefix="maskkit-boundscheck-")
+    spec_path = os.path.join(folder, "spec.json")
+    with open(spec_path, "w", encoding="utf-8") as fh:
+        json.dump(spec, fh)
+    results = os.path.join(folder, "results.jsonl")
+    stderr = open(os.path.join(folder, "stderr.txt"), "wb")
+    env = dict(os.environ, MASKKIT_BOUNDSCHECK="1", MASKKIT_NO_CACHE="1",
+               MASKKIT_QUIET_COMPILE="1")
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("_boundscheck_run.py")), spec_path,
+         results], env=env, stdout=subprocess.DEVNULL, stderr=stderr, cwd=str(REPO))
+    _BOUNDSCHECK.update(proc=proc, results=results, folder=folder, stderr=stderr)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import shutil
+
+    proc = _BOUNDSCHECK.pop("proc", None)
+    if proc is not None:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        _BOUNDSCHECK["stderr"].close()
+        shutil.rmtree(_BOUNDSCHECK["folder"], ignore_errors=True)
+
+
+def _boundscheck_result(nodeid: str, timeout: float = 900.0) -> dict:
+    import json
+    import time
+
+    proc = _BOUNDSCHECK.get("proc")
+    if proc is None:
+        raise RuntimeError("the bounds-check process was not started")
+    deadline = time.monotonic() + timeout
+    while True:
+        finished = proc.poll() is not None  # read the results after this, not before
+        if os.path.exists(_BOUNDSCHECK["results"]):
+            with open(_BOUNDSCHECK["results"], encoding="utf-8") as fh:
+                for line in fh:
+                    if line.endswith("\n"):
+                        rec = json.loads(line)
+                        if rec["id"] == nodeid:
+                            return rec
+        if finished or time.monotonic() > deadline:
+            with open(os.path.join(_BOUNDSCHECK["folder"], "stderr.txt"), "rb") as fh:
+                tail = fh.read()[-3000:].decode(errors="replace")
+            state = f"exited with {proc.returncode}" if finished else "timed out"
+            raise AssertionError(f"the bounds-check process {state} before {nodeid}: {tail}")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def boundscheck(request) -> str:
+    """The stdout of this test's ``boundscheck`` script, run with bounds checking in the
+    shared subprocess; fails the test with the script's traceback when it raised."""
+    rec = _boundscheck_result(request.node.nodeid)
+    assert rec["ok"], rec["error"][-3000:]
+    return rec["stdout"]

@@ -54,18 +54,24 @@ def unpicklable(x: int):
 
 
 def kill_a_sibling(x: int, *, marker: str) -> int:
-    """On item 0, SIGKILL every other worker of the pool, once (idle or busy)."""
+    """On item 0, SIGKILL every other worker of the pool, once (idle or busy): the
+    parent's children that are forks of it (its other children, such as the test
+    suite's bounds-check process, are left alone)."""
     if x == 0 and not os.path.exists(marker):
         Path(marker).touch()
         me, parent = os.getpid(), os.getppid()
+        with open(f"/proc/{parent}/cmdline", "rb") as fh:
+            forked = fh.read()
         for entry in os.listdir("/proc"):
             if entry.isdigit() and int(entry) != me:
                 try:
                     with open(f"/proc/{entry}/stat") as fh:
                         ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+                    with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                        cmdline = fh.read()
                 except (OSError, ValueError, IndexError):
                     continue
-                if ppid == parent:
+                if ppid == parent and cmdline == forked:
                     os.kill(int(entry), signal.SIGKILL)
         time.sleep(0.2)
     time.sleep(0.002)  # work is left for the parent to notice the death with

@@ -1,17 +1,16 @@
 """Kernels compiled with bounds checking, fed hostile input: no index may leave its array.
 
 Numba does not check bounds by default, so an out-of-range write would corrupt memory
-silently. Here a subprocess compiles every kernel it touches with ``MASKKIT_BOUNDSCHECK=1``
-(an IndexError instead of a silent write) and runs random hostile polygons, RLEs and
-paints through the public API.
+silently. Here the shared bounds-check subprocess (tests/conftest.py) compiles every kernel
+it touches with ``MASKKIT_BOUNDSCHECK=1`` (an IndexError instead of a silent write) and
+runs random hostile polygons, RLEs and paints through the public API.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
+
+import pytest
 
 SCRIPT = textwrap.dedent(
     r"""
@@ -68,13 +67,10 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_kernels_stay_in_bounds_on_hostile_input():
-    env = dict(os.environ, MASKKIT_BOUNDSCHECK="1", MASKKIT_NO_CACHE="1")
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
-                          text=True, timeout=900, check=False)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.startswith("ok")
-    assert int(proc.stdout.split()[1]) > 100
+@pytest.mark.boundscheck(SCRIPT)
+def test_kernels_stay_in_bounds_on_hostile_input(boundscheck):
+    assert boundscheck.startswith("ok")
+    assert int(boundscheck.split()[1]) > 100
 
 
 COUNT_PNG_SCRIPT = textwrap.dedent(
@@ -118,10 +114,7 @@ COUNT_PNG_SCRIPT = textwrap.dedent(
 )
 
 
-def test_png_counting_kernel_stays_in_bounds():
-    env = dict(os.environ, MASKKIT_BOUNDSCHECK="1", MASKKIT_NO_CACHE="1")
-    proc = subprocess.run([sys.executable, "-c", COUNT_PNG_SCRIPT], env=env,
-                          capture_output=True, text=True, timeout=900, check=False)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.startswith("ok")
-    assert int(proc.stdout.split()[1]) > 200
+@pytest.mark.boundscheck(COUNT_PNG_SCRIPT)
+def test_png_counting_kernel_stays_in_bounds(boundscheck):
+    assert boundscheck.startswith("ok")
+    assert int(boundscheck.split()[1]) > 200

@@ -656,16 +656,9 @@ print("ok", n)
 """
 
 
-def test_kernels_stay_in_bounds_on_hostile_masks():
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ, MASKKIT_BOUNDSCHECK="1", MASKKIT_NO_CACHE="1")
-    proc = subprocess.run([sys.executable, "-c", HOSTILE], env=env, capture_output=True,
-                          text=True, timeout=900, check=False)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.split() == ["ok", "300"]
+@pytest.mark.boundscheck(HOSTILE)
+def test_kernels_stay_in_bounds_on_hostile_masks(boundscheck):
+    assert boundscheck.split() == ["ok", "300"]
 
 
 # --- issue 18, round three: the disk-cover correction of method="combined" -------------
