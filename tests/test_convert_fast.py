@@ -292,3 +292,27 @@ def test_new_kernels_stay_in_bounds(boundscheck):
     """The chunk kernels, compiled with bounds checking, on zero-area, degenerate,
     far-out and non-finite input (through their public wrappers)."""
     assert boundscheck.strip() == "ok"
+
+
+def test_yolo_lines_keep_file_order_when_rles_and_polygons_mix(tmp_path):
+    """Polygon objects go through one kernel call and RLE objects are traced one by one;
+    the label file still lists them in the source's order, crowd regions dropped."""
+    rle = maskkit.polygon_to_rle([[2, 2, 6, 2, 6, 5, 2, 5]], 10, 12)
+    anns = [{"id": 1, "category_id": 1, "segmentation": [[0, 0, 4, 0, 4, 3]]},
+            {"id": 2, "category_id": 2, "segmentation": rle},
+            {"id": 3, "category_id": 1, "segmentation": [[1, 1, 5, 1, 5, 4]], "iscrowd": 1},
+            {"id": 4, "category_id": 3, "segmentation": [[6, 6, 9, 6, 9, 9], [0, 8, 2, 8, 2, 9]]},
+            {"id": 5, "category_id": 2, "segmentation": rle}]
+    doc = {"images": [{"id": 1, "file_name": "a.png", "height": 10, "width": 12}],
+           "annotations": [dict(a, image_id=1) for a in anns],
+           "categories": [{"id": k, "name": f"c{k}"} for k in (1, 2, 3)]}
+    (tmp_path / "in.json").write_text(json.dumps(doc))
+    summary = maskkit.convert(tmp_path / "in.json", tmp_path / "y", to="yolo", workers=1,
+                              progress=False)
+    lines = (tmp_path / "y/labels/a.txt").read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["0", "1", "2", "1"]
+    assert summary["objects_written"] == 4 and summary["dropped"] == 1
+    losses = [json.loads(x) for x in (tmp_path / "y/convert_losses.jsonl").read_text().splitlines()]
+    # the RLEs traced (exactly: IoU 1) and the two-part object joined, in file order
+    assert [(x["object"], x["how"]) for x in losses if "iou" in x] == [
+        (1, "traced"), (3, "joined"), (4, "traced")]

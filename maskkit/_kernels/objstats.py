@@ -281,14 +281,23 @@ def format_polygons(xy, ring_offsets, obj_rings, ok):
 
 
 _POW10 = np.array([10.0 ** k for k in range(23)])  # exact doubles
+_IPOW10 = np.array([10 ** k for k in range(19)], np.int64)
+_DIGIT_PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(),
+                             np.uint8).copy()  # "00", "01", ... "99"
 
 
 @kernel
 def _put_digits(out, p, n, count):
-    """Write the ``count`` lowest decimal digits of ``n`` at ``out[p:]``."""
-    for d in range(count - 1, -1, -1):
-        out[p + d] = 48 + n % 10
-        n //= 10
+    """Write the ``count`` lowest decimal digits of ``n`` at ``out[p:]``, two at a time."""
+    d = count
+    while d >= 2:
+        r = n % 100
+        n //= 100
+        out[p + d - 1] = _DIGIT_PAIRS[2 * r + 1]
+        out[p + d - 2] = _DIGIT_PAIRS[2 * r]
+        d -= 2
+    if d == 1:
+        out[p] = 48 + n % 10
     return p + count
 
 
@@ -313,10 +322,15 @@ def _put_short(out, p, v, dim):
         return p + 3
     if not (1e-4 <= a < 1e7) or a * dim >= 5e4:
         return -1
-    e = math.floor(math.log10(a))
-    s = e - 15  # q = a / 10**s holds 16 digits before the point (-19 <= s <= -9)
+    # the decimal exponent by comparisons (a * 1e4 is in [1, 1e11)); it may be one off
+    # next to a power of ten, which the scaling below corrects
+    b = a * 1e4
+    e = 0
+    while e < 11 and b >= _POW10[e + 1]:
+        e += 1
+    s = e - 19  # q = a / 10**s holds 16 digits before the point (-19 <= s <= -9)
     q = a * _POW10[-s]
-    if q >= 1e16:  # log10 may be one off next to a power of ten
+    if q >= 1e16:
         s += 1
         q = a * _POW10[-s]
     elif q < 1e15:
@@ -324,20 +338,22 @@ def _put_short(out, p, v, dim):
         q = a * _POW10[-s]
     if not 1e15 <= q < 1e16 or s > -1:
         return -1
-    n16 = np.int64(np.rint(q))
     n15 = np.int64(np.rint(q / 10.0))
     if abs(np.float64(n15) * 10.0 - q) <= 1.0:
         n, nd, s = n15, 15, s + 1
     else:
-        n, nd = n16, 16
-    if n >= 10 ** nd:  # rounded up to the next power of ten
+        n, nd = np.int64(np.rint(q)), 16
+    if n >= _IPOW10[nd]:  # rounded up to the next power of ten
         n //= 10
         s += 1
-    # value = n * 10**s, n of nd digits: trailing zeros go
-    while n % 10 == 0 and n > 0:
-        n //= 10
-        nd -= 1
-        s += 1
+    # value = n * 10**s, n of nd digits: trailing zeros go, 8, 4, 2, then 1 at a time
+    if n > 0:
+        for step in (8, 4, 2, 1):
+            m = _IPOW10[step]
+            while n % m == 0:
+                n //= m
+                nd -= step
+                s += step
     if v < 0:
         out[p] = 45
         p += 1
@@ -358,9 +374,10 @@ def _put_short(out, p, v, dim):
             out[p] = 48
             p += 1
         return _put_digits(out, p, n, nd)
-    p = _put_digits(out, p, n // 10 ** frac, nd - frac)
+    m = _IPOW10[frac]
+    p = _put_digits(out, p, n // m, nd - frac)
     out[p] = 46
-    return _put_digits(out, p + 1, n % 10 ** frac, frac)
+    return _put_digits(out, p + 1, n % m, frac)
 
 
 @kernel

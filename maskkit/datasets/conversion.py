@@ -342,4 +342,5 @@ def _write_lines(path: Path, records: list[dict]) -> None:
     if not records:
         fs.remove(path)
         return
-    fs.write_bytes(path, "".join(json.dumps(r, default=str) + "\n" for r in records).encode())
+    encode = json.JSONEncoder(default=str).encode  # one encoder for every line
+    fs.write_bytes(path, ("\n".join(map(encode, records)) + "\n").encode())

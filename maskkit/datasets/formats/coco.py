@@ -54,14 +54,27 @@ class CocoReader(Reader):
         rec = ImageRecord(info.file_name or f"{image_id}", info.height, info.width,
                           id=image_id)
         add = rec.instances.append
+        of_valid = Instance.of_valid
         for i, ann in enumerate(self.index.annotations[image_id]):
             try:
                 seg = ann["segmentation"]
                 if isinstance(seg, list) and seg and not isinstance(seg[0], list):
                     seg = [seg] if len(seg) != 4 else _bbox_polygon(seg)
                 extra = {k: ann[k] for k in _EXTRA if k in ann} \
-                    if not _EXTRA_SET.isdisjoint(ann) else {}
-                add(Instance(ann["category_id"], seg, bool(ann.get("iscrowd", 0)), extra))
+                    if "score" in ann or "attributes" in ann else {}
+                cid, crowd = ann["category_id"], bool(ann.get("iscrowd", 0))
+                if type(seg) is list and (
+                        (len(seg) == 1 and type(p := seg[0]) is list and len(p) >= 6
+                         and not len(p) & 1)
+                        or (len(seg) > 1 and all(type(p) is list and len(p) >= 6
+                                                 and not len(p) & 1 for p in seg))):
+                    # polygon parts of a valid shape (the common case), checked here at
+                    # a third of Instance's cost; the numbers are checked by the writers
+                    inst = of_valid(cid, seg, crowd, extra)
+                    inst.floats = False
+                    add(inst)
+                else:
+                    add(Instance(cid, seg, crowd, extra))
             except MaskkitError as exc:
                 name = f"annotation {ann.get('id', '#' + str(i))}"
                 raise exc.with_context(source=source, obj=name) from None
@@ -69,7 +82,6 @@ class CocoReader(Reader):
 
 
 _EXTRA = ("score", "attributes")  # kept from the source annotation, in this order
-_EXTRA_SET = frozenset(_EXTRA)
 
 
 def _bbox_polygon(b):

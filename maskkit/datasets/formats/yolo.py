@@ -344,57 +344,76 @@ class YoloWriter(Writer):
         checked) in one kernel call, each file's text is made in one piece and written
         with one write."""
         results = [WriteResult() for _ in recs]
-        # per object: (image, object, class index, ring or None: from the kernel)
+        index = self.index
+        # polygon objects: (image, object, class index, category id, parts), their
+        # geometries and image sizes, joined by one kernel call; RLE objects: traced one
+        # by one, (image, object, class index, category id, text, iou, how)
         todo: list = []
+        traced: list = []
         segs, hs, ws = [], [], []
         for r, rec in enumerate(recs):
-            res = results[r]
+            h, w = rec.height, rec.width
             for i, inst in enumerate(rec.instances):
+                cid = inst.category_id
                 if inst.iscrowd:
-                    res.dropped.append(f"object {i} (category {inst.category_id}): crowd "
-                                       "region, YOLO has no crowd/ignore notion")
+                    results[r].dropped.append(f"object {i} (category {cid}): crowd "
+                                              "region, YOLO has no crowd/ignore notion")
                     continue
-                k = self.index.get(inst.category_id)
+                k = index.get(cid)
                 if k is None:
                     raise UnknownCategoryError(
-                        f"object {i} has category {inst.category_id}, not in the category "
-                        "list", source=rec.file_name)
+                        f"object {i} has category {cid}, not in the category list",
+                        source=rec.file_name)
                 seg = inst.segmentation
                 if isinstance(seg, dict):  # traced along pixel edges, one by one
-                    ring, iou, how = single_ring(seg, rec.height, rec.width, check=self.check)
-                    w, h = rec.width, rec.height
+                    ring, iou, how = single_ring(seg, h, w, check=self.check)
                     ring = [v / w if j % 2 == 0 else v / h for j, v in enumerate(ring)]
                     text = yolo_numbers(ring, [0, len(ring)], [h], [w])[0] if ring else ""
-                    todo.append((r, i, k, inst.category_id, text, iou, how))
+                    traced.append((r, i, k, cid, text, iou, how))
                 else:
-                    todo.append((r, i, k, inst.category_id, len(segs), 1.0,
-                                 "kept" if len(seg) == 1 else "joined"))
+                    todo.append((r, i, k, cid, len(seg)))
                     segs.append(seg)
-                    hs.append(rec.height)
-                    ws.append(rec.width)
-        rings, ious = [], None
+                    hs.append(h)
+                    ws.append(w)
+        rings: list = []
+        ious: list = []
         if segs:
             try:
-                rings, ious = join_many(segs, hs, ws, check=self.check, as_text=True,
-                                        name_of=lambda j: next(
-                    f"object {t[1]}" for t in todo if isinstance(t[4], int) and t[4] == j))
+                rings, iou = join_many(segs, hs, ws, check=self.check, as_text=True,
+                                       name_of=lambda j: f"object {todo[j][1]}")
             except MaskkitError as exc:
                 if len(recs) > 1:
                     raise
                 raise exc.with_context(source=recs[0].file_name) from None
-            ious = ious.tolist()
+            ious = iou.tolist()
         lines: list[list[str]] = [[] for _ in recs]
-        for r, i, k, cid, ring, iou, how in todo:
-            res = results[r]
-            if isinstance(ring, int):
-                ring, iou = rings[ring], ious[ring]
+        order: list[list[int]] = [[] for _ in recs]  # object numbers, when RLEs came too
+        for (r, i, k, cid, parts), ring, iou in zip(todo, rings, ious):
             if not ring:
-                res.dropped.append(f"object {i} (category {cid}): empty mask")
+                results[r].dropped.append(f"object {i} (category {cid}): empty mask")
+                continue
+            if parts > 1:
+                results[r].losses.append({"object": i, "category_id": cid, "iou": iou,
+                                          "how": "joined"})
+            lines[r].append(f"{k} {ring}")
+            if traced:
+                order[r].append(i)
+        for r, i, k, cid, ring, iou, how in traced:
+            if not ring:
+                results[r].dropped.append(f"object {i} (category {cid}): empty mask")
                 continue
             if how != "kept":
-                res.losses.append({"object": i, "category_id": cid, "iou": iou, "how": how})
+                results[r].losses.append({"object": i, "category_id": cid, "iou": iou,
+                                          "how": how})
             lines[r].append(f"{k} {ring}")
-            res.objects += 1
+            order[r].append(i)
+        if traced:  # RLE objects were set aside: back in file order
+            for r, res in enumerate(results):
+                if len(order[r]) > 1:
+                    lines[r] = [t for _, t in sorted(zip(order[r], lines[r]))]
+                    res.losses.sort(key=lambda loss: loss["object"])
+        for res, text in zip(results, lines):
+            res.objects = len(text)
         files = []
         for rec, text in zip(recs, lines):
             rel = safe_relative(rec.file_name)
