@@ -8,15 +8,18 @@ Run::
     pytest benchmarks/bench_convert.py --benchmark-only --benchmark-columns=median,iqr,rounds \
         --benchmark-group-by=group -s
 
-``MASKKIT_BENCH_CONVERT_N`` sets the number of images (default 10000).  The dataset is
-generated once (seeded): 64×48 images, 1-13 objects each (mean 7: COCO has 7.3 an
-image), polygons of 4-24 vertices (mean 14, as the COCO val2017 sample in
-``shared/data/real``), one in five objects in two parts.  (Round one of issue 20 used 1-6
-objects of 4-12 vertices: ``MASKKIT_BENCH_CONVERT_OBJECTS=6 MASKKIT_BENCH_CONVERT_VERTICES=12``.)
-The images are small because supervision holds a full-image mask of every object of
-every image in memory (``force_masks=True``): 10,000 COCO-size images would need ~20 GB;
-its time grows with the pixels, maskkit's does not.  Every run's output is checked after
-the rounds (object count, class ids) so a fast wrong run fails.
+``MASKKIT_BENCH_CONVERT_N`` sets the number of images (default 10000),
+``MASKKIT_BENCH_CONVERT_SIZES`` their sizes (default ``64x48,320x240``: every case runs
+at both).  Each dataset is generated once (seeded): 1-13 objects an image (mean 7: COCO
+has 7.3 an image), polygons of 4-24 vertices (mean 14, as the COCO val2017 sample in
+``shared/data/real``), one in five objects in two parts, objects scaled with the image.
+(Round one of issue 20 used 1-6 objects of 4-12 vertices:
+``MASKKIT_BENCH_CONVERT_OBJECTS=6 MASKKIT_BENCH_CONVERT_VERTICES=12``.)  The images are
+smaller than COCO's because supervision holds a full-image mask of every object of every
+image in memory (``force_masks=True``): 10,000 images of 640×480 would need ~20 GB, of
+320×240 ~5 GB; its time grows with the pixels, maskkit's does not, so 64×48 is the case
+least favourable to maskkit.  Every run's output is checked after the rounds (object
+count, class ids) so a fast wrong run fails.
 """
 
 from __future__ import annotations
@@ -31,12 +34,20 @@ import pytest
 N_IMAGES = int(os.environ.get("MASKKIT_BENCH_CONVERT_N", "10000"))
 MAX_OBJECTS = int(os.environ.get("MASKKIT_BENCH_CONVERT_OBJECTS", "13"))
 MAX_VERTICES = int(os.environ.get("MASKKIT_BENCH_CONVERT_VERTICES", "24"))
-H, W = 48, 64
-G_TO_YOLO = f"convert: COCO -> YOLO-seg, {N_IMAGES} images {W}x{H}"
-G_TO_COCO = f"convert: YOLO-seg -> COCO, {N_IMAGES} images {W}x{H}"
+#: image sizes (WxH, comma-separated): 64x48, where supervision's full-image masks cost
+#: it least, and 320x240 (a quarter of COCO's typical 640x480 on each side: its masks
+#: of 10,000 images then take ~5 GB)
+SIZES = [tuple(int(v) for v in s.split("x")) for s in
+         os.environ.get("MASKKIT_BENCH_CONVERT_SIZES", "64x48,320x240").split(",")]
 
 
-def _poly(rng, cx, cy, r):
+def _groups(ds) -> tuple[str, str]:
+    w, h = ds["size"]
+    return (f"convert: COCO -> YOLO-seg, {N_IMAGES} images {w}x{h}",
+            f"convert: YOLO-seg -> COCO, {N_IMAGES} images {w}x{h}")
+
+
+def _poly(rng, cx, cy, r, W, H):
     n = int(rng.integers(4, MAX_VERTICES + 1))
     t = np.sort(rng.uniform(0, 2 * np.pi, n))
     rad = rng.uniform(r / 2, r, n)
@@ -44,10 +55,12 @@ def _poly(rng, cx, cy, r):
     return np.round(np.clip(xy, 0, [W, H]), 2).ravel().tolist()
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
+@pytest.fixture(scope="module", params=SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def dataset(tmp_path_factory, request):
     from PIL import Image
 
+    W, H = request.param
+    scale = W / 64  # objects keep their share of the image
     root = tmp_path_factory.mktemp("convert")
     images = root / "images"
     images.mkdir()
@@ -62,9 +75,9 @@ def dataset(tmp_path_factory):
         imgs.append({"id": i + 1, "file_name": name, "height": H, "width": W})
         for _ in range(int(rng.integers(1, MAX_OBJECTS + 1))):
             cx, cy = rng.uniform(8, W - 8), rng.uniform(8, H - 8)
-            seg = [_poly(rng, cx, cy, 7)]
+            seg = [_poly(rng, cx, cy, 7 * scale, W, H)]
             if rng.random() < 0.2:
-                seg.append(_poly(rng, (cx + 30) % W, cy, 5))
+                seg.append(_poly(rng, (cx + 30 * scale) % W, cy, 5 * scale, W, H))
             anns.append({"id": len(anns) + 1, "image_id": i + 1,
                          "category_id": int(rng.integers(1, 4)), "segmentation": seg,
                          "iscrowd": 0, "area": 1.0, "bbox": [0, 0, 1, 1]})
@@ -79,7 +92,7 @@ def dataset(tmp_path_factory):
     maskkit.convert(coco, yolo, to="yolo", images=images, workers=1, progress=False,
                     check=False)
     return {"root": root, "coco": coco, "images": images, "yolo": yolo,
-            "objects": len(anns)}
+            "objects": len(anns), "size": (W, H)}
 
 
 def _yolo_objects(folder) -> int:
@@ -107,7 +120,7 @@ def _rounds(benchmark, fn, tmp_path, suffix=""):
 def test_coco_to_yolo_maskkit(benchmark, impl, dataset, tmp_path, workers):
     import maskkit
 
-    benchmark.group = G_TO_YOLO
+    benchmark.group = _groups(dataset)[0]
     impl("maskkit" if workers == 1 else "maskkit_2_workers")
     out = _rounds(benchmark, lambda o: maskkit.convert(dataset["coco"], o, to="yolo",
                                                        workers=workers, progress=False),
@@ -117,7 +130,7 @@ def test_coco_to_yolo_maskkit(benchmark, impl, dataset, tmp_path, workers):
 
 def test_coco_to_yolo_supervision(benchmark, impl, dataset, tmp_path):
     sv = pytest.importorskip("supervision")
-    benchmark.group = G_TO_YOLO
+    benchmark.group = _groups(dataset)[0]
     impl("supervision")
 
     def run(out):
@@ -135,7 +148,7 @@ def test_coco_to_yolo_file_floor(benchmark, impl, dataset, tmp_path):
     of every converter's time is creating 10000 small files on this disk."""
     contents = {p.relative_to(dataset["yolo"] / "labels"): p.read_bytes()
                 for p in (dataset["yolo"] / "labels").rglob("*.txt")}
-    benchmark.group = G_TO_YOLO
+    benchmark.group = _groups(dataset)[0]
     impl("file_creation_floor")
 
     def run(out):
@@ -151,7 +164,7 @@ def test_coco_to_yolo_file_floor(benchmark, impl, dataset, tmp_path):
 def test_yolo_to_coco_maskkit(benchmark, impl, dataset, tmp_path, workers):
     import maskkit
 
-    benchmark.group = G_TO_COCO
+    benchmark.group = _groups(dataset)[1]
     impl("maskkit" if workers == 1 else "maskkit_2_workers")
     out = _rounds(benchmark, lambda o: maskkit.convert(dataset["yolo"], o, to="coco",
                                                        workers=workers, progress=False),
@@ -162,7 +175,7 @@ def test_yolo_to_coco_maskkit(benchmark, impl, dataset, tmp_path, workers):
 def test_yolo_to_coco_supervision(benchmark, impl, dataset, tmp_path):
     sv = pytest.importorskip("supervision")
     y = dataset["yolo"]
-    benchmark.group = G_TO_COCO
+    benchmark.group = _groups(dataset)[1]
     impl("supervision")
 
     def run(out):
