@@ -1,0 +1,288 @@
+"""Issue 20, round three: the Cityscapes polygons -> label PNG path made fast stays exact.
+
+The run-length DEFLATE kernel (label map read in place, runs found by 64-byte masks,
+Adler-32 in 64-bit sums) against zlib; the reader's one-array path against its object-by-
+object path (same records, same errors); the packed painter against ``paint_polygons``;
+the writer's reused label maps.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+import maskkit
+from maskkit._kernels import deflate as kd
+from maskkit.core.rasterize import paint_polygons, paint_rings
+from maskkit.io.png import encode_label_png, encode_png_array
+
+#: Row widths around the kernel's block sizes (64 uint8 pixels, 32 uint16 ones) and the
+#: DEFLATE match lengths (3, 258: a run of 259 or 260 needs its last match split).
+WIDTHS = [1, 2, 3, 4, 5, 31, 32, 33, 63, 64, 65, 127, 128, 129, 257, 258, 259, 260, 261,
+          262, 516, 517, 518, 519]
+
+
+def _stream(labels: np.ndarray) -> bytes:
+    """What the PNG's zlib stream must hold: per row a filter byte 0 and the row's bytes
+    (big-endian for 16-bit pixels)."""
+    h = labels.shape[0]
+    rows = labels.astype(labels.dtype.newbyteorder(">")).view(np.uint8).reshape(h, -1)
+    return np.concatenate([np.zeros((h, 1), np.uint8), rows], axis=1).tobytes()
+
+
+def _check(labels: np.ndarray) -> bytes:
+    z = kd.deflate_rows(np.ascontiguousarray(labels)).tobytes()
+    raw = _stream(labels)
+    assert zlib.decompress(z) == raw  # zlib checks the Adler-32 too
+    assert int.from_bytes(z[-4:], "big") == zlib.adler32(raw)
+    return z
+
+
+def _runs(rng, n: int, values: np.ndarray, longest: int) -> np.ndarray:
+    """``n`` pixels as runs of 1..``longest`` of values drawn from ``values``."""
+    k = max(1, n // max(1, longest // 2) + 2)
+    out = np.repeat(rng.choice(values, k), rng.integers(1, longest + 1, k))
+    while out.size < n:
+        out = np.concatenate([out, out])
+    return out[:n]
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.sampled_from(WIDTHS),
+       st.sampled_from(["u8", "u16", "u16_even", "noise"]), st.integers(1, 300))
+def test_deflate_rows_is_zlib_exact(seed, h, w, kind, longest):
+    """Any map: zlib inflates the stream to the PNG rows, with the right Adler-32."""
+    rng = np.random.default_rng(seed)
+    if kind == "u8":
+        lab = _runs(rng, h * w, np.array([0, 0, 1, 7, 143, 144, 255]), longest)
+        lab = lab.astype(np.uint8)
+    elif kind == "u16":  # bytes that differ (pairs), zeros, equal bytes (257 k)
+        lab = _runs(rng, h * w, np.array([0, 0, 7, 257, 514, 26001, 26002, 65535]),
+                    longest).astype(np.uint16)
+    elif kind == "u16_even":
+        lab = (_runs(rng, h * w, np.arange(4), longest) * 257).astype(np.uint16)
+    else:
+        lab = rng.integers(0, 256, h * w).astype(np.uint8)
+    _check(lab.reshape(h, w))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 258, 259, 260, 261, 2**16 - 1, 2**16, 2**16 + 1,
+                               2**16 + 2, 2**20, 2**20 + 1])
+def test_deflate_rows_single_runs(n, dtype):
+    """One run of every tricky length (literal only, 2 or 3 literals, a split last match,
+    the 64-bit Adler sums' long-run path beyond 2^20 bytes), alone and across rows."""
+    for v in (0, 1, 255, 258, 0x0102, 65535):
+        if v > np.iinfo(dtype).max:
+            continue
+        _check(np.full((1, n), v, dtype))
+        if n <= 2**16 + 2:
+            lab = np.full((3, n), v, dtype)
+            lab[1, 0] = 9
+            _check(lab)
+
+
+def test_deflate_rows_reduces_its_sums_on_big_maps():
+    """More than 2^22 bytes (the sums are reduced every 4 MB), rows of width 1, and a
+    whole 16-bit map of equal pixels whose bytes differ."""
+    rng = np.random.default_rng(3)
+    _check(_runs(rng, 2300 * 2100, np.array([0, 3, 200]), 5000).astype(np.uint8)
+           .reshape(2300, 2100))
+    _check(_runs(rng, 70000, np.array([0, 1]), 3).astype(np.uint8).reshape(70000, 1))
+    _check(np.full((1200, 1900), 0x0102, np.uint16))
+
+
+def test_run_length_pngs_decode_with_pillow():
+    rng = np.random.default_rng(5)
+    for lab in (rng.integers(0, 3, (33, 70)).astype(np.uint8).repeat(5, axis=1),
+                (rng.integers(0, 3, (9, 40)) * 12345).astype(np.uint16)):
+        for data in (encode_png_array(lab), encode_label_png(lab)):
+            with Image.open(io.BytesIO(data)) as im:
+                assert np.array_equal(np.asarray(im).astype(np.int64), lab)
+    big = np.full((40, 50), 26001, np.uint16)  # a 16-bit map compresses as pixel runs
+    assert len(encode_png_array(big)) < 60 + 8 * 40  # a few bytes a row, not 2 a pixel
+
+
+BOUNDSCHECK_SCRIPT = r"""
+import numpy as np, zlib
+from maskkit._kernels import deflate as kd
+rng = np.random.default_rng(1)
+for w in (1, 2, 31, 32, 33, 63, 64, 65, 100, 130):
+    for h in (1, 3):
+        for dtype, top in ((np.uint8, 4), (np.uint16, 70000)):
+            lab = rng.integers(0, 4, (h, w)).astype(dtype)
+            if dtype == np.uint16:
+                lab *= np.array(rng.choice([1, 257, 26000]), dtype)
+            z = kd.deflate_rows(lab).tobytes()
+            assert zlib.decompress(z)
+print("ok")
+"""
+
+
+def test_deflate_rows_stays_in_bounds():
+    """The kernel compiled with bounds checking (``MASKKIT_BOUNDSCHECK=1``; its wide loads
+    and stores check both ends) on narrow and wide rows of both depths."""
+    env = {**os.environ, "MASKKIT_BOUNDSCHECK": "1"}
+    proc = subprocess.run([sys.executable, "-c", BOUNDSCHECK_SCRIPT], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith("ok")
+
+
+# ------------------------------------------------------------------ packed painting
+
+
+@settings(deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 60), st.integers(1, 60),
+       st.sampled_from([np.uint8, np.uint16]))
+def test_paint_rings_is_paint_polygons(seed, h, w, dtype):
+    rng = np.random.default_rng(seed)
+    rings = []
+    for _ in range(int(rng.integers(1, 8))):
+        k = int(rng.integers(3, 12))
+        rings.append(np.round(rng.uniform(-5, max(h, w) + 5, 2 * k), 1).tolist())
+    values = rng.integers(1, 255, len(rings)).tolist()
+    a = paint_polygons(np.zeros((h, w), dtype), [[r] for r in rings], values, threads=1)
+    offsets = np.cumsum([0] + [len(r) for r in rings])
+    b = paint_rings(np.zeros((h, w), dtype), np.concatenate(rings), offsets, values,
+                    threads=1)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("xy,offsets,match", [
+    ([0, 0, 1, 0, 1, 1], [0, 4, 6], "ring_offsets"),
+    ([0, 0, 1, 0, 1, 1, 2], [0, 7], "ring_offsets"),
+    ([0, 0, 1, 0, 1, 1], [1, 6], "ring_offsets"),
+    ([0, 0, 1, 0, 1, 1], [0, 8], "ring_offsets"),
+    ([0, 0, 1, 0, np.inf, 1], [0, 6], "not finite"),
+])
+def test_paint_rings_refuses_bad_packing(xy, offsets, match):
+    with pytest.raises(maskkit.MaskkitError, match=match):
+        paint_rings(np.zeros((4, 4), np.uint8), np.array(xy, np.float64),
+                    np.array(offsets), [1] * (len(offsets) - 1))
+
+
+# ------------------------------------------------------------------ reader and writer
+
+
+def _doc(rng, n=12, h=50, w=70):
+    labels = ["road", "sky", "car", "person", "cargroup", "license plate", "pole",
+              "bicycle"]
+    objs = []
+    for i in range(n):
+        k = int(rng.integers(1, 9))
+        pts = np.round(rng.uniform(-5, w + 5, (k, 2)), int(rng.integers(0, 3)))
+        pts = pts.astype(int).tolist() if i % 3 == 0 else pts.tolist()  # ints as in gtFine
+        obj = {"label": str(rng.choice(labels)), "polygon": pts}
+        if rng.random() < 0.1:
+            obj["deleted"] = 1
+        objs.append(obj)
+    return {"imgHeight": h, "imgWidth": w, "objects": objs}
+
+
+def _read(tmp_path, doc, name="x_000000_000019_gtFine_polygons.json", *, slow=False):
+    from maskkit.datasets.formats import cityscapes as cs
+
+    folder = tmp_path / "gt"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(json.dumps(doc))
+    reader = cs.CityscapesReader(folder)
+    if not slow:
+        return reader.read(name)
+    real = cs._add_polygons
+    cs._add_polygons = lambda rec, entries: False  # object by object, as before
+    try:
+        return reader.read(name)
+    finally:
+        cs._add_polygons = real
+
+
+@settings(deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_reader_one_array_path_is_object_by_object(tmp_path_factory, seed):
+    tmp = tmp_path_factory.mktemp("cs")
+    doc = _doc(np.random.default_rng(seed))
+    fast, slow = _read(tmp, doc), _read(tmp, doc, slow=True)
+    assert fast.dropped == slow.dropped
+    assert [(i.category_id, i.iscrowd, i.segmentation) for i in fast.instances] == \
+        [(i.category_id, i.iscrowd, i.segmentation) for i in slow.instances]
+    for inst in fast.instances:
+        assert inst.coords.dtype == np.float64
+        assert inst.coords.tolist() == inst.segmentation[0]
+        assert all(type(v) is float for v in inst.segmentation[0])
+
+
+@pytest.mark.parametrize("polygon,error", [
+    ([[1, 2], [3, 4, 5], [6]], "polygon must be a list of \\[x, y\\]"),
+    ([[1, 2], [3, "a"], [5, 6]], "polygon must be a list of \\[x, y\\]"),
+    (["12", "34", "56"], "polygon must be a list of \\[x, y\\]"),
+    ([[1, 2], {"a": 1, "b": 2}, [5, 6]], "polygon must be a list of \\[x, y\\]"),
+    (5, "polygon must be a list of \\[x, y\\]"),
+    (None, "polygon must be a list of \\[x, y\\]"),
+    ("missing", "polygon must be a list of \\[x, y\\]"),
+    ([[1, 2], [3, None], [5, 6]], "polygon coordinates must be finite"),
+    ([[1, 2], [3, 1e400], [5, 6]], "polygon coordinates must be finite"),
+])
+def test_reader_names_the_bad_object(tmp_path, polygon, error):
+    """An irregular polygon: the same one-line error as object by object (the file and
+    object 2, the first bad one, though object 3's label is unknown)."""
+    doc = _doc(np.random.default_rng(0), n=2)
+    bad = {"label": "car"} if polygon == "missing" else {"label": "car", "polygon": polygon}
+    doc["objects"] += [bad, {"label": "spaceship", "polygon": [[0, 0], [1, 0], [1, 1]]}]
+    for slow in (False, True):
+        with pytest.raises(maskkit.InvalidAnnotationError, match=error) as exc:
+            _read(tmp_path, doc, slow=slow)
+        assert "object 2" in str(exc.value) and "gtFine_polygons.json" in str(exc.value)
+
+
+def test_reader_unknown_label_and_not_an_object(tmp_path):
+    doc = _doc(np.random.default_rng(1), n=3)
+    doc["objects"].append({"label": "spaceship", "polygon": [[0, 0], [1, 0], [1, 1]]})
+    with pytest.raises(maskkit.UnknownCategoryError, match="object 3.*spaceship"):
+        _read(tmp_path, doc)
+    doc["objects"][3] = [1, 2]
+    with pytest.raises(maskkit.InvalidAnnotationError, match="object 3.*not a JSON object"):
+        _read(tmp_path, doc)
+
+
+def test_writer_pixels_with_and_without_packed_coordinates(tmp_path):
+    """Records with their coordinate arrays and the same records without them (as a
+    COCO reader makes them) give the same PNGs; the reused label maps start at zero for
+    every image, whatever size came before."""
+    from maskkit.datasets.formats import cityscapes as cs
+    from maskkit.io.png import read_png
+
+    rng = np.random.default_rng(7)
+    recs = []
+    for k, (h, w) in enumerate([(50, 70), (50, 70), (31, 90), (50, 70)]):
+        recs.append(_read(tmp_path, _doc(rng, n=15, h=h, w=w),
+                          name=f"a{k}_000000_000019_gtFine_polygons.json"))
+    outs = {}
+    for packed in (True, False):
+        writer = cs.CityscapesWriter(tmp_path / f"o{packed}", cs.table_categories())
+        writer.start()
+        for rec in recs:
+            for inst in rec.instances:
+                if not packed:
+                    inst.coords = None
+            writer.write(rec)
+        writer.finish([])
+        outs[packed] = {p.name: read_png(p) for p in (tmp_path / f"o{packed}").rglob("*.png")}
+    assert len(outs[True]) == 12 and outs[True].keys() == outs[False].keys()
+    for name, arr in outs[True].items():
+        assert np.array_equal(arr, outs[False][name]), name
+    # and the reference: each map painted alone into fresh zeros by paint_polygons
+    rec = recs[2]
+    ids = np.zeros((rec.height, rec.width), np.uint8)
+    paint_polygons(ids, [i.segmentation for i in rec.instances],
+                   [i.category_id for i in rec.instances], threads=1)
+    assert np.array_equal(outs[True]["a2_000000_000019_gtFine_labelIds.png"], ids)
