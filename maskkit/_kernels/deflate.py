@@ -223,43 +223,6 @@ def _finish(out, pos, acc, nbits, sum_a, sum_b):
     return out[:pos]
 
 
-@kernel(inline="always")
-def _emit(out, pos, acc, nbits, v, length):
-    """Append a run of ``length`` bytes ``v`` to the bit stream: its literal, then matches
-    of up to 258 bytes at distance 1 (the last ones split so that none is shorter than
-    3), or one or two more literals for a run of 2 or 3. Returns ``(pos, acc, nbits)``.
-
-    ``acc`` holds ``nbits`` < 8 pending bits between codes; after at most 27 bits of new
-    codes all whole bytes are stored with one 8-byte store, with no branch (a test for a
-    full word per code is taken about every other run: a mispredicted branch each). The
-    code tables are global constants, compiled in."""
-    lit = LIT_BITS[v]
-    lit_len = LIT_N[v]
-    acc |= lit << nbits
-    nbits += lit_len
-    rest = length - 1
-    if rest < 3:
-        for _ in range(rest):
-            acc |= lit << nbits
-            nbits += lit_len
-        _store_u64(out, pos, acc)
-        done = nbits >> _U3
-        return pos + np.int64(done), acc >> (done << _U3), nbits & _U7
-    while rest > 0:
-        step = min(rest, 258)
-        if rest - step < 3 and rest != step:
-            step = rest - 3
-        acc |= RUN_BITS[step] << nbits
-        nbits += RUN_N[step]
-        _store_u64(out, pos, acc)
-        done = nbits >> _U3
-        pos += np.int64(done)
-        acc >>= done << _U3
-        nbits &= _U7
-        rest -= step
-    return pos, acc, nbits
-
-
 @kernel
 def _emit_pair(out, pos, acc, nbits, hi, lo, count):
     """Append ``count`` 16-bit pixels of bytes ``hi``, ``lo`` (``hi != lo``): the two
@@ -399,7 +362,37 @@ def deflate_rows(labels):
         if pair or seg != v:
             if length > 0:
                 sum_a, sum_b, pending = _adler_run(sum_a, sum_b, pending, v, length)
-                pos, acc, nbits = _emit(out, pos, acc, nbits, v, length)
+                # the run: its literal, then matches of up to 258 bytes at distance 1
+                # (the last ones split so that none is shorter than 3), or one or two
+                # more literals for a run of 2 or 3. Written here, not by a helper: a
+                # call passing `out` costs reference counting per run
+                lit = LIT_BITS[v]
+                lit_len = LIT_N[v]
+                acc |= lit << nbits
+                nbits += lit_len
+                rest = length - 1
+                if rest < 3:
+                    for _ in range(rest):
+                        acc |= lit << nbits
+                        nbits += lit_len
+                    rest = 0
+                while True:
+                    if rest > 0:
+                        step = min(rest, 258)
+                        if rest - step < 3 and rest != step:
+                            step = rest - 3
+                        acc |= RUN_BITS[step] << nbits
+                        nbits += RUN_N[step]
+                        rest -= step
+                    # at most 7 + 27 bits are pending: every whole byte goes out in one
+                    # 8-byte store, with no branch
+                    _store_u64(out, pos, acc)
+                    done_bytes = nbits >> _U3
+                    pos += np.int64(done_bytes)
+                    acc >>= done_bytes << _U3
+                    nbits &= _U7
+                    if rest == 0:
+                        break
             if pair:
                 sum_a, sum_b, pending = _adler_pair(sum_a, sum_b, pending, hi, seg, count)
                 pos, acc, nbits = _emit_pair(out, pos, acc, nbits, hi, seg, count)

@@ -102,6 +102,45 @@ def _label(obj, where: str, path=None) -> tuple:
     return label, BY_NAME[label], crowd
 
 
+def _header(doc, path) -> tuple:
+    """``(height, width, objects)`` of a polygons file."""
+    try:
+        return int(doc["imgHeight"]), int(doc["imgWidth"]), doc["objects"]
+    except (KeyError, TypeError, ValueError):
+        raise InvalidAnnotationError("needs imgHeight, imgWidth and objects",
+                                     source=path) from None
+
+
+def _add_parsed(rec: ImageRecord, objects, xy: np.ndarray, offsets: np.ndarray) -> bool:
+    """:func:`_add_polygons` for a file read by :func:`maskkit.io.files.read_json_pairs`:
+    each object's polygon is the index of its numbers in ``xy``. False, with ``rec``
+    untouched, when an object is irregular in any way (the caller then reads the file
+    again as json reads it, to name the object)."""
+    try:
+        entries = _entries(objects)
+    except MaskkitError:
+        return False
+    if entries is None:
+        return False
+    n = offsets.size - 1
+    if any(e[2] >= 0 and (type(e[4]) is not int or not 0 <= e[4] < n) for e in entries):
+        return False  # a polygon the kernel did not parse (a key written with escapes)
+    bounds = offsets.tolist()
+    values = xy.tolist()
+    for i, label, lab_id, crowd, k in entries:
+        if lab_id < 0:
+            rec.dropped.append(f"object {i} ({label}): Cityscapes does not draw id {lab_id}")
+            continue
+        start, stop = bounds[k], bounds[k + 1]
+        if stop - start < 6:
+            rec.dropped.append(f"object {i} ({label}): a polygon of {(stop - start) // 2} "
+                               "points")
+        else:
+            rec.instances.append(Instance.of_valid(lab_id, [values[start:stop]], crowd,
+                                                   coords=xy[start:stop]))
+    return True
+
+
 def _entries(objects) -> list | None:
     """``(index, label name, label id, crowd, polygon)`` of every object not deleted, or
     None when an object is not a JSON object; raises for an unknown label."""
@@ -210,18 +249,20 @@ class CityscapesReader(Reader):
     def read(self, unit) -> ImageRecord:
         if unit.endswith(PNG_SUFFIX):
             return self._read_png(unit)
-        from maskkit.io.files import read_json
+        from maskkit.io.files import read_json, read_json_pairs
 
         path = self.root / unit
-        doc = read_json(path)
-        try:
-            h, w = int(doc["imgHeight"]), int(doc["imgWidth"])
-            objects = doc["objects"]
-        except (KeyError, TypeError, ValueError):
-            raise InvalidAnnotationError("needs imgHeight, imgWidth and objects",
-                                         source=path) from None
         base = unit[: -len(SUFFIX)]
         base = base[: -len("_gtFine")] if base.endswith("_gtFine") else base
+        # the polygons parsed by a kernel straight into one array; the rest by json
+        doc, xy, offsets = read_json_pairs(path, "polygon")
+        if xy is not None:
+            h, w, objects = _header(doc, path)
+            rec = ImageRecord(f"{base}_leftImg8bit.png", h, w)
+            if _add_parsed(rec, objects, xy, offsets):
+                return rec
+            doc = read_json(path)  # something is irregular: as json reads it
+        h, w, objects = _header(doc, path)
         rec = ImageRecord(f"{base}_leftImg8bit.png", h, w)
         try:
             entries = _entries(objects)
