@@ -46,7 +46,7 @@ def scan_pairs(buf, key):
     ``buf[starts[k]:ends[k]]`` (from its ``[`` to its ``]``, both included) and its
     numbers are ``xy[offsets[k]:offsets[k + 1]]`` (x, y, x, y ...). ``status`` is
     :data:`GIVE_UP` when a value under ``key`` is anything else or a number is off the
-    fast path; the arrays are then meaningless. ``key`` (uint8) is the key's bytes as they
+    fast path; the arrays are then meaningless (the scan stops there). ``key`` (uint8) is the key's bytes as they
     stand between the quotes.
 
     One loop, no helper calls: a call that passes the buffer costs reference counting
@@ -67,6 +67,7 @@ def scan_pairs(buf, key):
     # where the scan is: 0 outside the values, 1 before a point's "[", 2 before a number,
     # 3 after a point's "]"
     state = 0
+    status = OK
     start = 0
     item = 0  # 0 for x, 1 for y
     while i < n:
@@ -101,7 +102,8 @@ def scan_pairs(buf, key):
             while i < n and (buf[i] == 32 or buf[i] == 10 or buf[i] == 13 or buf[i] == 9):
                 i += 1
             if i >= n or buf[i] != _OPEN:
-                return GIVE_UP, starts[:0], ends[:0], offsets[:1], xy[:0]
+                status = GIVE_UP
+                break
             start = i
             i += 1
             while i < n and (buf[i] == 32 or buf[i] == 10 or buf[i] == 13 or buf[i] == 9):
@@ -116,7 +118,8 @@ def scan_pairs(buf, key):
             state = 1
         elif state == 1:
             if c != _OPEN:
-                return GIVE_UP, starts[:0], ends[:0], offsets[:1], xy[:0]
+                status = GIVE_UP
+                break
             i += 1
             state = 2
             item = 0
@@ -126,7 +129,8 @@ def scan_pairs(buf, key):
             if neg:
                 i += 1
             if i >= n or buf[i] < _ZERO or buf[i] > _NINE:
-                return GIVE_UP, starts[:0], ends[:0], offsets[:1], xy[:0]
+                status = GIVE_UP
+                break
             mant = np.int64(0)
             digits = 0
             if buf[i] == _ZERO:
@@ -143,7 +147,8 @@ def scan_pairs(buf, key):
                 is_float = True
                 i += 1
                 if i >= n or buf[i] < _ZERO or buf[i] > _NINE:
-                    return GIVE_UP, starts[:0], ends[:0], offsets[:1], xy[:0]
+                    status = GIVE_UP
+                    break
                 while i < n and _ZERO <= buf[i] <= _NINE:
                     if mant != 0 or buf[i] != _ZERO:  # leading zeros are no digits
                         if digits < 18:
@@ -159,7 +164,8 @@ def scan_pairs(buf, key):
                     eneg = buf[i] == _MINUS
                     i += 1
                 if i >= n or buf[i] < _ZERO or buf[i] > _NINE:
-                    return GIVE_UP, starts[:0], ends[:0], offsets[:1], xy[:0]
+                    status = GIVE_UP
+                    break
                 e = 0
                 while i < n and _ZERO <= buf[i] <= _NINE:
                     if e < 10000:
@@ -167,7 +173,8 @@ def scan_pairs(buf, key):
                     i += 1
                 scale += -e if eneg else e
             if digits > 17 or mant >= _TWO53:
-                return GIVE_UP, starts[:0], ends[:0], offsets[:1], xy[:0]
+                status = GIVE_UP
+                break
             if mant == 0:
                 value = 0.0
             elif 0 <= scale <= 22:
@@ -175,14 +182,16 @@ def scan_pairs(buf, key):
             elif -22 <= scale < 0:
                 value = np.float64(mant) / POW10[-scale]
             else:
-                return GIVE_UP, starts[:0], ends[:0], offsets[:1], xy[:0]
+                status = GIVE_UP
+                break
             # an integer literal -0 is float(int("-0")) = +0.0
             xy[nx] = -value if neg and (is_float or mant != 0) else value
             nx += 1
             while i < n and (buf[i] == 32 or buf[i] == 10 or buf[i] == 13 or buf[i] == 9):
                 i += 1
             if i >= n or buf[i] != (_COMMA if item == 0 else _CLOSE):
-                return GIVE_UP, starts[:0], ends[:0], offsets[:1], xy[:0]
+                status = GIVE_UP
+                break
             i += 1
             item += 1
             if item == 2:
@@ -199,7 +208,8 @@ def scan_pairs(buf, key):
                 offsets[nv] = nx
                 state = 0
             else:
-                return GIVE_UP, starts[:0], ends[:0], offsets[:1], xy[:0]
+                status = GIVE_UP
+                break
     if state != 0:
-        return GIVE_UP, starts[:0], ends[:0], offsets[:1], xy[:0]
-    return OK, starts[:nv], ends[:nv], offsets[:nv + 1], xy[:nx]
+        status = GIVE_UP
+    return status, starts[:nv], ends[:nv], offsets[:nv + 1], xy[:nx]

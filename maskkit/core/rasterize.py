@@ -449,9 +449,21 @@ def paint_rings(out: np.ndarray, xy: np.ndarray, ring_offsets: np.ndarray, value
     if len(values) != sizes.size:
         raise InvalidInputError(f"got {sizes.size} rings but {len(values)} values")
     vals = _check_values(out, values)
-    ops = np.full(sizes.size, _kc.OP_SET, dtype=np.int64)
-    paint_objects(out, _PackedRings(h, w, xy, offsets), vals, ops,
-                  threads=resolve_threads(threads))
+    objects = _PackedRings(h, w, xy, offsets)
+    threads = resolve_threads(threads)
+    if threads > 1 and out.size >= _PARALLEL_MIN_PIXELS and len(vals) > 1:
+        ops = np.full(sizes.size, _kc.OP_SET, dtype=np.int64)
+        paint_objects(out, objects, vals, ops, threads=threads)
+        return out
+    # one thread: the kernel that only paints rings (it compiles in a fraction of the
+    # time of paint_objects, which also paints runs, multi-part objects and claims)
+    objects.check_coordinates(xy)
+    target = out if out.flags.c_contiguous else np.ascontiguousarray(out)
+    if target.dtype == np.bool_:
+        target, vals = target.view(np.uint8), vals.astype(np.uint8)
+    _kc.paint_rings(target, xy, offsets, vals, target.dtype.type(0))
+    if target is not out and not np.shares_memory(target, out):
+        out[...] = target
     return out
 
 
