@@ -102,6 +102,13 @@ def _label(obj, where: str, path=None) -> tuple:
     return label, BY_NAME[label], crowd
 
 
+#: What :func:`_label` makes of each label name of the table and of its ``group`` form:
+#: ``(label name, label id, crowd)``.
+_KNOWN_LABELS = {**{f"{n}group": (n, i, True) for n, i, *_ in LABELS
+                    if f"{n}group" not in BY_NAME},
+                 **{n: (n, i, False) for n, i, *_ in LABELS}}
+
+
 def _header(doc, path) -> tuple:
     """``(height, width, objects)`` of a polygons file."""
     try:
@@ -123,8 +130,9 @@ def _add_parsed(rec: ImageRecord, objects, xy: np.ndarray, offsets: np.ndarray) 
     if entries is None:
         return False
     n = offsets.size - 1
-    if any(e[2] >= 0 and (type(e[4]) is not int or not 0 <= e[4] < n) for e in entries):
-        return False  # a polygon the kernel did not parse (a key written with escapes)
+    for e in entries:
+        if e[2] >= 0 and (type(e[4]) is not int or not 0 <= e[4] < n):
+            return False  # a polygon the kernel did not parse (a key written with escapes)
     bounds = offsets.tolist()
     values = xy.tolist()
     for i, label, lab_id, crowd, k in entries:
@@ -145,13 +153,18 @@ def _entries(objects) -> list | None:
     """``(index, label name, label id, crowd, polygon)`` of every object not deleted, or
     None when an object is not a JSON object; raises for an unknown label."""
     out = []
+    known = _KNOWN_LABELS
     for i, obj in enumerate(objects):
         if type(obj) is not dict:
             return None
         if obj.get("deleted"):
             continue
-        label, lab, crowd = _label(obj, f"object {i}")
-        out.append((i, label, lab[1], crowd, obj.get("polygon")))
+        raw = obj.get("label")
+        hit = known.get(raw) if type(raw) is str else None
+        if hit is None:  # not a label of the table, or not a string: _label says why
+            label, lab, crowd = _label(obj, f"object {i}")
+            hit = label, lab[1], crowd
+        out.append((i, *hit, obj.get("polygon")))
     return out
 
 
@@ -328,10 +341,9 @@ def _zeros(h: int, w: int, dtype) -> np.ndarray:
     return buf
 
 
-def _packed(instances: list):
+def _packed(coords: list):
     """``(xy, ring_offsets)`` of objects whose reader made their coordinates an array
     (:attr:`Instance.coords`, one ring each), or None when one of them has none."""
-    coords = [inst.coords for inst in instances]
     if any(c is None for c in coords):
         return None
     offsets = np.zeros(len(coords) + 1, np.int64)
@@ -387,10 +399,12 @@ class CityscapesWriter(Writer):
         stem = rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
         stem = stem[: -len("_leftImg8bit")] if stem.endswith("_leftImg8bit") else stem
         res = WriteResult()
-        segs, kept, ids, inst_values, things = [], [], [], [], []
+        segs, coords, ids, inst_values, things = [], [], [], [], []
         counters: dict[int, int] = {}
+        instances = "instanceIds" in self.outputs
+        table = self.table
         for i, inst in enumerate(rec.instances):
-            lab = self.table.get(inst.category_id)
+            lab = table.get(inst.category_id)
             if lab is None:
                 raise UnknownCategoryError(
                     f"object {i}: category {inst.category_id} is not a Cityscapes label "
@@ -400,8 +414,10 @@ class CityscapesWriter(Writer):
                 res.dropped.append(f"object {i} ({lab[0]}): Cityscapes does not draw it")
                 continue
             segs.append(inst.segmentation)
-            kept.append(i)
+            coords.append(inst.coords)
             ids.append(lab[1])
+            if not instances:
+                continue
             if lab[4] and not inst.iscrowd:
                 k = counters.get(lab[1], 0)
                 counters[lab[1]] = k + 1
@@ -409,7 +425,7 @@ class CityscapesWriter(Writer):
                 things.append((i, len(segs) - 1))
             else:
                 inst_values.append(lab[1])
-        rings = _packed([rec.instances[i] for i in kept]) if segs else None
+        rings = _packed(coords) if segs else None
         labels = _zeros(rec.height, rec.width, np.uint8)
         if segs:
             _paint(labels, segs, rings, ids)
