@@ -189,21 +189,32 @@ def _doc(rng, n=12, h=50, w=70):
     return {"imgHeight": h, "imgWidth": w, "objects": objs}
 
 
-def _read(tmp_path, doc, name="x_000000_000019_gtFine_polygons.json", *, slow=False):
+def _read(tmp_path, doc, name="x_000000_000019_gtFine_polygons.json", *, way="kernel",
+          text=None):
+    """Read ``doc`` (or ``text``) as a polygons file: its polygons parsed by the kernel
+    (``way="kernel"``), from json's lists at once (``"lists"``) or object by object, as
+    before round three (``"objects"``)."""
     from maskkit.datasets.formats import cityscapes as cs
 
     folder = tmp_path / "gt"
     folder.mkdir(exist_ok=True)
-    (folder / name).write_text(json.dumps(doc))
+    (folder / name).write_text(json.dumps(doc) if text is None else text)
     reader = cs.CityscapesReader(folder)
-    if not slow:
-        return reader.read(name)
-    real = cs._add_polygons
-    cs._add_polygons = lambda rec, entries: False  # object by object, as before
+    real = cs._add_parsed, cs._add_polygons
+    if way != "kernel":
+        cs._add_parsed = lambda *args: False
+    if way == "objects":
+        cs._add_polygons = lambda *args: False
     try:
         return reader.read(name)
     finally:
-        cs._add_polygons = real
+        cs._add_parsed, cs._add_polygons = real
+
+
+def _same_records(a, b):
+    assert a.dropped == b.dropped
+    assert [(i.category_id, i.iscrowd, i.segmentation) for i in a.instances] == \
+        [(i.category_id, i.iscrowd, i.segmentation) for i in b.instances]
 
 
 @settings(deadline=None)
@@ -211,14 +222,28 @@ def _read(tmp_path, doc, name="x_000000_000019_gtFine_polygons.json", *, slow=Fa
 def test_reader_one_array_path_is_object_by_object(tmp_path_factory, seed):
     tmp = tmp_path_factory.mktemp("cs")
     doc = _doc(np.random.default_rng(seed))
-    fast, slow = _read(tmp, doc), _read(tmp, doc, slow=True)
-    assert fast.dropped == slow.dropped
-    assert [(i.category_id, i.iscrowd, i.segmentation) for i in fast.instances] == \
-        [(i.category_id, i.iscrowd, i.segmentation) for i in slow.instances]
-    for inst in fast.instances:
-        assert inst.coords.dtype == np.float64
-        assert inst.coords.tolist() == inst.segmentation[0]
-        assert all(type(v) is float for v in inst.segmentation[0])
+    slow = _read(tmp, doc, way="objects")
+    for way in ("kernel", "lists"):
+        fast = _read(tmp, doc, way=way)
+        _same_records(fast, slow)
+        for inst in fast.instances:
+            assert inst.coords.dtype == np.float64
+            assert inst.coords.tolist() == inst.segmentation[0]
+            assert all(type(v) is float for v in inst.segmentation[0])
+
+
+def test_reader_key_written_with_escapes_or_long_numbers(tmp_path):
+    """A polygon under a key the kernel does not see (``"p\\u006flygon"`` is
+    ``"polygon"`` to json), or numbers off its exact path: read as json reads them."""
+    doc = _doc(np.random.default_rng(4), n=6)
+    text = json.dumps(doc)
+    escaped = text.replace('"polygon"', '"p\\u006flygon"', 1)
+    _same_records(_read(tmp_path, None, text=escaped), _read(tmp_path, doc, way="objects"))
+    doc["objects"][1]["polygon"] = [[1.0000000000000002, 3], [5, 2.5e-30], [7, 1e300]]
+    doc["objects"][1].pop("deleted", None)
+    text = json.dumps(doc)
+    assert "2.5e-30" in text
+    _same_records(_read(tmp_path, None, text=text), _read(tmp_path, doc, way="objects"))
 
 
 @pytest.mark.parametrize("polygon,error", [
@@ -238,9 +263,9 @@ def test_reader_names_the_bad_object(tmp_path, polygon, error):
     doc = _doc(np.random.default_rng(0), n=2)
     bad = {"label": "car"} if polygon == "missing" else {"label": "car", "polygon": polygon}
     doc["objects"] += [bad, {"label": "spaceship", "polygon": [[0, 0], [1, 0], [1, 1]]}]
-    for slow in (False, True):
+    for way in ("kernel", "lists", "objects"):
         with pytest.raises(maskkit.InvalidAnnotationError, match=error) as exc:
-            _read(tmp_path, doc, slow=slow)
+            _read(tmp_path, doc, way=way)
         assert "object 2" in str(exc.value) and "gtFine_polygons.json" in str(exc.value)
 
 
@@ -286,3 +311,96 @@ def test_writer_pixels_with_and_without_packed_coordinates(tmp_path):
     paint_polygons(ids, [i.segmentation for i in rec.instances],
                    [i.category_id for i in rec.instances], threads=1)
     assert np.array_equal(outs[True]["a2_000000_000019_gtFine_labelIds.png"], ids)
+
+
+# ------------------------------------------------------------------ JSON number pairs
+
+_numbers = st.one_of(
+    st.integers(-10**6, 10**6).map(str),
+    st.integers(-10**20, 10**20).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.floats(-5000, 5000).map(lambda v: f"{v:.2f}"),
+    st.tuples(st.integers(0, 10**6), st.integers(-30, 30)).map(lambda t: f"{t[0]}e{t[1]}"),
+    st.sampled_from(["0", "-0", "0.0", "-0.0", "1E5", "1e+5", "1e-5", "-1.5E-3", "0.000001",
+                     "9007199254740993", "1e22", "1e23", "123456789012345678"]),
+)
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["polygon", "label", "polygonx", "p\\u006flygon"]),
+                          st.one_of(st.lists(st.tuples(_numbers, _numbers), max_size=6),
+                                    st.sampled_from(['"polygon"', "null", "[1, 2]", "[[1]]",
+                                                     "[[1, 2, 3]]", '{"polygon": [[1, 2]]}',
+                                                     "[[NaN, 1]]", "[[01, 2]]"]))),
+                max_size=6),
+       st.sampled_from([" ", "", "\n  "]))
+def test_read_json_pairs_is_json(tmp_path_factory, items, ws):
+    """Whatever the text: the parsed pairs are json's floats bit for bit, every other
+    value is json's, or the file is read by json alone."""
+    from maskkit.io.files import read_json_pairs
+
+    objs = []
+    for key, value in items:
+        text = value if isinstance(value, str) else \
+            "[" + f",{ws}".join(f"[{x},{ws}{y}]" for x, y in value) + "]"
+        objs.append(f'{{"{key}"{ws}:{ws}{text}, "label": "polygon"}}')
+    text = '{"objects": [' + ", ".join(objs) + "]}"
+    path = tmp_path_factory.mktemp("j") / "a.json"
+    path.write_text(text)
+    try:
+        ref = json.loads(text)
+    except ValueError as exc:  # the same one-line error as read_json, about the file
+        with pytest.raises(maskkit.MaskkitIOError, match=f"line {exc.lineno}, column "
+                           f"{exc.colno}"):
+            read_json_pairs(path, "polygon")
+        return
+    doc, xy, offsets = read_json_pairs(path, "polygon")
+    if xy is None:
+        assert json.dumps(doc) == json.dumps(ref)  # NaN is not equal to itself
+        return
+
+    def same(got, want):
+        if isinstance(want, dict):
+            assert isinstance(got, dict) and got.keys() == want.keys()
+            for key in want:
+                if key == "polygon" and type(got[key]) is int and type(want[key]) is list:
+                    k = got[key]  # a parsed value (a key written with escapes is not)
+                    arr = np.asarray(want[key], np.float64).ravel()
+                    assert xy[offsets[k]:offsets[k + 1]].tobytes() == arr.tobytes()
+                else:
+                    same(got[key], want[key])
+        elif isinstance(want, list):
+            assert isinstance(got, list) and len(got) == len(want)
+            for a, b in zip(got, want):
+                same(a, b)
+        else:
+            assert type(got) is type(want) and (got == want or (got != got and want != want))
+
+    same(doc, ref)
+
+
+SCAN_BOUNDSCHECK_SCRIPT = r"""
+import numpy as np
+from maskkit._kernels import jsonpairs as kj
+rng = np.random.default_rng(2)
+base = b'{"objects": [{"polygon": [[1.5, -2], [3e2, 0.25]], "label": "p"}, "polygon", ' \
+       b'{"polygon" : [ ]}, {"polygon":[[0,0]]}]}'
+alphabet = np.frombuffer(b'"[],:-.0123456789eE+ \\polygn{}', np.uint8)
+key = np.frombuffer(b"polygon", np.uint8)
+for it in range(3000):
+    buf = np.frombuffer(base, np.uint8).copy()
+    for _ in range(int(rng.integers(1, 6))):
+        buf[rng.integers(0, buf.size)] = rng.choice(alphabet)
+    buf = buf[: rng.integers(0, buf.size + 1)]
+    kj.scan_pairs(buf, key)
+print("ok")
+"""
+
+
+def test_scan_pairs_stays_in_bounds():
+    """The JSON kernel compiled with bounds checking, on cut and mutated texts."""
+    env = {**os.environ, "MASKKIT_BOUNDSCHECK": "1"}
+    proc = subprocess.run([sys.executable, "-c", SCAN_BOUNDSCHECK_SCRIPT], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith("ok")
