@@ -124,13 +124,23 @@ for w in (1, 2, 31, 32, 33, 63, 64, 65, 100, 130):
                 lab *= np.array(rng.choice([1, 257, 26000]), dtype)
             z = kd.deflate_rows(lab).tobytes()
             assert zlib.decompress(z)
+from maskkit._kernels import coco as kc
+for it in range(300):
+    h, w = (int(v) for v in rng.integers(1, 70, 2))
+    rings = [rng.uniform(-1e4, 1e4, 2 * int(rng.integers(3, 12))) if it % 3 == 0 else
+             rng.uniform(-3, max(h, w) + 3, 2 * int(rng.integers(3, 40)))
+             for _ in range(int(rng.integers(1, 5)))]
+    out = np.zeros((h, w), np.uint8)
+    kc.paint_rings(out, np.concatenate(rings), np.cumsum([0] + [r.size for r in rings]),
+                   np.arange(1, len(rings) + 1, dtype=np.uint8), int(rng.choice([1, 3, 1 << 18])))
 print("ok")
 """
 
 
-def test_deflate_rows_stays_in_bounds():
-    """The kernel compiled with bounds checking (``MASKKIT_BOUNDSCHECK=1``; its wide loads
-    and stores check both ends) on narrow and wide rows of both depths."""
+def test_deflate_rows_and_ring_kernel_stay_in_bounds():
+    """The kernels compiled with bounds checking (``MASKKIT_BOUNDSCHECK=1``; the wide loads
+    and stores check both ends): the encoder on narrow and wide rows of both depths, the
+    ring painter on far vertices and bitmaps in bands."""
     env = {**os.environ, "MASKKIT_BOUNDSCHECK": "1"}
     proc = subprocess.run([sys.executable, "-c", BOUNDSCHECK_SCRIPT], env=env,
                           capture_output=True, text=True, timeout=600)
@@ -156,6 +166,34 @@ def test_paint_rings_is_paint_polygons(seed, h, w, dtype):
     b = paint_rings(np.zeros((h, w), dtype), np.concatenate(rings), offsets, values,
                     threads=1)
     assert np.array_equal(a, b)
+
+
+@settings(deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 50), st.integers(1, 150),
+       st.sampled_from([1, 2, 7, 40, 1 << 18]))
+def test_ring_kernel_in_bands_is_paint_polygons(seed, h, w, budget):
+    """The ring kernel's bitmap done in bands of rows (a small ``budget`` of words), with
+    vertices far outside the map, needles and rings crossing themselves."""
+    from maskkit._kernels import coco as kc
+
+    rng = np.random.default_rng(seed)
+    rings = []
+    for _ in range(int(rng.integers(1, 6))):
+        k = int(rng.integers(3, 30))
+        r = float(rng.choice([0.5, 5, 30, 1e4]))
+        cx, cy = rng.uniform(-r, w + r), rng.uniform(-r, h + r)
+        a = np.sort(rng.uniform(0, 6.3, k)) if rng.random() < 0.5 else rng.uniform(0, 6.3, k)
+        rr = r * rng.uniform(0.02, 1.0, k)
+        ring = np.empty(2 * k)
+        ring[0::2], ring[1::2] = cx + rr * np.cos(a), cy + rr * np.sin(a)
+        rings.append(np.round(ring, 2).tolist())
+    values = rng.integers(1, 255, len(rings))
+    want = paint_polygons(np.zeros((h, w), np.uint8), [[r] for r in rings], values.tolist(),
+                          threads=1)
+    got = np.zeros((h, w), np.uint8)
+    kc.paint_rings(got, np.concatenate(rings), np.cumsum([0] + [len(r) for r in rings]),
+                   values.astype(np.uint8), budget)
+    assert np.array_equal(got, want)
 
 
 @pytest.mark.parametrize("xy,offsets,match", [

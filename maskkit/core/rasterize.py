@@ -461,7 +461,7 @@ def paint_rings(out: np.ndarray, xy: np.ndarray, ring_offsets: np.ndarray, value
     target = out if out.flags.c_contiguous else np.ascontiguousarray(out)
     if target.dtype == np.bool_:
         target, vals = target.view(np.uint8), vals.astype(np.uint8)
-    _kc.paint_rings(target, xy, offsets, vals, target.dtype.type(0))
+    _kc.paint_rings(target, xy, offsets, vals, _kc.ROW_BITS_WORDS)
     if target is not out and not np.shares_memory(target, out):
         out[...] = target
     return out
