@@ -100,6 +100,8 @@ def _run_length_png(labels: np.ndarray, plte) -> bytes:
     """PNG bytes of the C-contiguous 2-D uint8 or uint16 ``labels`` at their own bit depth:
     unfiltered rows deflated as runs (:mod:`maskkit._kernels.deflate`, reading the map in
     place); a palette PNG when ``plte`` (an (n, 3) uint8 table) is given, grey otherwise."""
+    import zlib
+
     from maskkit._kernels import deflate as _kd
 
     h, w = labels.shape
@@ -110,7 +112,10 @@ def _run_length_png(labels: np.ndarray, plte) -> bytes:
                         + bytes((depth, 0 if plte is None else 3, 0, 0, 0)))]
     if plte is not None:
         parts.append(_png_chunk(b"PLTE", np.ascontiguousarray(plte, np.uint8).tobytes()))
-    parts += [_png_chunk(b"IDAT", idat.tobytes()), _png_chunk(b"IEND", b"")]
+    # the IDAT chunk around the kernel's array, not a copy of it
+    crc = zlib.crc32(idat, zlib.crc32(b"IDAT"))
+    parts += [idat.size.to_bytes(4, "big"), b"IDAT", idat, crc.to_bytes(4, "big"),
+              _png_chunk(b"IEND", b"")]
     return b"".join(parts)
 
 
