@@ -109,6 +109,25 @@ _KNOWN_LABELS = {**{f"{n}group": (n, i, True) for n, i, *_ in LABELS
                  **{n: (n, i, False) for n, i, *_ in LABELS}}
 
 
+class RingInstance(Instance):
+    """An :class:`Instance` of one polygon part kept as a float64 array
+    (:attr:`Instance.coords`, a slice of the image's array); its COCO list
+    (``segmentation``) is made from the array the first time it is asked for. A
+    Cityscapes target paints the arrays and never asks; another target gets the same list
+    of floats as before."""
+
+    @property
+    def segmentation(self):
+        seg = self.__dict__.get("_segmentation")
+        if seg is None:
+            seg = self.__dict__["_segmentation"] = [self.coords.tolist()]
+        return seg
+
+    @segmentation.setter
+    def segmentation(self, value):
+        self.__dict__["_segmentation"] = value
+
+
 def _header(doc, path) -> tuple:
     """``(height, width, objects)`` of a polygons file."""
     try:
@@ -134,7 +153,7 @@ def _add_parsed(rec: ImageRecord, objects, xy: np.ndarray, offsets: np.ndarray) 
         if e[2] >= 0 and (type(e[4]) is not int or not 0 <= e[4] < n):
             return False  # a polygon the kernel did not parse (a key written with escapes)
     bounds = offsets.tolist()
-    values = xy.tolist()
+    make = RingInstance.of_valid
     for i, label, lab_id, crowd, k in entries:
         if lab_id < 0:
             rec.dropped.append(f"object {i} ({label}): Cityscapes does not draw id {lab_id}")
@@ -144,8 +163,7 @@ def _add_parsed(rec: ImageRecord, objects, xy: np.ndarray, offsets: np.ndarray) 
             rec.dropped.append(f"object {i} ({label}): a polygon of {(stop - start) // 2} "
                                "points")
         else:
-            rec.instances.append(Instance.of_valid(lab_id, [values[start:stop]], crowd,
-                                                   coords=xy[start:stop]))
+            rec.instances.append(make(lab_id, None, crowd, coords=xy[start:stop]))
     return True
 
 
@@ -351,7 +369,7 @@ def _packed(coords: list):
     return np.concatenate(coords), offsets
 
 
-def _paint(out: np.ndarray, segs: list, rings, values: list) -> None:
+def _paint(out: np.ndarray, kept: list, rings, values: list) -> None:
     """Paint the objects in order by COCO's rule: from the packed rings when there are
     (no list converted), else from their segmentations."""
     from maskkit.core.rasterize import paint_polygons, paint_rings
@@ -359,7 +377,7 @@ def _paint(out: np.ndarray, segs: list, rings, values: list) -> None:
     if rings is not None:
         paint_rings(out, rings[0], rings[1], values, threads=1)
     else:
-        paint_polygons(out, segs, values, threads=1)
+        paint_polygons(out, [inst.segmentation for inst in kept], values, threads=1)
 
 
 class CityscapesWriter(Writer):
@@ -399,7 +417,7 @@ class CityscapesWriter(Writer):
         stem = rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
         stem = stem[: -len("_leftImg8bit")] if stem.endswith("_leftImg8bit") else stem
         res = WriteResult()
-        segs, coords, ids, inst_values, things = [], [], [], [], []
+        kept, coords, ids, inst_values, things = [], [], [], [], []
         counters: dict[int, int] = {}
         instances = "instanceIds" in self.outputs
         table = self.table
@@ -413,7 +431,7 @@ class CityscapesWriter(Writer):
             if lab[1] < 0:
                 res.dropped.append(f"object {i} ({lab[0]}): Cityscapes does not draw it")
                 continue
-            segs.append(inst.segmentation)
+            kept.append(inst)  # its segmentation list only made if a list is needed
             coords.append(inst.coords)
             ids.append(lab[1])
             if not instances:
@@ -422,13 +440,13 @@ class CityscapesWriter(Writer):
                 k = counters.get(lab[1], 0)
                 counters[lab[1]] = k + 1
                 inst_values.append(lab[1] * 1000 + k)
-                things.append((i, len(segs) - 1))
+                things.append((i, len(kept) - 1))
             else:
                 inst_values.append(lab[1])
-        rings = _packed(coords) if segs else None
+        rings = _packed(coords) if kept else None
         labels = _zeros(rec.height, rec.width, np.uint8)
-        if segs:
-            _paint(labels, segs, rings, ids)
+        if kept:
+            _paint(labels, kept, rings, ids)
         if "labelIds" in self.outputs:
             res.files.update([self.stage.write(f"{stem}_gtFine_labelIds.png",
                                                encode_png(labels))])
@@ -437,12 +455,13 @@ class CityscapesWriter(Writer):
                                                encode_png(self.train_lut[labels]))])
         if "instanceIds" in self.outputs:
             inst = _zeros(rec.height, rec.width, np.uint16)
-            if segs:
-                _paint(inst, segs, rings, inst_values)
+            if kept:
+                _paint(inst, kept, rings, inst_values)
             res.files.update([self.stage.write(f"{stem}_gtFine_instanceIds.png",
                                                encode_png(inst))])
             if things:  # instances covered by later objects: what is left of them
-                full = areas_bboxes([segs[j] for _, j in things], rec.height, rec.width)
+                full = areas_bboxes([kept[j].segmentation for _, j in things], rec.height,
+                                    rec.width)
                 values, counts = np.unique(inst, return_counts=True)
                 left = dict(zip(values.tolist(), counts.tolist()))
                 for (i, j), (area, _) in zip(things, full):
@@ -450,7 +469,7 @@ class CityscapesWriter(Writer):
                     if area and seen < area:
                         res.losses.append({"object": i, "category_id": ids[j],
                                            "iou": seen / area, "how": "overlapped"})
-        res.objects = len(segs)
+        res.objects = len(kept)
         return res
 
     def finish(self, payloads: list) -> None:
