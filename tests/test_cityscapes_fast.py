@@ -124,6 +124,9 @@ for w in (1, 2, 31, 32, 33, 63, 64, 65, 100, 130):
                 lab *= np.array(rng.choice([1, 257, 26000]), dtype)
             z = kd.deflate_rows(lab).tobytes()
             assert zlib.decompress(z)
+for shape in ((0, 5), (3, 0)):  # no pixels: an empty stream, nothing read
+    for dtype in (np.uint8, np.uint16):
+        assert zlib.decompress(kd.deflate_rows(np.zeros(shape, dtype)).tobytes()) == b""
 from maskkit._kernels import coco as kc
 for it in range(300):
     h, w = (int(v) for v in rng.integers(1, 70, 2))

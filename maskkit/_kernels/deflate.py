@@ -12,8 +12,8 @@ big-endian byte pairs; a run of equal pixels whose two bytes differ is its first
 (two literals) and then matches at distance 2.
 
 Adler-32 is updated once per run, in 64-bit sums reduced modulo 65521 only once per
-:data:`_PENDING` bytes (see :func:`_adler_run`); the bit accumulator is flushed 32 bits at
-a time.
+:data:`_PENDING` bytes (see :func:`_adler_run`); the bit accumulator's whole bytes go out
+in one unaligned 8-byte store per run.
 """
 
 from __future__ import annotations
@@ -265,7 +265,7 @@ def _emit_pair(out, pos, acc, nbits, hi, lo, count):
 def deflate_rows(labels):
     """The zlib stream (uint8 array: header, one fixed-Huffman block, Adler-32) of the PNG
     image data of the (H, W) uint8 or uint16 ``labels``: per row a filter byte 0 and the
-    row's pixels (16-bit ones as big-endian byte pairs).
+    row's pixels (16-bit ones as big-endian byte pairs); an empty stream for no pixels.
 
     The filter bytes are not stored anywhere: a run of zeros goes on across a row start.
     Runs of equal pixels are found 64 bytes at a time (a mask of the pixels that differ
@@ -290,6 +290,8 @@ def deflate_rows(labels):
     nbits = np.uint64(3)
     sum_a = np.int64(1)
     sum_b = np.int64(0)
+    if h == 0 or w == 0:  # no pixels (no PNG has them): an empty stream
+        return _finish(out, pos, acc, nbits, sum_a, sum_b)
     pending = np.int64(0)
     v = np.int64(0)  # the open run of equal bytes (the first filter byte), or v < 0
     length = np.int64(1)
@@ -299,7 +301,7 @@ def deflate_rows(labels):
     i = -lanes  # the block of pixels `mask` covers starts at i
     mask = _U0
     last = np.int64(0)  # the row's open run of pixels: its start and value
-    q = np.int64(flat[0]) if w > 0 else np.int64(0)
+    q = np.int64(flat[0])
     filter_byte = False
     last_row = False
     done = False
