@@ -22,7 +22,8 @@ Cityscapes (``-k cityscapes``): ``MASKKIT_BENCH_CITY_N`` (default 100) generated
 2048×1024 ``*_gtFine_polygons.json`` files of two scenes, each against cityscapesscripts'
 ``json2labelImg`` (labelIds PNGs): ``blobs`` (round one's: 102 polygons at random places)
 and ``street`` (a gtFine-like street: sky, buildings, trees, road and sidewalks covering
-the frame, then 60-90 objects on top; integer vertices).
+the frame, then 60-90 objects on top; integer vertices; indented JSON with every field, as
+cityscapesscripts writes gtFine files).
 """
 
 from __future__ import annotations
@@ -220,7 +221,8 @@ def _blobs(rng) -> list:
 
 
 def _street(rng) -> list:
-    """A gtFine-like street: integer vertices, back to front as gtFine lists them. Sky
+    """A gtFine-like street (written as cityscapesscripts writes gtFine files: every
+    object's fields, indented by 4, keys sorted): integer vertices, back to front. Sky
     over the whole top, buildings with jagged roofs (60-200 vertices) left and right,
     trees, terrain under the horizon, the road and sidewalks, then 60-90 objects on top
     (cars 30-70 vertices, people 20-45, poles and signs 4-8) standing on the road."""
@@ -288,10 +290,16 @@ def cityscapes(request, tmp_path_factory):
     root = tmp_path_factory.mktemp(f"city_{scene}") / "gtFine" / "val" / "city"
     root.mkdir(parents=True)
     rng = np.random.default_rng(11)
-    make = _blobs if scene == "blobs" else _street
     for i in range(N_CITY):
-        (root / f"city_{i:06d}_000019_gtFine_polygons.json").write_text(json.dumps(
-            {"imgHeight": CH, "imgWidth": CW, "objects": make(rng)}))
+        if scene == "blobs":
+            text = json.dumps({"imgHeight": CH, "imgWidth": CW, "objects": _blobs(rng)})
+        else:  # as cityscapesscripts writes gtFine files: every field, indented, sorted
+            objs = [{**o, "date": "28-Apr-2015 15:01:52", "deleted": 0, "draw": True,
+                     "id": k, "user": "annotator", "verified": 0}
+                    for k, o in enumerate(_street(rng))]
+            text = json.dumps({"imgHeight": CH, "imgWidth": CW, "objects": objs},
+                              sort_keys=True, indent=4)
+        (root / f"city_{i:06d}_000019_gtFine_polygons.json").write_text(text)
     return {"root": root.parent.parent, "scene": scene}
 
 

@@ -15,8 +15,12 @@ the caller reads the file with ``json``.
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core.extending import intrinsic
 
 from maskkit._jit import kernel
+from maskkit._kernels.ccl import span_pointer
 
 OK = 0
 GIVE_UP = 1
@@ -36,6 +40,27 @@ _DOT = 46
 _PLUS = 43
 _ZERO = 48
 _NINE = 57
+
+
+#: Eight spaces as a little-endian word: indentation is skipped a word at a time.
+_SPACES = np.uint64(0x2020202020202020)
+
+
+@intrinsic
+def _load_u64(typingctx, arr, i):
+    """The 8 bytes ``arr[i:i + 8]`` of a 1-D uint8 array as a little-endian uint64, at any
+    alignment (the caller keeps ``0 <= i`` and ``i + 8 <= arr.size``)."""
+    if not isinstance(arr, types.Array) or arr.ndim != 1 or arr.dtype != types.uint8:
+        return None
+    sig = types.uint64(arr, i)
+
+    def codegen(context, builder, signature, args):
+        arrty = signature.args[0]
+        ary = context.make_array(arrty)(context, builder, args[0])
+        ptr = span_pointer(context, builder, arrty, ary, args[1], 8)
+        return builder.load(builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
+
+    return sig, codegen
 
 
 @kernel
@@ -65,7 +90,7 @@ def scan_pairs(buf, key):
     offsets[0] = 0
     i = 0
     # where the scan is: 0 outside the values, 1 before a point's "[", 2 before a number,
-    # 3 after a point's "]"
+    # 4 after one, 3 after a point's "]"
     state = 0
     status = OK
     start = 0
@@ -74,6 +99,11 @@ def scan_pairs(buf, key):
         c = buf[i]
         if c == 32 or c == 10 or c == 13 or c == 9:  # JSON whitespace
             i += 1
+            # an indented file (gtFine's: 4 spaces a level) has runs of spaces
+            while i + 8 <= n and _load_u64(buf, i) == _SPACES:
+                i += 8
+            while i < n and buf[i] == 32:
+                i += 1
             continue
         if state == 0:
             if c != _QUOTE:
@@ -187,15 +217,14 @@ def scan_pairs(buf, key):
             # an integer literal -0 is float(int("-0")) = +0.0
             xy[nx] = -value if neg and (is_float or mant != 0) else value
             nx += 1
-            while i < n and (buf[i] == 32 or buf[i] == 10 or buf[i] == 13 or buf[i] == 9):
-                i += 1
-            if i >= n or buf[i] != (_COMMA if item == 0 else _CLOSE):
+            state = 4
+        elif state == 4:  # after a number: "," before y, "]" after it
+            if c != (_COMMA if item == 0 else _CLOSE):
                 status = GIVE_UP
                 break
             i += 1
             item += 1
-            if item == 2:
-                state = 3
+            state = 2 if item == 1 else 3
         else:  # after a point: another one, or the end of the value
             if c == _COMMA:
                 i += 1
