@@ -273,6 +273,13 @@ def test_reader_one_array_path_is_object_by_object(tmp_path_factory, seed):
             assert all(type(v) is float for v in inst.segmentation[0])
 
 
+def test_reader_indented_as_gtfine(tmp_path):
+    """cityscapesscripts writes gtFine files indented by 4 with sorted keys."""
+    doc = _doc(np.random.default_rng(5), n=9)
+    text = json.dumps(doc, indent=4, sort_keys=True)
+    _same_records(_read(tmp_path, None, text=text), _read(tmp_path, doc, way="objects"))
+
+
 def test_reader_key_written_with_escapes_or_long_numbers(tmp_path):
     """A polygon under a key the kernel does not see (``"p\\u006flygon"`` is
     ``"polygon"`` to json), or numbers off its exact path: read as json reads them."""
@@ -375,7 +382,7 @@ _numbers = st.one_of(
                                                      "[[1, 2, 3]]", '{"polygon": [[1, 2]]}',
                                                      "[[NaN, 1]]", "[[01, 2]]"]))),
                 max_size=6),
-       st.sampled_from([" ", "", "\n  "]))
+       st.sampled_from([" ", "", "\n  ", "\n" + " " * 21, " " * 8]))
 def test_read_json_pairs_is_json(tmp_path_factory, items, ws):
     """Whatever the text: the parsed pairs are json's floats bit for bit, every other
     value is json's, or the file is read by json alone."""
