@@ -829,11 +829,11 @@ def _paint_ring_rows(flat, h, w, xy, start, stop, value, budget, tog, bmp, spans
     :func:`_paint_ring` paints, found another way.
 
     A row bitmap of the ring's box gets one bit flipped per toggle (column ``X`` at row
-    ``Y``); XOR-ing each row into the next makes every row the inside state of its columns,
-    a word at a time, and a row's spans are read off its bits where they change. Rows
-    without toggles repeat the spans of the row before, and the rows under the last toggle
-    those of the last row (a column whose closing toggle is at row ``h`` stays inside to
-    the bottom). No sort of the toggles: measured ~20 % faster than :func:`_paint_ring` on
+    ``Y``); XOR-ing a row into the running state makes it the inside state of that row's
+    columns, a word at a time, and the row's spans are read off its bits where they
+    change. Rows without toggles keep the state and the spans of the row before, and the
+    rows under the last toggle those of the last row (a column whose closing toggle is
+    at row ``h`` stays inside to the bottom). No sort of the toggles: measured ~20 % faster than :func:`_paint_ring` on
     Cityscapes scenes. The bitmap holds at most ``budget`` words: a larger box is done in
     bands of rows, the state carried from one to the next.
 
@@ -869,6 +869,8 @@ def _paint_ring_rows(flat, h, w, xy, start, stop, value, budget, tog, bmp, spans
     one = np.uint64(1)
     zero = np.uint64(0)
     ns = 0
+    for j in range(nwi):
+        bmp[carried + j] = zero
     for k0 in range(0, nrows, band):
         k1 = min(nrows, k0 + band)
         for k in range((k1 - k0) * stride):
@@ -883,15 +885,14 @@ def _paint_ring_rows(flat, h, w, xy, start, stop, value, budget, tog, bmp, spans
                 bmp[r + nwi] = one
         for k in range(k0, k1):
             r = (k - k0) * stride
-            prev = r - stride if k > k0 else carried
-            if k > 0:
-                for j in range(nwi):
-                    bmp[r + j] ^= bmp[prev + j]
-            if bmp[r + nwi] != zero:  # toggles in this row: its spans change
+            if bmp[r + nwi] != zero:
+                # toggles in this row: the state changes (XOR-ed in, a row without
+                # toggles keeps it and the spans) and the spans are read off it again
                 ns = 0
                 carry = zero
                 for j in range(nwi):
-                    word = bmp[r + j]
+                    word = bmp[carried + j] ^ bmp[r + j]
+                    bmp[carried + j] = word
                     change = word ^ ((word << one) | carry)
                     carry = word >> np.uint64(63)
                     while change != zero:
@@ -904,9 +905,6 @@ def _paint_ring_rows(flat, h, w, xy, start, stop, value, budget, tog, bmp, spans
             p = (y0 + k) * w
             for q in range(0, ns, 2):
                 _fill(flat, p + spans[q], p + spans[q + 1], value)
-        last = (k1 - 1 - k0) * stride
-        for j in range(nwi):
-            bmp[carried + j] = bmp[last + j]
     for y in range(y1 + 1, h):
         p = y * w
         for q in range(0, ns, 2):
