@@ -20,6 +20,13 @@ image in memory (``force_masks=True``): 10,000 images of 640×480 would need ~20
 320×240 ~5 GB; its time grows with the pixels, maskkit's does not, so 64×48 is the case
 least favourable to maskkit.  Every run's output is checked after the rounds (object
 count, class ids) so a fast wrong run fails.
+
+Cityscapes (``-k cityscapes``): ``MASKKIT_BENCH_CITY_N`` (default 100) generated
+2048×1024 ``*_gtFine_polygons.json`` files of two scenes, each against cityscapesscripts'
+``json2labelImg`` (labelIds PNGs): ``blobs`` (round one's: 102 polygons at random places)
+and ``street`` (a gtFine-like street: sky, buildings, trees, road and sidewalks covering
+the frame, then 60-90 objects on top; integer vertices; indented JSON with every field, as
+cityscapesscripts writes gtFine files).
 """
 
 from __future__ import annotations
@@ -189,45 +196,134 @@ def test_yolo_to_coco_supervision(benchmark, impl, dataset, tmp_path):
 
 # --------------------------------------------------------------------- Cityscapes
 
-N_CITY = int(os.environ.get("MASKKIT_BENCH_CITY_N", "20"))
+N_CITY = int(os.environ.get("MASKKIT_BENCH_CITY_N", "100"))
 CH, CW = 1024, 2048
-G_CITY = f"convert: Cityscapes polygons -> labelIds PNG, {N_CITY} images {CW}x{CH}"
+SCENES = ("blobs", "street")
 
 
-@pytest.fixture(scope="module")
-def cityscapes(tmp_path_factory):
-    """Cityscapes-like polygons: per image 12 large stuff regions and 90 objects of
-    8-40 vertices (a gtFine image has ~100 objects)."""
-    root = tmp_path_factory.mktemp("city") / "gtFine" / "val" / "city"
-    root.mkdir(parents=True)
-    rng = np.random.default_rng(11)
+def _city_group(scene: str) -> str:
+    return (f"convert: Cityscapes polygons -> labelIds PNG, {N_CITY} images {CW}x{CH}, "
+            f"{scene}")
+
+
+def _ring(rng, cx, cy, rx, ry, n):
+    """A star-shaped ring of ``n`` vertices around (cx, cy), radii up to (rx, ry)."""
+    t = np.sort(rng.uniform(0, 2 * np.pi, n))
+    rad = rng.uniform(0.6, 1.0, n)
+    return np.stack([cx + rx * rad * np.cos(t), cy + ry * rad * np.sin(t)], 1)
+
+
+def _blobs(rng) -> list:
+    """Round one's scene: 12 stuff regions of 8 random vertices each (crossing
+    themselves) and 90 objects of 8-40 vertices, at random places."""
     stuff = ["road", "sidewalk", "building", "vegetation", "sky", "terrain"]
     things = ["car", "person", "bicycle", "pole", "traffic sign", "rider"]
+    objs = []
+    for _ in range(12):
+        x, y = rng.uniform(0, CW - 400), rng.uniform(0, CH - 300)
+        objs.append({"label": str(rng.choice(stuff)), "polygon": np.round(np.stack(
+            [x + rng.uniform(0, 900, 8), y + rng.uniform(0, 500, 8)], 1), 1).tolist()})
+    for _ in range(90):
+        cx, cy, r = rng.uniform(0, CW), rng.uniform(0, CH), rng.uniform(10, 120)
+        n = int(rng.integers(8, 41))
+        t = np.sort(rng.uniform(0, 2 * np.pi, n))
+        rad = rng.uniform(r / 2, r, n)
+        objs.append({"label": str(rng.choice(things)), "polygon": np.round(np.stack(
+            [cx + rad * np.cos(t), cy + rad * np.sin(t)], 1), 1).tolist()})
+    return objs
+
+
+def _street(rng) -> list:
+    """A gtFine-like street (written as cityscapesscripts writes gtFine files: every
+    object's fields, indented by 4, keys sorted): integer vertices, back to front. Sky
+    over the whole top, buildings with jagged roofs (60-200 vertices) left and right,
+    trees, terrain under the horizon, the road and sidewalks, then 60-90 objects on top
+    (cars 30-70 vertices, people 20-45, poles and signs 4-8) standing on the road."""
+    objs = []
+
+    def add(label, pts):
+        objs.append({"label": label, "polygon": np.clip(np.round(pts), [-2, -2],
+                                                         [CW + 2, CH + 2]).astype(int)
+                     .tolist()})
+
+    horizon = rng.uniform(420, 520)
+    xs = np.linspace(0, CW, int(rng.integers(40, 120)))
+    skyline = horizon - np.abs(np.cumsum(rng.normal(0, 25, xs.size))) - 60
+    add("sky", np.concatenate([[[0, 0], [CW, 0]], np.stack([xs, skyline], 1)[::-1]]))
+    for x0, x1 in ((0, rng.uniform(600, 900)), (rng.uniform(1150, 1450), CW)):
+        n = int(rng.integers(60, 200))
+        rx = np.linspace(x0, x1, n)
+        roof = skyline.min() + np.abs(np.cumsum(rng.normal(0, 12, n))) + rng.uniform(0, 80)
+        add("building", np.concatenate([np.stack([rx, roof], 1),
+                                        [[x1, horizon + 60], [x0, horizon + 60]]]))
+    for _ in range(int(rng.integers(2, 5))):
+        add("vegetation", _ring(rng, rng.uniform(0, CW), horizon - rng.uniform(0, 150),
+                                rng.uniform(80, 300), rng.uniform(60, 200),
+                                int(rng.integers(40, 120))))
+    gx = np.linspace(0, CW, int(rng.integers(20, 60)))
+    add("terrain", np.concatenate([np.stack([gx, horizon + 40 + rng.uniform(-20, 20, gx.size)],
+                                            1), [[CW, CH], [0, CH]]]))
+    left = np.linspace(0, CH - horizon, 30)
+    road = np.concatenate([
+        np.stack([CW / 2 - 60 - 1.6 * left - rng.uniform(0, 6, 30), horizon + left], 1),
+        np.stack([CW / 2 + 60 + 1.6 * left[::-1] + rng.uniform(0, 6, 30),
+                  horizon + left[::-1]], 1)])
+    add("road", road)
+    for side in (-1, 1):
+        edge = CW / 2 + side * (60 + 1.6 * left)
+        add("sidewalk", np.concatenate([np.stack([edge, horizon + left], 1),
+                                        np.stack([edge[::-1] + side * (40 + 0.8 * left[::-1]),
+                                                  horizon + left[::-1]], 1)]))
+    for _ in range(int(rng.integers(60, 91))):
+        kind = rng.choice(["car", "car", "person", "person", "pole", "traffic sign",
+                           "bicycle", "rider"])
+        y = horizon + rng.uniform(0, CH - horizon)  # where it stands
+        scale = 0.3 + 1.4 * (y - horizon) / (CH - horizon)
+        x = rng.uniform(0, CW)
+        if kind == "car":
+            pts = _ring(rng, x, y - 60 * scale, 160 * scale, 60 * scale,
+                        int(rng.integers(30, 71)))
+        elif kind in ("person", "rider", "bicycle"):
+            pts = _ring(rng, x, y - 90 * scale, 25 * scale, 90 * scale,
+                        int(rng.integers(20, 46)))
+        elif kind == "pole":
+            wd = rng.uniform(3, 12) * scale
+            pts = [[x, y], [x + wd, y], [x + wd, y - 400 * scale], [x, y - 400 * scale]]
+        else:
+            pts = _ring(rng, x, y - 350 * scale, 20 * scale, 20 * scale,
+                        int(rng.integers(4, 9)))
+        add(str(kind), np.asarray(pts, np.float64))
+    return objs
+
+
+@pytest.fixture(scope="module", params=SCENES)
+def cityscapes(request, tmp_path_factory):
+    """Cityscapes-like polygon files of one scene (see :func:`_blobs`, :func:`_street`)."""
+    scene = request.param
+    root = tmp_path_factory.mktemp(f"city_{scene}") / "gtFine" / "val" / "city"
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(11)
     for i in range(N_CITY):
-        objs = []
-        for _ in range(12):
-            x, y = rng.uniform(0, CW - 400), rng.uniform(0, CH - 300)
-            objs.append({"label": str(rng.choice(stuff)), "polygon": np.round(np.stack(
-                [x + rng.uniform(0, 900, 8), y + rng.uniform(0, 500, 8)], 1), 1).tolist()})
-        for _ in range(90):
-            cx, cy, r = rng.uniform(0, CW), rng.uniform(0, CH), rng.uniform(10, 120)
-            n = int(rng.integers(8, 41))
-            t = np.sort(rng.uniform(0, 2 * np.pi, n))
-            rad = rng.uniform(r / 2, r, n)
-            objs.append({"label": str(rng.choice(things)), "polygon": np.round(np.stack(
-                [cx + rad * np.cos(t), cy + rad * np.sin(t)], 1), 1).tolist()})
-        (root / f"city_{i:06d}_000019_gtFine_polygons.json").write_text(json.dumps(
-            {"imgHeight": CH, "imgWidth": CW, "objects": objs}))
-    return root.parent.parent
+        if scene == "blobs":
+            text = json.dumps({"imgHeight": CH, "imgWidth": CW, "objects": _blobs(rng)})
+        else:  # as cityscapesscripts writes gtFine files: every field, indented, sorted
+            objs = [{**o, "date": "28-Apr-2015 15:01:52", "deleted": 0, "draw": True,
+                     "id": k, "user": "annotator", "verified": 0}
+                    for k, o in enumerate(_street(rng))]
+            text = json.dumps({"imgHeight": CH, "imgWidth": CW, "objects": objs},
+                              sort_keys=True, indent=4)
+        (root / f"city_{i:06d}_000019_gtFine_polygons.json").write_text(text)
+    return {"root": root.parent.parent, "scene": scene}
 
 
-def test_cityscapes_labelids_maskkit(benchmark, impl, cityscapes, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_cityscapes_labelids_maskkit(benchmark, impl, cityscapes, tmp_path, workers):
     import maskkit
 
-    benchmark.group = G_CITY
-    impl("maskkit")
-    out = _rounds(benchmark, lambda o: maskkit.convert(cityscapes, o, to="cityscapes",
-                                                       outputs=["labelIds"], workers=1,
+    benchmark.group = _city_group(cityscapes["scene"])
+    impl("maskkit" if workers == 1 else "maskkit_2_workers")
+    out = _rounds(benchmark, lambda o: maskkit.convert(cityscapes["root"], o, to="cityscapes",
+                                                       outputs=["labelIds"], workers=workers,
                                                        progress=False), tmp_path)
     assert len(list(out.rglob("*_labelIds.png"))) == N_CITY
     benchmark.extra_info["ms_per_image"] = round(benchmark.stats.stats.median / N_CITY * 1e3, 2)
@@ -237,9 +333,9 @@ def test_cityscapes_labelids_json2labelimg(benchmark, impl, cityscapes, tmp_path
     pytest.importorskip("cityscapesscripts")
     from cityscapesscripts.preparation.json2labelImg import json2labelImg
 
-    benchmark.group = G_CITY
+    benchmark.group = _city_group(cityscapes["scene"])
     impl("cityscapesscripts")
-    files = sorted(cityscapes.rglob("*_polygons.json"))
+    files = sorted(cityscapes["root"].rglob("*_polygons.json"))
 
     def run(out):
         out.mkdir()

@@ -28,7 +28,8 @@ from maskkit.core.checks import check_out, check_value
 from maskkit.errors import InvalidInputError, InvalidPolygonError
 from maskkit.limits import check_image_size
 
-__all__ = ["paint_polygons", "polygon_to_mask", "polygon_to_rle", "segmentation_runs"]
+__all__ = ["paint_polygons", "paint_rings", "polygon_to_mask", "polygon_to_rle",
+           "segmentation_runs"]
 
 MODES = ("coco", "center", "all_touched")
 
@@ -376,6 +377,93 @@ def paint_polygons(out: np.ndarray, polygons: Sequence, values, *, mode: str = "
         vals = _check_values(out, values)
     ops = np.full(n, _kc.OP_SET, dtype=np.int64)
     paint_objects(out, objects, vals, ops, threads=resolve_threads(threads))
+    return out
+
+
+class _PackedRings(PolygonObjects):
+    """Objects of one ring each, given as packed arrays (see :func:`paint_rings`)."""
+
+    def __init__(self, height, width, xy, ring_offsets):
+        super().__init__(height, width, "coco")
+        self.xy = xy
+        self.ring_offsets = ring_offsets
+        self.obj_rings = np.arange(ring_offsets.size, dtype=np.int64)
+
+    def __len__(self):
+        return self.ring_offsets.size - 1
+
+    def arrays(self):
+        return (self.xy, self.ring_offsets, self.obj_rings, _EMPTY_I64, _EMPTY_I64,
+                np.zeros(self.ring_offsets.size, np.int64))
+
+
+def paint_rings(out: np.ndarray, xy: np.ndarray, ring_offsets: np.ndarray, values, *,
+                threads: int | None = None):
+    """Paint many one-ring polygons into an existing label map by COCO's rule, in order
+    (later objects win): :func:`paint_polygons` for coordinates already packed in one
+    array (no list is converted).
+
+    Parameters
+    ----------
+    out : ndarray, shape (H, W), integer dtype
+        The label map, modified in place.
+    xy : ndarray, float64
+        The flat coordinates ``x0, y0, x1, y1, ...`` of every ring, one after the other.
+    ring_offsets : ndarray, int64
+        Object ``i`` is ``xy[ring_offsets[i]:ring_offsets[i + 1]]``: ``ring_offsets[0]
+        == 0``, the last is ``xy.size``, and each ring has an even number of at least 6
+        coordinates (3 points).
+    values : sequence of int
+        The label of each object.
+    threads : int, optional
+        As :func:`paint_polygons`.
+
+    Returns
+    -------
+    ndarray
+        ``out``.
+
+    Examples
+    --------
+    >>> out = np.zeros((4, 6), np.uint8)
+    >>> xy = np.array([0, 0, 4, 0, 4, 4, 0, 4, 2, 1, 5, 1, 5, 3], np.float64)
+    >>> _ = paint_rings(out, xy, np.array([0, 8, 14]), [1, 2])
+    >>> out
+    array([[1, 1, 1, 1, 0, 0],
+           [1, 1, 1, 2, 2, 0],
+           [1, 1, 1, 1, 2, 0],
+           [1, 1, 1, 1, 0, 0]], dtype=uint8)
+    """
+    check_out(out)
+    h, w = out.shape
+    xy = np.ascontiguousarray(xy, dtype=np.float64)
+    offsets = np.ascontiguousarray(ring_offsets, dtype=np.int64)
+    if xy.ndim != 1 or offsets.ndim != 1 or offsets.size == 0:
+        raise InvalidInputError("xy and ring_offsets must be 1-D, ring_offsets not empty")
+    sizes = np.diff(offsets)
+    if offsets[0] != 0 or offsets[-1] != xy.size or (sizes.size and (
+            sizes.min() < 6 or (sizes & 1).any())):
+        raise InvalidPolygonError(
+            "ring_offsets must go from 0 to xy.size in steps of an even number of at least "
+            "6 coordinates (3 points)")
+    if len(values) != sizes.size:
+        raise InvalidInputError(f"got {sizes.size} rings but {len(values)} values")
+    vals = _check_values(out, values)
+    objects = _PackedRings(h, w, xy, offsets)
+    threads = resolve_threads(threads)
+    if threads > 1 and out.size >= _PARALLEL_MIN_PIXELS and len(vals) > 1:
+        ops = np.full(sizes.size, _kc.OP_SET, dtype=np.int64)
+        paint_objects(out, objects, vals, ops, threads=threads)
+        return out
+    # one thread: the kernel that only paints rings (it compiles in a fraction of the
+    # time of paint_objects, which also paints runs, multi-part objects and claims)
+    objects.check_coordinates(xy)
+    target = out if out.flags.c_contiguous else np.ascontiguousarray(out)
+    if target.dtype == np.bool_:
+        target, vals = target.view(np.uint8), vals.astype(np.uint8)
+    _kc.paint_rings(target, xy, offsets, vals, _kc.ROW_BITS_WORDS)
+    if target is not out and not np.shares_memory(target, out):
+        out[...] = target
     return out
 
 

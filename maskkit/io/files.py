@@ -45,6 +45,50 @@ def read_json(path: str | os.PathLike) -> Any:
         raise MaskkitIOError(f"cannot read file: {exc.strerror or exc}", source=path) from None
 
 
+def read_json_pairs(path: str | os.PathLike, key: str) -> tuple[Any, Any, Any]:
+    """Read a JSON file whose values under ``key`` are arrays of ``[x, y]`` numbers, those
+    arrays parsed by a kernel into one float64 array instead of Python lists.
+
+    Returns ``(doc, xy, offsets)``: in ``doc`` the ``k``-th such value (in file order) is
+    replaced by the int ``k``, and its numbers are ``xy[offsets[k]:offsets[k + 1]]``
+    (x, y, x, y ...), each the float ``json`` makes of its text. When a value under
+    ``key`` is of another kind, or a number is one the kernel does not convert as
+    ``json`` does, or the key is not found, this is :func:`read_json`: ``(doc, None,
+    None)``. Errors as :func:`read_json`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "a.json"
+    >>> _ = p.write_text('{"objects": [{"label": "car", "polygon": [[1, 2.5], [3, 4]]}]}')
+    >>> doc, xy, offsets = read_json_pairs(p, "polygon")
+    >>> doc, xy.tolist(), offsets.tolist()
+    ({'objects': [{'label': 'car', 'polygon': 0}]}, [1.0, 2.5, 3.0, 4.0], [0, 4])
+    """
+    import numpy as np
+
+    from maskkit._kernels import jsonpairs as _kj
+    from maskkit.io import fs
+
+    if not fs.is_url(path):
+        path = Path(path)
+    data = fs.read_bytes(path)
+    status, starts, ends, offsets, xy = _kj.scan_pairs(
+        np.frombuffer(data, np.uint8), np.frombuffer(key.encode(), np.uint8))
+    if status != _kj.OK or not starts.size:
+        return read_json(path), None, None
+    parts, last = [], 0
+    for k, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
+        parts += (data[last:start], b"%d" % k)
+        last = end
+    parts.append(data[last:])
+    try:
+        doc = json.loads(b"".join(parts))
+    except (ValueError, RecursionError):  # the errors read_json names
+        return read_json(path), None, None
+    return doc, xy, offsets
+
+
 def read_class_names(path: str | os.PathLike) -> dict[int, str]:
     """A VOC-style ``class_names.txt``: one name per line, the line's index (from 0) being
     the class value; blank lines keep their index but get no name.

@@ -51,9 +51,8 @@ def encode_label_png(labels: np.ndarray, *, palette: bool = False, source=None) 
                 f"label values must be in 0..65535 to fit a PNG; got range {lo}..{hi}",
                 source=source,
             )
-    h, w = labels.shape
     if hi <= 255:
-        depth, data = 8, np.ascontiguousarray(labels, dtype=np.uint8)
+        data = np.ascontiguousarray(labels, dtype=np.uint8)
     else:
         if palette:
             raise InvalidInputError(
@@ -61,8 +60,8 @@ def encode_label_png(labels: np.ndarray, *, palette: bool = False, source=None) 
                 "or use --contiguous ids",
                 source=source,
             )
-        depth, data = 16, np.ascontiguousarray(labels, dtype=">u2").view(np.uint8)
-    return _run_length_png(data, h, w, depth, voc_palette() if palette else None)
+        data = np.ascontiguousarray(labels, dtype=np.uint16)
+    return _run_length_png(data, voc_palette() if palette else None)
 
 
 def encode_png_array(labels: np.ndarray, *, palette: np.ndarray | None = None,
@@ -94,32 +93,29 @@ def encode_png_array(labels: np.ndarray, *, palette: np.ndarray | None = None,
             raise InvalidInputError("a palette PNG holds uint8 indices into an (n, 3) uint8 "
                                     f"palette, n <= 256; got palette shape {plte.shape}",
                                     source=source)
-    h, w = labels.shape
-    depth = 8 * labels.itemsize
-    data = np.ascontiguousarray(labels, dtype=">u2").view(np.uint8) if depth == 16 \
-        else np.ascontiguousarray(labels)
-    return _run_length_png(data, h, w, depth, plte)
+    return _run_length_png(np.ascontiguousarray(labels), plte)
 
 
-def _run_length_png(data: np.ndarray, h: int, w: int, depth: int, plte) -> bytes:
-    """PNG bytes of ``h`` rows of ``data`` (big-endian bytes at ``depth`` bits a pixel):
-    unfiltered rows deflated as runs (:mod:`maskkit._kernels.deflate`); a palette PNG when
-    ``plte`` (an (n, 3) uint8 table) is given, grey otherwise."""
+def _run_length_png(labels: np.ndarray, plte) -> bytes:
+    """PNG bytes of the C-contiguous 2-D uint8 or uint16 ``labels`` at their own bit depth:
+    unfiltered rows deflated as runs (:mod:`maskkit._kernels.deflate`, reading the map in
+    place); a palette PNG when ``plte`` (an (n, 3) uint8 table) is given, grey otherwise."""
+    import zlib
+
     from maskkit._kernels import deflate as _kd
 
-    n = h * (1 + data.shape[1])
-    stream = np.zeros(-(-n // 8) * 8, np.uint8)  # whole words for the encoder's scan
-    rows = stream[:n].reshape(h, -1)  # filter byte 0 (None) per row
-    rows[:, 1:] = data.reshape(h, -1)
-    raw, adler = _kd.deflate_runs(stream, n, _kd.LIT_BITS, _kd.LIT_N, _kd.RUN_BITS,
-                                  _kd.RUN_N)
-    idat = b"\x78\x01" + raw.tobytes() + int(adler).to_bytes(4, "big")
+    h, w = labels.shape
+    depth = 8 * labels.itemsize
+    idat = _kd.deflate_rows(labels)
     parts = [b"\x89PNG\r\n\x1a\n",
              _png_chunk(b"IHDR", w.to_bytes(4, "big") + h.to_bytes(4, "big")
                         + bytes((depth, 0 if plte is None else 3, 0, 0, 0)))]
     if plte is not None:
         parts.append(_png_chunk(b"PLTE", np.ascontiguousarray(plte, np.uint8).tobytes()))
-    parts += [_png_chunk(b"IDAT", idat), _png_chunk(b"IEND", b"")]
+    # the IDAT chunk around the kernel's array, not a copy of it
+    crc = zlib.crc32(idat, zlib.crc32(b"IDAT"))
+    parts += [idat.size.to_bytes(4, "big"), b"IDAT", idat, crc.to_bytes(4, "big"),
+              _png_chunk(b"IEND", b"")]
     return b"".join(parts)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,12 @@ import numpy as np
 from maskkit.datasets.formats.base import Reader, StagedFolder, Writer, WriteResult, safe_relative
 from maskkit.datasets.formats.geometry import areas_bboxes
 from maskkit.datasets.formats.model import Category, ImageRecord, Instance
-from maskkit.errors import InvalidAnnotationError, MaskkitIOError, UnknownCategoryError
+from maskkit.errors import (
+    InvalidAnnotationError,
+    MaskkitError,
+    MaskkitIOError,
+    UnknownCategoryError,
+)
 
 __all__ = ["LABELS", "CityscapesReader", "CityscapesWriter", "detect"]
 
@@ -84,6 +90,170 @@ def detect(path) -> bool:
                                _polygon_files(p, limit=1, suffix=PNG_SUFFIX))
 
 
+def _label(obj, where: str, path=None) -> tuple:
+    """``(label name, label table row, crowd)`` of a polygons file's object."""
+    label = str(obj.get("label"))
+    crowd = False
+    if label not in BY_NAME and label.endswith("group"):
+        label, crowd = label[: -len("group")], True
+    if label not in BY_NAME:
+        raise UnknownCategoryError(f"label {label!r} is not a Cityscapes label",
+                                   source=path, obj=where)
+    return label, BY_NAME[label], crowd
+
+
+#: What :func:`_label` makes of each label name of the table and of its ``group`` form:
+#: ``(label name, label id, crowd)``.
+_KNOWN_LABELS = {**{f"{n}group": (n, i, True) for n, i, *_ in LABELS
+                    if f"{n}group" not in BY_NAME},
+                 **{n: (n, i, False) for n, i, *_ in LABELS}}
+
+
+class RingInstance(Instance):
+    """An :class:`Instance` of one polygon part kept as a float64 array
+    (:attr:`Instance.coords`, a slice of the image's array); its COCO list
+    (``segmentation``) is made from the array the first time it is asked for. A
+    Cityscapes target paints the arrays and never asks; another target gets the same list
+    of floats as before."""
+
+    @property
+    def segmentation(self):
+        seg = self.__dict__.get("_segmentation")
+        if seg is None:
+            seg = self.__dict__["_segmentation"] = [self.coords.tolist()]
+        return seg
+
+    @segmentation.setter
+    def segmentation(self, value):
+        self.__dict__["_segmentation"] = value
+
+
+def _header(doc, path) -> tuple:
+    """``(height, width, objects)`` of a polygons file."""
+    try:
+        return int(doc["imgHeight"]), int(doc["imgWidth"]), doc["objects"]
+    except (KeyError, TypeError, ValueError):
+        raise InvalidAnnotationError("needs imgHeight, imgWidth and objects",
+                                     source=path) from None
+
+
+def _add_parsed(rec: ImageRecord, objects, xy: np.ndarray, offsets: np.ndarray) -> bool:
+    """:func:`_add_polygons` for a file read by :func:`maskkit.io.files.read_json_pairs`:
+    each object's polygon is the index of its numbers in ``xy``. False, with ``rec``
+    untouched, when an object is irregular in any way (the caller then reads the file
+    again as json reads it, to name the object)."""
+    try:
+        entries = _entries(objects)
+    except MaskkitError:
+        return False
+    if entries is None:
+        return False
+    n = offsets.size - 1
+    for e in entries:
+        if e[2] >= 0 and (type(e[4]) is not int or not 0 <= e[4] < n):
+            return False  # a polygon the kernel did not parse (a key written with escapes)
+    bounds = offsets.tolist()
+    make = RingInstance.of_valid
+    for i, label, lab_id, crowd, k in entries:
+        if lab_id < 0:
+            rec.dropped.append(f"object {i} ({label}): Cityscapes does not draw id {lab_id}")
+            continue
+        start, stop = bounds[k], bounds[k + 1]
+        if stop - start < 6:
+            rec.dropped.append(f"object {i} ({label}): a polygon of {(stop - start) // 2} "
+                               "points")
+        else:
+            rec.instances.append(make(lab_id, None, crowd, coords=xy[start:stop]))
+    return True
+
+
+def _entries(objects) -> list | None:
+    """``(index, label name, label id, crowd, polygon)`` of every object not deleted, or
+    None when an object is not a JSON object; raises for an unknown label."""
+    out = []
+    known = _KNOWN_LABELS
+    for i, obj in enumerate(objects):
+        if type(obj) is not dict:
+            return None
+        if obj.get("deleted"):
+            continue
+        raw = obj.get("label")
+        hit = known.get(raw) if type(raw) is str else None
+        if hit is None:  # not a label of the table, or not a string: _label says why
+            label, lab, crowd = _label(obj, f"object {i}")
+            hit = label, lab[1], crowd
+        out.append((i, *hit, obj.get("polygon")))
+    return out
+
+
+def _add_polygons(rec: ImageRecord, entries: list) -> bool:
+    """Add the objects :func:`_entries` found to ``rec`` at once, when every polygon to
+    draw is a list of ``[x, y]`` pairs of finite numbers; False, with ``rec`` untouched,
+    for anything else (:func:`_add_object` then finds and names the object).
+
+    The coordinates of the whole image become one float64 array in one conversion; each
+    object keeps its slice as :attr:`Instance.coords` (a writer takes it as it is) and a
+    flat list of floats as its segmentation. Objects are dropped, in file order, as
+    :func:`_add_object` drops them (a label Cityscapes does not draw, fewer than 3
+    points)."""
+    from itertools import chain
+
+    polygons = [e[4] for e in entries if e[2] >= 0]
+    try:
+        points = list(chain.from_iterable(polygons))
+        # every point a list of two numbers (a string of two characters has a length 2)
+        if points and (set(map(type, points)) != {list} or set(map(len, points)) != {2}):
+            return False
+        xy = np.fromiter(chain.from_iterable(points), np.float64, count=2 * len(points))
+        sizes = iter([len(p) for p in polygons])
+    except (TypeError, ValueError, OverflowError):
+        return False
+    if not np.isfinite(xy).all():
+        return False
+    values = xy.tolist()
+    start = 0
+    for i, label, lab_id, crowd, _ in entries:
+        if lab_id < 0:
+            rec.dropped.append(f"object {i} ({label}): Cityscapes does not draw id {lab_id}")
+            continue
+        n = next(sizes)
+        stop = start + 2 * n
+        if n < 3:
+            rec.dropped.append(f"object {i} ({label}): a polygon of {n} points")
+        else:
+            rec.instances.append(Instance.of_valid(lab_id, [values[start:stop]], crowd,
+                                                   coords=xy[start:stop]))
+        start = stop
+    return True
+
+
+def _add_object(rec: ImageRecord, path, i: int, obj) -> None:
+    """Add object ``i`` of a polygons file to ``rec`` (or to its dropped objects), or
+    raise the error that names it."""
+    where = f"object {i}"
+    if not isinstance(obj, dict):
+        raise InvalidAnnotationError("is not a JSON object", source=path, obj=where)
+    if obj.get("deleted"):
+        return
+    label, lab, crowd = _label(obj, where, path)
+    if lab[1] < 0:
+        rec.dropped.append(f"{where} ({label}): Cityscapes does not draw id {lab[1]}")
+        return
+    try:
+        xy = np.asarray(obj["polygon"], np.float64).reshape(-1, 2)
+    except (KeyError, TypeError, ValueError):
+        raise InvalidAnnotationError("polygon must be a list of [x, y]", source=path,
+                                     obj=where) from None
+    if len(xy) < 3:
+        rec.dropped.append(f"{where} ({label}): a polygon of {len(xy)} points")
+        return
+    if not np.isfinite(xy).all():
+        raise InvalidAnnotationError("polygon coordinates must be finite",
+                                     source=path, obj=where)
+    # checked here: at least 3 points, finite floats
+    rec.instances.append(Instance.of_valid(lab[1], [xy.ravel().tolist()], crowd))
+
+
 def table_categories() -> list[Category]:
     """The Cityscapes labels with an id >= 0 as categories (supercategory: category)."""
     return [Category(i, n, cat) for n, i, _t, cat, _h in LABELS if i >= 0]
@@ -110,51 +280,30 @@ class CityscapesReader(Reader):
     def read(self, unit) -> ImageRecord:
         if unit.endswith(PNG_SUFFIX):
             return self._read_png(unit)
-        from maskkit.io.files import read_json
+        from maskkit.io.files import read_json, read_json_pairs
 
         path = self.root / unit
-        doc = read_json(path)
-        try:
-            h, w = int(doc["imgHeight"]), int(doc["imgWidth"])
-            objects = doc["objects"]
-        except (KeyError, TypeError, ValueError):
-            raise InvalidAnnotationError("needs imgHeight, imgWidth and objects",
-                                         source=path) from None
         base = unit[: -len(SUFFIX)]
         base = base[: -len("_gtFine")] if base.endswith("_gtFine") else base
+        # the polygons parsed by a kernel straight into one array; the rest by json
+        doc, xy, offsets = read_json_pairs(path, "polygon")
+        if xy is not None:
+            h, w, objects = _header(doc, path)
+            rec = ImageRecord(f"{base}_leftImg8bit.png", h, w)
+            if _add_parsed(rec, objects, xy, offsets):
+                return rec
+            doc = read_json(path)  # something is irregular: as json reads it
+        h, w, objects = _header(doc, path)
         rec = ImageRecord(f"{base}_leftImg8bit.png", h, w)
-        for i, obj in enumerate(objects):
-            where = f"object {i}"
-            if not isinstance(obj, dict):
-                raise InvalidAnnotationError("is not a JSON object", source=path, obj=where)
-            if obj.get("deleted"):
-                continue
-            label = str(obj.get("label"))
-            crowd = False
-            if label not in BY_NAME and label.endswith("group"):
-                label, crowd = label[: -len("group")], True
-            if label not in BY_NAME:
-                raise UnknownCategoryError(f"label {label!r} is not a Cityscapes label",
-                                           source=path, obj=where)
-            lab = BY_NAME[label]
-            if lab[1] < 0:
-                rec.dropped.append(f"{where} ({label}): Cityscapes does not draw id {lab[1]}")
-                continue
-            try:
-                xy = np.asarray(obj["polygon"], np.float64).reshape(-1, 2)
-            except (KeyError, TypeError, ValueError):
-                raise InvalidAnnotationError("polygon must be a list of [x, y]", source=path,
-                                             obj=where) from None
-            if len(xy) < 3:
-                rec.dropped.append(f"{where} ({label}): a polygon of {len(xy)} points")
-                continue
-            if not np.isfinite(xy).all():
-                raise InvalidAnnotationError("polygon coordinates must be finite",
-                                             source=path, obj=where)
-            # checked here: at least 3 points, finite floats
-            rec.instances.append(Instance.of_valid(lab[1], [xy.ravel().tolist()], crowd))
+        try:
+            entries = _entries(objects)
+        except MaskkitError:
+            entries = None
+        if entries is None or not _add_polygons(rec, entries):
+            # something is irregular: object by object, to raise the first error
+            for i, obj in enumerate(objects):
+                _add_object(rec, path, i, obj)
         return rec
-
 
     def _read_png(self, unit) -> ImageRecord:
         """An ``instanceIds`` PNG: ``id * 1000 + k`` is instance ``k`` of class ``id``; a
@@ -192,6 +341,45 @@ class CityscapesReader(Reader):
         return rec
 
 
+_scratch = threading.local()
+
+
+def _zeros(h: int, w: int, dtype) -> np.ndarray:
+    """A zeroed (h, w) label map, reusing this thread's last one of that dtype: filling
+    2 MB with zeros costs a tenth of what a new map's first writes cost (the kernel
+    maps and zeroes every page of a fresh allocation). The map is the caller's until its
+    next call."""
+    key = np.dtype(dtype).str
+    buf = getattr(_scratch, key, None)
+    if buf is None or buf.shape != (h, w):
+        buf = np.zeros((h, w), dtype)
+        setattr(_scratch, key, buf)
+    else:
+        buf.fill(0)
+    return buf
+
+
+def _packed(coords: list):
+    """``(xy, ring_offsets)`` of objects whose reader made their coordinates an array
+    (:attr:`Instance.coords`, one ring each), or None when one of them has none."""
+    if any(c is None for c in coords):
+        return None
+    offsets = np.zeros(len(coords) + 1, np.int64)
+    np.cumsum([c.size for c in coords], out=offsets[1:])
+    return np.concatenate(coords), offsets
+
+
+def _paint(out: np.ndarray, kept: list, rings, values: list) -> None:
+    """Paint the objects in order by COCO's rule: from the packed rings when there are
+    (no list converted), else from their segmentations."""
+    from maskkit.core.rasterize import paint_polygons, paint_rings
+
+    if rings is not None:
+        paint_rings(out, rings[0], rings[1], values, threads=1)
+    else:
+        paint_polygons(out, [inst.segmentation for inst in kept], values, threads=1)
+
+
 class CityscapesWriter(Writer):
     """Write Cityscapes label PNGs (``outputs``: any of labelIds, labelTrainIds,
     instanceIds) under ``dst``, keeping the file names' folders."""
@@ -223,17 +411,18 @@ class CityscapesWriter(Writer):
         self.stage.start(keep=resume)
 
     def write(self, rec: ImageRecord) -> WriteResult:
-        from maskkit.core.rasterize import paint_polygons
         from maskkit.datasets.formats.labelpng import encode_png
 
         rel = safe_relative(rec.file_name)
         stem = rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
         stem = stem[: -len("_leftImg8bit")] if stem.endswith("_leftImg8bit") else stem
         res = WriteResult()
-        segs, ids, inst_values, things = [], [], [], []
+        kept, coords, ids, inst_values, things = [], [], [], [], []
         counters: dict[int, int] = {}
+        instances = "instanceIds" in self.outputs
+        table = self.table
         for i, inst in enumerate(rec.instances):
-            lab = self.table.get(inst.category_id)
+            lab = table.get(inst.category_id)
             if lab is None:
                 raise UnknownCategoryError(
                     f"object {i}: category {inst.category_id} is not a Cityscapes label "
@@ -242,18 +431,22 @@ class CityscapesWriter(Writer):
             if lab[1] < 0:
                 res.dropped.append(f"object {i} ({lab[0]}): Cityscapes does not draw it")
                 continue
-            segs.append(inst.segmentation)
+            kept.append(inst)  # its segmentation list only made if a list is needed
+            coords.append(inst.coords)
             ids.append(lab[1])
+            if not instances:
+                continue
             if lab[4] and not inst.iscrowd:
                 k = counters.get(lab[1], 0)
                 counters[lab[1]] = k + 1
                 inst_values.append(lab[1] * 1000 + k)
-                things.append((i, len(segs) - 1))
+                things.append((i, len(kept) - 1))
             else:
                 inst_values.append(lab[1])
-        labels = np.zeros((rec.height, rec.width), np.uint8)
-        if segs:
-            paint_polygons(labels, segs, ids, threads=1)
+        rings = _packed(coords) if kept else None
+        labels = _zeros(rec.height, rec.width, np.uint8)
+        if kept:
+            _paint(labels, kept, rings, ids)
         if "labelIds" in self.outputs:
             res.files.update([self.stage.write(f"{stem}_gtFine_labelIds.png",
                                                encode_png(labels))])
@@ -261,13 +454,14 @@ class CityscapesWriter(Writer):
             res.files.update([self.stage.write(f"{stem}_gtFine_labelTrainIds.png",
                                                encode_png(self.train_lut[labels]))])
         if "instanceIds" in self.outputs:
-            inst = np.zeros((rec.height, rec.width), np.uint16)
-            if segs:
-                paint_polygons(inst, segs, inst_values, threads=1)
+            inst = _zeros(rec.height, rec.width, np.uint16)
+            if kept:
+                _paint(inst, kept, rings, inst_values)
             res.files.update([self.stage.write(f"{stem}_gtFine_instanceIds.png",
                                                encode_png(inst))])
             if things:  # instances covered by later objects: what is left of them
-                full = areas_bboxes([segs[j] for _, j in things], rec.height, rec.width)
+                full = areas_bboxes([kept[j].segmentation for _, j in things], rec.height,
+                                    rec.width)
                 values, counts = np.unique(inst, return_counts=True)
                 left = dict(zip(values.tolist(), counts.tolist()))
                 for (i, j), (area, _) in zip(things, full):
@@ -275,7 +469,7 @@ class CityscapesWriter(Writer):
                     if area and seen < area:
                         res.losses.append({"object": i, "category_id": ids[j],
                                            "iou": seen / area, "how": "overlapped"})
-        res.objects = len(segs)
+        res.objects = len(kept)
         return res
 
     def finish(self, payloads: list) -> None:

@@ -66,6 +66,10 @@ class Instance:
     floats : bool
         Set by a reader whose polygon coordinates are all Python floats (the YOLO
         reader's): a writer may then skip checking each value's type.
+    coords : ndarray or None
+        Set by a reader that made the coordinates of a one-part polygon a float64 array
+        (the Cityscapes reader's): ``segmentation[0]`` as an array, checked finite; a
+        writer may paint it without converting the list again. None otherwise.
     """
 
     category_id: int
@@ -73,16 +77,17 @@ class Instance:
     iscrowd: bool = False
     extra: dict = field(default_factory=dict)
     floats: bool = field(default=False, repr=False, compare=False)
+    coords: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         _check_geometry(self.segmentation, f"object of category {self.category_id!r}")
 
     @classmethod
     def of_valid(cls, category_id: int, segmentation, iscrowd: bool = False,
-                 extra: dict | None = None) -> Instance:
+                 extra: dict | None = None, coords=None) -> Instance:
         """An instance whose geometry its reader has already checked (a list of flat
         polygon parts of at least 6 Python floats, an even number): no second check,
-        and ``floats`` is set.
+        and ``floats`` is set. ``coords``: see :class:`Instance`.
 
         Examples
         --------
@@ -95,6 +100,7 @@ class Instance:
         inst.iscrowd = iscrowd
         inst.extra = {} if extra is None else extra
         inst.floats = True
+        inst.coords = coords
         return inst
 
 

@@ -1,0 +1,244 @@
+"""Arrays of number pairs found in JSON text, parsed to float64 without building Python
+objects (a Cityscapes polygons file is mostly ``"polygon": [[x, y], ...]``).
+
+:func:`scan_pairs` walks the bytes once, skipping strings as JSON's tokenizer does, and
+for every key equal to ``key`` whose value is an array of ``[number, number]`` arrays
+records where the value's text starts and ends and parses its numbers. A number is taken
+only when its double is certain to be the one Python's ``json`` makes (``float`` of the
+text, correctly rounded): at most 17 digits forming an integer below 2^53 scaled by a
+power of ten up to 10^22 (one exact operand times or divided by another exact one is one
+correct rounding: Clinger's fast path). Anything else (another value under ``key``, a
+number outside that path, text that is not JSON) stops the scan with :data:`GIVE_UP` and
+the caller reads the file with ``json``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core.extending import intrinsic
+
+from maskkit._jit import kernel
+from maskkit._kernels.ccl import span_pointer
+
+OK = 0
+GIVE_UP = 1
+
+#: 10^0 .. 10^22, each exact in a double.
+POW10 = np.array([float(10**k) for k in range(23)], np.float64)
+_TWO53 = 1 << 53
+
+_QUOTE = 34  # "
+_BACKSLASH = 92
+_COLON = 58
+_COMMA = 44
+_OPEN = 91  # [
+_CLOSE = 93  # ]
+_MINUS = 45
+_DOT = 46
+_PLUS = 43
+_ZERO = 48
+_NINE = 57
+
+
+#: Eight spaces as a little-endian word: indentation is skipped a word at a time.
+_SPACES = np.uint64(0x2020202020202020)
+
+
+@intrinsic
+def _load_u64(typingctx, arr, i):
+    """The 8 bytes ``arr[i:i + 8]`` of a 1-D uint8 array as a little-endian uint64, at any
+    alignment (the caller keeps ``0 <= i`` and ``i + 8 <= arr.size``)."""
+    if not isinstance(arr, types.Array) or arr.ndim != 1 or arr.dtype != types.uint8:
+        return None
+    sig = types.uint64(arr, i)
+
+    def codegen(context, builder, signature, args):
+        arrty = signature.args[0]
+        ary = context.make_array(arrty)(context, builder, args[0])
+        ptr = span_pointer(context, builder, arrty, ary, args[1], 8)
+        return builder.load(builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
+
+    return sig, codegen
+
+
+@kernel
+def scan_pairs(buf, key):
+    """Find every ``"<key>": [[x, y], ...]`` in the JSON text ``buf`` (uint8).
+
+    Returns ``(status, starts, ends, offsets, xy)``: value ``k`` is the text
+    ``buf[starts[k]:ends[k]]`` (from its ``[`` to its ``]``, both included) and its
+    numbers are ``xy[offsets[k]:offsets[k + 1]]`` (x, y, x, y ...). ``status`` is
+    :data:`GIVE_UP` when a value under ``key`` is anything else or a number is off the
+    fast path; the arrays are then meaningless (the scan stops there). ``key`` (uint8) is the key's bytes as they
+    stand between the quotes.
+
+    One loop, no helper calls: a call that passes the buffer costs reference counting
+    (two atomic operations), more than parsing a number.
+    """
+    n = buf.size
+    klen = key.size
+    # a value takes at least 4 bytes of its key's text and 2 of its own ("k":[]), a
+    # number at least 2 (a digit and a separator)
+    starts = np.empty(n // (klen + 5) + 1, np.int64)
+    ends = np.empty(n // (klen + 5) + 1, np.int64)
+    offsets = np.empty(n // (klen + 5) + 2, np.int64)
+    xy = np.empty(n // 2 + 2, np.float64)
+    nv = 0
+    nx = 0
+    offsets[0] = 0
+    i = 0
+    # where the scan is: 0 outside the values, 1 before a point's "[", 2 before a number,
+    # 4 after one, 3 after a point's "]"
+    state = 0
+    status = OK
+    start = 0
+    item = 0  # 0 for x, 1 for y
+    while i < n:
+        c = buf[i]
+        if c == 32 or c == 10 or c == 13 or c == 9:  # JSON whitespace
+            i += 1
+            # an indented file (gtFine's: 4 spaces a level) has runs of spaces
+            while i + 8 <= n and _load_u64(buf, i) == _SPACES:
+                i += 8
+            while i < n and buf[i] == 32:
+                i += 1
+            continue
+        if state == 0:
+            if c != _QUOTE:
+                i += 1
+                continue
+            # a string: its text is buf[i + 1:j]
+            j = i + 1
+            while j < n and buf[j] != _QUOTE:
+                j += 2 if buf[j] == _BACKSLASH else 1
+            if j >= n:
+                break  # not closed: not JSON (json says where)
+            same = j - i - 1 == klen
+            if same:
+                for t in range(klen):
+                    if buf[i + 1 + t] != key[t]:
+                        same = False
+                        break
+            i = j + 1
+            if not same:
+                continue
+            while i < n and (buf[i] == 32 or buf[i] == 10 or buf[i] == 13 or buf[i] == 9):
+                i += 1
+            if i >= n or buf[i] != _COLON:
+                continue  # a string value, not a key
+            i += 1
+            while i < n and (buf[i] == 32 or buf[i] == 10 or buf[i] == 13 or buf[i] == 9):
+                i += 1
+            if i >= n or buf[i] != _OPEN:
+                status = GIVE_UP
+                break
+            start = i
+            i += 1
+            while i < n and (buf[i] == 32 or buf[i] == 10 or buf[i] == 13 or buf[i] == 9):
+                i += 1
+            if i < n and buf[i] == _CLOSE:  # no points
+                i += 1
+                starts[nv] = start
+                ends[nv] = i
+                nv += 1
+                offsets[nv] = nx
+                continue
+            state = 1
+        elif state == 1:
+            if c != _OPEN:
+                status = GIVE_UP
+                break
+            i += 1
+            state = 2
+            item = 0
+        elif state == 2:
+            # a number by JSON's grammar, on the fast path (see the module docstring)
+            neg = c == _MINUS
+            if neg:
+                i += 1
+            if i >= n or buf[i] < _ZERO or buf[i] > _NINE:
+                status = GIVE_UP
+                break
+            mant = np.int64(0)
+            digits = 0
+            if buf[i] == _ZERO:
+                i += 1
+            else:
+                while i < n and _ZERO <= buf[i] <= _NINE:
+                    if digits < 18:
+                        mant = mant * 10 + np.int64(buf[i] - _ZERO)
+                    digits += 1
+                    i += 1
+            is_float = False
+            scale = 0
+            if i < n and buf[i] == _DOT:
+                is_float = True
+                i += 1
+                if i >= n or buf[i] < _ZERO or buf[i] > _NINE:
+                    status = GIVE_UP
+                    break
+                while i < n and _ZERO <= buf[i] <= _NINE:
+                    if mant != 0 or buf[i] != _ZERO:  # leading zeros are no digits
+                        if digits < 18:
+                            mant = mant * 10 + np.int64(buf[i] - _ZERO)
+                        digits += 1
+                    scale -= 1
+                    i += 1
+            if i < n and (buf[i] == 101 or buf[i] == 69):  # e, E
+                is_float = True
+                i += 1
+                eneg = False
+                if i < n and (buf[i] == _PLUS or buf[i] == _MINUS):
+                    eneg = buf[i] == _MINUS
+                    i += 1
+                if i >= n or buf[i] < _ZERO or buf[i] > _NINE:
+                    status = GIVE_UP
+                    break
+                e = 0
+                while i < n and _ZERO <= buf[i] <= _NINE:
+                    if e < 10000:
+                        e = e * 10 + np.int64(buf[i] - _ZERO)
+                    i += 1
+                scale += -e if eneg else e
+            if digits > 17 or mant >= _TWO53:
+                status = GIVE_UP
+                break
+            if mant == 0:
+                value = 0.0
+            elif 0 <= scale <= 22:
+                value = np.float64(mant) * POW10[scale]
+            elif -22 <= scale < 0:
+                value = np.float64(mant) / POW10[-scale]
+            else:
+                status = GIVE_UP
+                break
+            # an integer literal -0 is float(int("-0")) = +0.0
+            xy[nx] = -value if neg and (is_float or mant != 0) else value
+            nx += 1
+            state = 4
+        elif state == 4:  # after a number: "," before y, "]" after it
+            if c != (_COMMA if item == 0 else _CLOSE):
+                status = GIVE_UP
+                break
+            i += 1
+            item += 1
+            state = 2 if item == 1 else 3
+        else:  # after a point: another one, or the end of the value
+            if c == _COMMA:
+                i += 1
+                state = 1
+            elif c == _CLOSE:
+                i += 1
+                starts[nv] = start
+                ends[nv] = i
+                nv += 1
+                offsets[nv] = nx
+                state = 0
+            else:
+                status = GIVE_UP
+                break
+    if state != 0:
+        status = GIVE_UP
+    return status, starts[:nv], ends[:nv], offsets[:nv + 1], xy[:nx]
