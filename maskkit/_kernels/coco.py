@@ -642,6 +642,34 @@ def _grown(buf, need):
 
 
 @kernel
+def _ring_toggles(xy, start, stop, h, w, rows, tog):
+    """The toggles of one ring (:func:`_toggles_into`, each ``X << bits | Y`` with a
+    power-of-two stride ``1 << bits > h``, so a shift and a mask decode it) and the box of
+    those at rows ``< rows``: ``(tog, m, bits, x0, x1, y0, y1)``, ``tog`` grown when the
+    ring needed more, ``y1 < 0`` when no toggle is at such a row. Called once per ring by
+    both ring painters."""
+    bits = 1
+    while (1 << bits) <= h:
+        bits += 1
+    ymask = (1 << bits) - 1
+    tog = _grown(tog, _ring_capacity(xy, start, stop, w))
+    m = _toggles_into(xy, start, stop, h, w, 1 << bits, tog)
+    x0 = w
+    x1 = -1
+    y0 = rows
+    y1 = -1
+    for i in range(m):
+        Y = tog[i] & ymask
+        if Y < rows:
+            X = tog[i] >> bits
+            x0 = min(x0, X)
+            x1 = max(x1, X)
+            y0 = min(y0, Y)
+            y1 = max(y1, Y)
+    return tog, m, bits, x0, x1, y0, y1
+
+
+@kernel
 def _paint_ring(flat, cflat, h, w, xy, start, stop, value, op, ignore, stats, row_lo, row_hi,
                 tog, first, cols, bnd, spans):
     """Paint one ring (even-odd) row by row, writing only rows ``row_lo <= r < row_hi``.
@@ -658,26 +686,9 @@ def _paint_ring(flat, cflat, h, w, xy, start, stop, value, op, ignore, stats, ro
     ``(h, w)`` label map flattened, ``cflat`` the claims flattened (empty for ``OP_SET``).
     """
     hh = min(row_hi, h)
-    # a power-of-two stride > h lets (X, Y) be decoded with a shift and a mask
-    bits = 1
-    while (1 << bits) <= h:
-        bits += 1
-    ymask = (1 << bits) - 1
-    tog = _grown(tog, _ring_capacity(xy, start, stop, w))
-    m = _toggles_into(xy, start, stop, h, w, 1 << bits, tog)
     # toggles at rows >= hh change nothing this band paints
-    x0 = w
-    x1 = -1
-    y0 = hh
-    y1 = -1
-    for i in range(m):
-        Y = tog[i] & ymask
-        if Y < hh:
-            X = tog[i] >> bits
-            x0 = min(x0, X)
-            x1 = max(x1, X)
-            y0 = min(y0, Y)
-            y1 = max(y1, Y)
+    tog, m, bits, x0, x1, y0, y1 = _ring_toggles(xy, start, stop, h, w, hh, tog)
+    ymask = (1 << bits) - 1
     if y1 < 0:
         return tog, first, cols, bnd, spans
     nrows = y1 - y0 + 1
@@ -839,24 +850,8 @@ def _paint_ring_rows(flat, h, w, xy, start, stop, value, budget, tog, bmp, spans
 
     ``tog``, ``bmp`` and ``spans`` are scratch buffers shared by the rings of an image;
     they are returned, grown when a ring needed more."""
-    bits = 1
-    while (1 << bits) <= h:
-        bits += 1
+    tog, m, bits, x0, x1, y0, y1 = _ring_toggles(xy, start, stop, h, w, h, tog)
     ymask = (1 << bits) - 1
-    tog = _grown(tog, _ring_capacity(xy, start, stop, w))
-    m = _toggles_into(xy, start, stop, h, w, 1 << bits, tog)
-    x0 = w
-    x1 = -1
-    y0 = h
-    y1 = -1
-    for i in range(m):
-        Y = tog[i] & ymask
-        if Y < h:
-            X = tog[i] >> bits
-            x0 = min(x0, X)
-            x1 = max(x1, X)
-            y0 = min(y0, Y)
-            y1 = max(y1, Y)
     if y1 < 0:
         return tog, bmp, spans
     nrows = y1 - y0 + 1
