@@ -119,6 +119,21 @@ def polygon_arrays(segs, *, name_of=None) -> tuple[np.ndarray, np.ndarray, np.nd
     return xy, ring_offsets, obj_rings
 
 
+def _sized_arrays(segs, heights, widths, name_of):
+    """:func:`polygon_arrays` of objects of images of these sizes (one per object, each
+    checked against the byte limit), and the sizes as int64 arrays."""
+    from maskkit.limits import check_image_size
+
+    hs = np.asarray(heights, np.int64).reshape(-1)
+    ws = np.asarray(widths, np.int64).reshape(-1)
+    if hs.size != len(segs) or ws.size != len(segs):
+        raise InvalidInputError("one height and one width per object")
+    for h, w in set(zip(hs.tolist(), ws.tolist())):
+        check_image_size(h, w)
+    xy, ring_offsets, obj_rings = polygon_arrays(segs, name_of=name_of)
+    return xy, ring_offsets, obj_rings, hs, ws
+
+
 def polygon_stats(segs, heights, widths, *, name_of=None) -> tuple[np.ndarray, np.ndarray]:
     """Pixel area and ``[x, y, w, h]`` box under COCO's rule of many polygon objects,
     possibly of several images (``heights[k]``, ``widths[k]``: object ``k``'s image), in
@@ -132,15 +147,8 @@ def polygon_stats(segs, heights, widths, *, name_of=None) -> tuple[np.ndarray, n
     ([6, 1], [[1, 1, 3, 2], [1, 0, 1, 1]])
     """
     from maskkit._kernels.objstats import polygon_object_stats
-    from maskkit.limits import check_image_size
 
-    hs = np.asarray(heights, np.int64).reshape(-1)
-    ws = np.asarray(widths, np.int64).reshape(-1)
-    if hs.size != len(segs) or ws.size != len(segs):
-        raise InvalidInputError("one height and one width per object")
-    for h, w in set(zip(hs.tolist(), ws.tolist())):
-        check_image_size(h, w)
-    xy, ring_offsets, obj_rings = polygon_arrays(segs, name_of=name_of)
+    xy, ring_offsets, obj_rings, hs, ws = _sized_arrays(segs, heights, widths, name_of)
     return polygon_object_stats(xy, ring_offsets, obj_rings, hs, ws)
 
 
@@ -269,15 +277,8 @@ def join_many(segs, heights, widths, *, check: bool = True, name_of=None,
     ([0.0, 0.0, 0.25, 0.0, 0.25, 0.5], [1.0, 1.0])
     """
     from maskkit._kernels.objstats import join_objects
-    from maskkit.limits import check_image_size
 
-    hs = np.asarray(heights, np.int64).reshape(-1)
-    ws = np.asarray(widths, np.int64).reshape(-1)
-    if hs.size != len(segs) or ws.size != len(segs):
-        raise InvalidInputError("one height and one width per object")
-    for h, w in set(zip(hs.tolist(), ws.tolist())):
-        check_image_size(h, w)
-    xy, ring_offsets, obj_rings = polygon_arrays(segs, name_of=name_of)
+    xy, ring_offsets, obj_rings, hs, ws = _sized_arrays(segs, heights, widths, name_of)
     out, offsets, iou = join_objects(xy, ring_offsets, obj_rings, hs, ws, bool(check))
     if as_text:
         return yolo_numbers(out, offsets, hs, ws), iou
