@@ -430,12 +430,18 @@ base = b'{"objects": [{"polygon": [[1.5, -2], [3e2, 0.25]], "label": "p"}, "poly
        b'{"polygon" : [ ]}, {"polygon":[[0,0]]}]}'
 alphabet = np.frombuffer(b'"[],:-.0123456789eE+ \\polygn{}', np.uint8)
 key = np.frombuffer(b"polygon", np.uint8)
-for it in range(3000):
+for it in range(4000):
     buf = np.frombuffer(base, np.uint8).copy()
     for _ in range(int(rng.integers(1, 6))):
         buf[rng.integers(0, buf.size)] = rng.choice(alphabet)
     buf = buf[: rng.integers(0, buf.size + 1)]
-    kj.scan_pairs(buf, key)
+    kj.scan_pairs(buf, key, bool(it & 1))
+# the rings mode on runs of the shortest values and inner arrays (the outputs' bounds)
+for text in (b'"polygon":[[0]]' * 50, b'"polygon":[[0],[0],[0]],' * 40, b"[0]" * 90,
+             b'"polygon":[[0,0,0,0,0,0]]', b'"polygon":[', b'"polygon":[[1e999]]'):
+    for cut in range(0, len(text) + 1, 3):
+        kj.scan_pairs(np.frombuffer(text[:cut], np.uint8), key, False)
+        kj.scan_pairs(np.frombuffer(text[:cut], np.uint8), key, True)
 print("ok")
 """
 

@@ -1,16 +1,17 @@
-"""Arrays of number pairs found in JSON text, parsed to float64 without building Python
-objects (a Cityscapes polygons file is mostly ``"polygon": [[x, y], ...]``).
+"""Arrays of numbers found in JSON text, parsed to float64 without building Python
+objects (a Cityscapes polygons file is mostly ``"polygon": [[x, y], ...]``, a COCO file
+mostly ``"segmentation": [[x1, y1, x2, y2, ...], ...]``).
 
 :func:`scan_pairs` walks the bytes once, skipping strings as JSON's tokenizer does, and
-for every key equal to ``key`` whose value is an array of ``[number, number]`` arrays
-records where the value's text starts and ends and parses its numbers. A number is taken
-only when its double is certain to be the one Python's ``json`` makes (``float`` of the
-text, correctly rounded): at most 17 digits forming an integer below 2^53 scaled by a
-power of ten up to 10^22 (one exact operand times or divided by another exact one is one
-correct rounding: Clinger's fast path). Anything else (another value under ``key``, a
-number outside that path, text that is not JSON) stops the scan with :data:`GIVE_UP` and
-the caller reads the file with ``json``.
-"""
+for every key equal to ``key`` whose value is an array of arrays of numbers records where
+the value's text starts and ends and parses its numbers. A number is taken only when its
+double is certain to be the one Python's ``json`` makes (``float`` of the text, correctly
+rounded): at most 17 digits forming an integer below 2^53 scaled by a power of ten up to
+10^22 (one exact operand times or divided by another exact one is one correct rounding:
+Clinger's fast path). Anything else under ``key`` (another kind of value, a number
+outside that path) stops the scan with :data:`GIVE_UP` when points are asked for (the
+caller reads the file with ``json``), and is left for ``json`` to read otherwise; text
+that is not JSON stops it either way."""
 
 from __future__ import annotations
 
@@ -64,37 +65,46 @@ def _load_u64(typingctx, arr, i):
 
 
 @kernel
-def scan_pairs(buf, key):
-    """Find every ``"<key>": [[x, y], ...]`` in the JSON text ``buf`` (uint8).
+def scan_pairs(buf, key, pairs):
+    """Find every ``"<key>": [[x, y], ...]`` (``pairs``) or ``"<key>": [[x1, y1, x2, ...],
+    ...]`` (not ``pairs``: inner arrays of any length, COCO's polygon parts) in the JSON
+    text ``buf`` (uint8).
 
-    Returns ``(status, starts, ends, offsets, xy)``: value ``k`` is the text
-    ``buf[starts[k]:ends[k]]`` (from its ``[`` to its ``]``, both included) and its
-    numbers are ``xy[offsets[k]:offsets[k + 1]]`` (x, y, x, y ...). ``status`` is
-    :data:`GIVE_UP` when a value under ``key`` is anything else or a number is off the
-    fast path; the arrays are then meaningless (the scan stops there). ``key`` (uint8) is the key's bytes as they
+    Returns ``(status, starts, ends, value_rings, ring_ends, xy)``: value ``k`` is the text
+    ``buf[starts[k]:ends[k]]`` (from its ``[`` to its ``]``, both included); its inner
+    arrays are ``value_rings[k]..value_rings[k + 1]``, inner array ``r`` holds the numbers
+    ``xy[ring_ends[r]:ring_ends[r + 1]]``. ``key`` (uint8) is the key's bytes as they
     stand between the quotes.
+
+    With ``pairs``, a value under ``key`` of any other kind, or a number off the fast
+    path, gives ``status`` :data:`GIVE_UP` (the scan stops there; the arrays are then
+    meaningless). Without, such a value is left out (it is not listed and its numbers are
+    dropped, for ``json`` to read), as is an empty one.
 
     One loop, no helper calls: a call that passes the buffer costs reference counting
     (two atomic operations), more than parsing a number.
     """
     n = buf.size
     klen = key.size
-    # a value takes at least 4 bytes of its key's text and 2 of its own ("k":[]), a
-    # number at least 2 (a digit and a separator)
+    # a value takes at least 4 bytes of its key's text and 2 of its own ("k":[]), an
+    # inner array at least 3 ([0]), a number at least 2 (a digit and a separator)
     starts = np.empty(n // (klen + 5) + 1, np.int64)
     ends = np.empty(n // (klen + 5) + 1, np.int64)
-    offsets = np.empty(n // (klen + 5) + 2, np.int64)
+    value_rings = np.empty(n // (klen + 5) + 2, np.int64)
+    ring_ends = np.empty(n // 3 + 2, np.int64)
     xy = np.empty(n // 2 + 2, np.float64)
     nv = 0
+    nr = 0
     nx = 0
-    offsets[0] = 0
+    value_rings[0] = 0
+    ring_ends[0] = 0
     i = 0
-    # where the scan is: 0 outside the values, 1 before a point's "[", 2 before a number,
-    # 4 after one, 3 after a point's "]"
+    # where the scan is: 0 outside the values, 1 before an inner "[", 2 before a number,
+    # 4 after one, 3 after an inner "]"; 5 leaves the value being read to json
     state = 0
     status = OK
     start = 0
-    item = 0  # 0 for x, 1 for y
+    item = 0  # numbers read of the inner array
     while i < n:
         c = buf[i]
         if c == 32 or c == 10 or c == 13 or c == 9:  # JSON whitespace
@@ -105,6 +115,13 @@ def scan_pairs(buf, key):
             while i < n and buf[i] == 32:
                 i += 1
             continue
+        if state == 5:  # not a value of numbers: forget its rings, scan on from here
+            if pairs:
+                status = GIVE_UP
+                break
+            nr = value_rings[nv]
+            nx = ring_ends[nr]
+            state = 0
         if state == 0:
             if c != _QUOTE:
                 i += 1
@@ -132,24 +149,25 @@ def scan_pairs(buf, key):
             while i < n and (buf[i] == 32 or buf[i] == 10 or buf[i] == 13 or buf[i] == 9):
                 i += 1
             if i >= n or buf[i] != _OPEN:
-                status = GIVE_UP
-                break
+                state = 5
+                continue
             start = i
             i += 1
             while i < n and (buf[i] == 32 or buf[i] == 10 or buf[i] == 13 or buf[i] == 9):
                 i += 1
             if i < n and buf[i] == _CLOSE:  # no points
                 i += 1
-                starts[nv] = start
-                ends[nv] = i
-                nv += 1
-                offsets[nv] = nx
+                if pairs:
+                    starts[nv] = start
+                    ends[nv] = i
+                    nv += 1
+                    value_rings[nv] = nr
                 continue
             state = 1
         elif state == 1:
             if c != _OPEN:
-                status = GIVE_UP
-                break
+                state = 5
+                continue
             i += 1
             state = 2
             item = 0
@@ -159,8 +177,8 @@ def scan_pairs(buf, key):
             if neg:
                 i += 1
             if i >= n or buf[i] < _ZERO or buf[i] > _NINE:
-                status = GIVE_UP
-                break
+                state = 5
+                continue
             mant = np.int64(0)
             digits = 0
             if buf[i] == _ZERO:
@@ -203,8 +221,8 @@ def scan_pairs(buf, key):
                     i += 1
                 scale += -e if eneg else e
             if digits > 17 or mant >= _TWO53:
-                status = GIVE_UP
-                break
+                state = 5
+                continue
             if mant == 0:
                 value = 0.0
             elif 0 <= scale <= 22:
@@ -212,20 +230,25 @@ def scan_pairs(buf, key):
             elif -22 <= scale < 0:
                 value = np.float64(mant) / POW10[-scale]
             else:
-                status = GIVE_UP
-                break
+                state = 5
+                continue
             # an integer literal -0 is float(int("-0")) = +0.0
             xy[nx] = -value if neg and (is_float or mant != 0) else value
             nx += 1
-            state = 4
-        elif state == 4:  # after a number: "," before y, "]" after it
-            if c != (_COMMA if item == 0 else _CLOSE):
-                status = GIVE_UP
-                break
-            i += 1
             item += 1
-            state = 2 if item == 1 else 3
-        else:  # after a point: another one, or the end of the value
+            state = 4
+        elif state == 4:  # after a number: another, or the end of the inner array
+            if c == _COMMA and not (pairs and item == 2):
+                i += 1
+                state = 2
+            elif c == _CLOSE and (item == 2 or not pairs):
+                i += 1
+                nr += 1
+                ring_ends[nr] = nx
+                state = 3
+            else:
+                state = 5
+        else:  # after an inner array: another one, or the end of the value
             if c == _COMMA:
                 i += 1
                 state = 1
@@ -234,11 +257,10 @@ def scan_pairs(buf, key):
                 starts[nv] = start
                 ends[nv] = i
                 nv += 1
-                offsets[nv] = nx
+                value_rings[nv] = nr
                 state = 0
             else:
-                status = GIVE_UP
-                break
+                state = 5
     if state != 0:
         status = GIVE_UP
-    return status, starts[:nv], ends[:nv], offsets[:nv + 1], xy[:nx]
+    return status, starts[:nv], ends[:nv], value_rings[:nv + 1], ring_ends[:nr + 1], xy[:nx]

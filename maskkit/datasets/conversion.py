@@ -45,9 +45,29 @@ def _convert_chunk(reader, writer, indices) -> list:
     """Convert the images ``indices``: ``[(index, error, value), ...]``, one per image,
     where ``value`` is ``(objects read, file name, dropped by the reader, WriteResult)``.
 
-    The records are written together (:meth:`~maskkit.formats.base.Writer.write_many`);
-    when that fails they are written one by one, so only the bad images fail."""
-    out, recs = [], []
+    When the reader and the writer both have a columnar way
+    (:class:`~maskkit.datasets.formats.model.PolygonChunk`), the images it holds go that
+    way; the others (and all of them, when the writer declines the chunk or fails on it)
+    as records. The records are written together
+    (:meth:`~maskkit.formats.base.Writer.write_many`); when that fails they are written
+    one by one, so only the bad images fail."""
+    out: list = []
+    if getattr(reader, "read_columns", None) and getattr(writer, "write_columns", None):
+        chunk, rest = reader.read_columns([reader.units[i] for i in indices])
+        results = None
+        if chunk is not None and chunk.positions:
+            try:
+                results = writer.write_columns(chunk)
+            except Exception:  # a bad image: found as a record below
+                results = None
+        if results is None:
+            rest = range(len(indices))
+        else:
+            counts = (chunk.image_objs[1:] - chunk.image_objs[:-1]).tolist()
+            for p, n_in, name, res in zip(chunk.positions, counts, chunk.names, results):
+                out.append((indices[p], None, (n_in, name, [], res)))
+        indices = [indices[p] for p in rest]
+    recs = []
     for index in indices:
         unit = reader.units[index]
         try:
@@ -176,7 +196,7 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
     >>> back["annotations"][0]["segmentation"], back["categories"][0]["id"]
     ([[1.0, 1.0, 5.0, 1.0, 5.0, 4.0]], 3)
     """
-    from maskkit.datasets.formats import FORMATS, detect_format, reader_for
+    from maskkit.datasets.formats import FORMATS, detect_format, reader_for, writer_class
 
     t0 = time.perf_counter()
     if to not in FORMATS:
@@ -185,6 +205,8 @@ def convert(src, dst, *, to: str, from_: str | None = None, categories=None, ima
     options = {}
     if source_format == "coco":
         options["strict"] = on_error == "raise"
+        # its polygons parsed into arrays, for a writer that takes them as they are
+        options["columns"] = writer_class(to).any_columns
     if categories is not None:
         if source_format != "labelme":
             raise InvalidInputError("categories=... is for a labelme source (the formats "

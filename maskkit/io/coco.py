@@ -63,7 +63,7 @@ def _ann_name(ann, i):
     return f"annotation #{i}"
 
 
-def load_coco(coco, *, strict: bool = True) -> CocoIndex:
+def load_coco(coco, *, strict: bool = True, source=None) -> CocoIndex:
     """Load and index a COCO instances dataset.
 
     Parameters
@@ -74,6 +74,8 @@ def load_coco(coco, *, strict: bool = True) -> CocoIndex:
         ``True``: the first bad record raises. ``False``: bad records are collected in
         ``index.problems``; an image with a bad annotation is listed in
         ``index.bad_images`` (image id -> error) so batch jobs can skip just that image.
+    source : str, optional
+        The file a parsed dict came from, for error messages (a path names itself).
 
     Raises
     ------
@@ -91,7 +93,6 @@ def load_coco(coco, *, strict: bool = True) -> CocoIndex:
     >>> idx.images[1].height, len(idx.annotations[1])
     (4, 1)
     """
-    source = None
     if isinstance(coco, (str, os.PathLike)):
         source = str(coco)
         data = read_json(coco)

@@ -65,6 +65,46 @@ def read_json_pairs(path: str | os.PathLike, key: str) -> tuple[Any, Any, Any]:
     >>> doc, xy.tolist(), offsets.tolist()
     ({'objects': [{'label': 'car', 'polygon': 0}]}, [1.0, 2.5, 3.0, 4.0], [0, 4])
     """
+    doc, found = _read_json_arrays(path, key, True)
+    if found is None:
+        return doc, None, None
+    _starts, value_rings, ring_ends, xy = found
+    return doc, xy, ring_ends[value_rings]
+
+
+def read_json_rings(path: str | os.PathLike, key: str) -> tuple[Any, Any]:
+    """Read a JSON file whose values under ``key`` are mostly arrays of arrays of numbers
+    (COCO's ``"segmentation": [[x1, y1, x2, y2, ...], ...]``), those arrays parsed by a
+    kernel into one float64 array instead of Python lists.
+
+    Returns ``(doc, rings)``: in ``doc`` the ``k``-th such value (in file order) is
+    replaced by the int ``k``; ``rings`` is ``(value_rings, ring_ends, xy)`` (int64,
+    int64, float64): value ``k``'s inner arrays are ``value_rings[k]..value_rings[k + 1]``,
+    inner array ``r`` is ``xy[ring_ends[r]:ring_ends[r + 1]]``, each number the float
+    ``json`` makes of its text (ints included). Values of another kind (an RLE dict, an
+    empty list, a number the kernel does not convert as ``json`` does) are left as
+    ``json`` reads them. ``rings`` is None when no value was replaced (``doc`` is then
+    :func:`read_json`'s). A value that was an int in the file is not told apart from a
+    replaced one here: the caller checks that the ints it finds are ``0, 1, 2 ...`` in
+    file order. Errors as :func:`read_json`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "a.json"
+    >>> _ = p.write_text('[{"segmentation": [[1, 2, 3, 4, 5, 6.5]]}, {"segmentation": {}}]')
+    >>> doc, (value_rings, ring_ends, xy) = read_json_rings(p, "segmentation")
+    >>> doc, value_rings.tolist(), ring_ends.tolist(), xy.tolist()
+    ([{'segmentation': 0}, {'segmentation': {}}], [0, 1], [0, 6], [1.0, 2.0, 3.0, 4.0, 5.0, 6.5])
+    """
+    doc, found = _read_json_arrays(path, key, False)
+    return doc, None if found is None else found[1:]
+
+
+def _read_json_arrays(path, key: str, pairs: bool):
+    """:func:`read_json` of ``path`` with the values under ``key`` that the kernel parsed
+    replaced by their numbers: ``(doc, (starts, value_rings, ring_ends, xy))``, or
+    ``(doc, None)`` when none was (see :func:`maskkit._kernels.jsonpairs.scan_pairs`)."""
     import numpy as np
 
     from maskkit._kernels import jsonpairs as _kj
@@ -73,10 +113,10 @@ def read_json_pairs(path: str | os.PathLike, key: str) -> tuple[Any, Any, Any]:
     if not fs.is_url(path):
         path = Path(path)
     data = fs.read_bytes(path)
-    status, starts, ends, offsets, xy = _kj.scan_pairs(
-        np.frombuffer(data, np.uint8), np.frombuffer(key.encode(), np.uint8))
+    status, starts, ends, value_rings, ring_ends, xy = _kj.scan_pairs(
+        np.frombuffer(data, np.uint8), np.frombuffer(key.encode(), np.uint8), pairs)
     if status != _kj.OK or not starts.size:
-        return read_json(path), None, None
+        return read_json(path), None
     parts, last = [], 0
     for k, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
         parts += (data[last:start], b"%d" % k)
@@ -85,8 +125,8 @@ def read_json_pairs(path: str | os.PathLike, key: str) -> tuple[Any, Any, Any]:
     try:
         doc = json.loads(b"".join(parts))
     except (ValueError, RecursionError):  # the errors read_json names
-        return read_json(path), None, None
-    return doc, xy, offsets
+        return read_json(path), None
+    return doc, (starts, value_rings, ring_ends, xy)
 
 
 def read_class_names(path: str | os.PathLike) -> dict[int, str]:

@@ -13,7 +13,7 @@ import importlib
 
 from maskkit.errors import InvalidInputError
 
-__all__ = ["FORMATS", "detect_format", "reader_for", "writer_for"]
+__all__ = ["FORMATS", "detect_format", "reader_for", "writer_class", "writer_for"]
 
 #: format name -> (module, reader class, writer class)
 FORMATS = {
@@ -63,6 +63,11 @@ def reader_for(name: str, src, **options):
     return getattr(_module(name), FORMATS[name][1])(src, **options)
 
 
+def writer_class(name: str):
+    """The writer class of format ``name``."""
+    return getattr(_module(name), FORMATS[name][2])
+
+
 def writer_for(name: str, dst, categories, **options):
     """A writer of format ``name`` into ``dst``."""
-    return getattr(_module(name), FORMATS[name][2])(dst, categories, **options)
+    return writer_class(name)(dst, categories, **options)

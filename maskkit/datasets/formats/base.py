@@ -62,16 +62,27 @@ class Reader:
     def read(self, unit):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    # a reader may also have read_columns(units) -> (chunk, rest): a PolygonChunk of
+    # those units it can give as arrays (or None) and the positions of the others
+
     def key(self, unit) -> str:
         """A short, stable name of a unit (the resume manifest's key)."""
         return str(unit[0] if isinstance(unit, tuple) else unit)
 
 
 class Writer:
-    """Base class of the format writers (see the module docstring)."""
+    """Base class of the format writers (see the module docstring).
+
+    A writer may also have ``write_columns(chunk)``: the results of a
+    :class:`~maskkit.datasets.formats.model.PolygonChunk`'s images, one each, or None when
+    it does not take that chunk (the images then come as records). ``any_columns``: it
+    takes chunks of any coordinates (not only ``floats`` ones), so a COCO source should
+    parse its polygons into arrays for it.
+    """
 
     format = ""
     single_file = False
+    any_columns = False
 
     def __init__(self, dst, categories, **options):
         self.dst = dst

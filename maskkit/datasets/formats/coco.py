@@ -4,10 +4,21 @@ categories."""
 from __future__ import annotations
 
 import json
+import os
+
+import numpy as np
 
 from maskkit.datasets.formats.base import Reader, Writer, WriteResult
-from maskkit.datasets.formats.geometry import area_bbox, as_rle, polygon_stats, polygons_json
-from maskkit.datasets.formats.model import Category, ImageRecord, Instance
+from maskkit.datasets.formats.geometry import (
+    area_bbox,
+    as_rle,
+    gather_parts,
+    polygon_stats,
+    polygons_json,
+    polygons_text,
+    stats_arrays,
+)
+from maskkit.datasets.formats.model import Category, ImageRecord, Instance, PolygonChunk
 from maskkit.errors import InvalidAnnotationError, MaskkitError
 
 __all__ = ["CocoReader", "CocoWriter", "detect"]
@@ -29,11 +40,17 @@ class CocoReader(Reader):
 
     format = "coco"
 
-    def __init__(self, src, *, strict: bool = True, **options):
+    def __init__(self, src, *, strict: bool = True, columns: bool = False, **options):
         from maskkit.io.coco import CocoIndex, load_coco
 
         super().__init__(src)
-        self.index = src if isinstance(src, CocoIndex) else load_coco(src, strict=strict)
+        self._rings = None
+        if isinstance(src, CocoIndex):
+            self.index = src
+        elif columns and isinstance(src, (str, os.PathLike)):
+            self.index, self._rings = _load_with_rings(src, strict)
+        else:
+            self.index = load_coco(src, strict=strict)
         self.problems = list(self.index.problems)
         self.categories = []
         for cid, cat in self.index.categories.items():
@@ -47,6 +64,8 @@ class CocoReader(Reader):
         bad = self.index.bad_images
         self.units = [i for i in self.index.images if i not in bad]
         self.bad_units = dict(bad)
+        if self._rings is None:
+            self.read_columns = None  # no columnar way: every image is a record
 
     def read(self, image_id) -> ImageRecord:
         info = self.index.images[image_id]
@@ -58,6 +77,8 @@ class CocoReader(Reader):
         for i, ann in enumerate(self.index.annotations[image_id]):
             try:
                 seg = ann["segmentation"]
+                if type(seg) is int and self._rings is not None:  # parsed into arrays
+                    seg = self._parts(seg)
                 if isinstance(seg, list) and seg and not isinstance(seg[0], list):
                     seg = [seg] if len(seg) != 4 else _bbox_polygon(seg)
                 extra = {k: ann[k] for k in _EXTRA if k in ann} \
@@ -79,6 +100,93 @@ class CocoReader(Reader):
                 name = f"annotation {ann.get('id', '#' + str(i))}"
                 raise exc.with_context(source=source, obj=name) from None
         return rec
+
+    def _parts(self, k: int) -> list:
+        """The polygon parts of the ``k``-th parsed segmentation, as lists."""
+        value_rings, ring_ends, xy = self._rings
+        return [xy[ring_ends[r]:ring_ends[r + 1]].tolist()
+                for r in range(value_rings[k], value_rings[k + 1])]
+
+    def read_columns(self, units):
+        """The images among ``units`` whose annotations are all polygons the kernel parsed
+        (int category ids, no ``score``/``attributes``), every part of a valid shape, in
+        a :class:`~maskkit.datasets.formats.model.PolygonChunk`; the positions of the
+        others (read as records)."""
+        from maskkit.limits import check_image_size
+
+        images, by_image = self.index.images, self.index.annotations
+        positions, names, hs, ws, ids, counts = [], [], [], [], [], []
+        keys, cats, crowds, rest = [], [], [], []
+        for p, image_id in enumerate(units):
+            info = images[image_id]
+            h, w = info.height, info.width
+            anns = by_image[image_id]
+            n = len(keys)
+            for ann in anns:
+                seg, cid = ann["segmentation"], ann["category_id"]
+                if type(seg) is not int or type(cid) is not int or "score" in ann \
+                        or "attributes" in ann:
+                    break
+                keys.append(seg)
+                cats.append(cid)
+                crowds.append(ann.get("iscrowd", 0))
+            else:
+                if type(h) is int and type(w) is int and h >= 1 and w >= 1:
+                    try:
+                        check_image_size(h, w)
+                    except MaskkitError:
+                        pass
+                    else:
+                        positions.append(p)
+                        names.append(info.file_name or f"{image_id}")
+                        hs.append(h)
+                        ws.append(w)
+                        ids.append(image_id)
+                        counts.append(len(anns))
+                        continue
+            del keys[n:], cats[n:], crowds[n:]
+            rest.append(p)
+        obj_rings, ring_offsets, xy, good = gather_parts(*self._rings, keys)
+        image_objs = np.zeros(len(counts) + 1, np.int64)
+        np.cumsum(counts, out=image_objs[1:])
+        if not good.all():  # an image with a bad part: read as a record, named there
+            ok = np.ones(len(counts), bool)
+            ok[np.repeat(np.arange(len(counts)), counts)[~good]] = False
+            keep = np.repeat(ok, counts)
+            rest = sorted([*rest, *(positions[j] for j in np.flatnonzero(~ok).tolist())])
+            pick = np.flatnonzero(ok).tolist()
+            positions, names, hs, ws, ids, counts = (
+                [v[j] for j in pick] for v in (positions, names, hs, ws, ids, counts))
+            keys = np.asarray(keys, np.int64)[keep]
+            cats = np.asarray(cats, np.int64)[keep]
+            crowds = [c for c, k in zip(crowds, keep.tolist()) if k]
+            obj_rings, ring_offsets, xy, good = gather_parts(*self._rings, keys)
+            image_objs = np.zeros(len(counts) + 1, np.int64)
+            np.cumsum(counts, out=image_objs[1:])
+        return PolygonChunk(
+            positions, names, np.array(hs, np.int64), np.array(ws, np.int64), ids,
+            image_objs, np.asarray(cats, np.int64), np.array([bool(c) for c in crowds], bool),
+            obj_rings, ring_offsets, xy), rest
+
+
+def _load_with_rings(path, strict: bool):
+    """:func:`~maskkit.io.coco.load_coco` of a file whose polygons the JSON kernel parsed
+    into arrays (:func:`~maskkit.io.files.read_json_rings`): ``(index, rings)``, each
+    parsed annotation's ``segmentation`` the int of its value; ``rings`` None when none
+    was parsed, or when the ints found are not ``0, 1, 2 ...`` in file order (an int
+    written in the file, a ``segmentation`` key elsewhere: then read by json alone)."""
+    from maskkit.io.coco import load_coco
+    from maskkit.io.files import read_json, read_json_rings
+
+    doc, rings = read_json_rings(path, "segmentation")
+    if rings is not None:
+        anns = doc.get("annotations") if isinstance(doc, dict) else None
+        found = [seg for a in anns if type(a) is dict
+                 and type(seg := a.get("segmentation")) is int] \
+            if isinstance(anns, list) else None
+        if found != list(range(rings[0].size - 1)):
+            doc, rings = read_json(path), None
+    return load_coco(doc, strict=strict, source=str(path)), rings
 
 
 _EXTRA = ("score", "attributes")  # kept from the source annotation, in this order
@@ -152,6 +260,36 @@ class CocoWriter(Writer):
                 texts.append(dumps(ann)[1:])
             image = {"file_name": rec.file_name, "height": rec.height, "width": rec.width}
             out.append(WriteResult(payload=(rec.id, image, texts), objects=len(texts)))
+        return out
+
+    def write_columns(self, chunk: PolygonChunk) -> list | None:
+        """:meth:`write_many` of a chunk of polygon images held as arrays, for a chunk of
+        ``floats`` coordinates (a text format's; the numbers of a JSON source are
+        written as they stand, by :meth:`write_many`): None for any other."""
+        if not chunk.floats:
+            return None
+        hs, ws = chunk.object_sizes()
+        area, bbox = stats_arrays(chunk.xy, chunk.ring_offsets, chunk.obj_rings, hs, ws)
+        texts = polygons_text(chunk.xy, chunk.ring_offsets, chunk.obj_rings)
+        area, bbox = area.tolist(), bbox.tolist()
+        cats, crowd = chunk.category.tolist(), chunk.crowd.tolist()
+        xy, rings, parts = chunk.xy, chunk.ring_offsets, chunk.obj_rings.tolist()
+        out = []
+        bounds = chunk.image_objs.tolist()
+        for j, (name, h, w) in enumerate(zip(chunk.names, chunk.heights.tolist(),
+                                             chunk.widths.tolist())):
+            made = []
+            for k in range(bounds[j], bounds[j + 1]):
+                seg = texts[k]
+                if seg is None:  # numbers the kernel does not print: as json does
+                    seg = json.dumps([xy[rings[r]:rings[r + 1]].tolist()
+                                      for r in range(parts[k], parts[k + 1])])
+                b = bbox[k]
+                made.append(f'"category_id": {cats[k]}, "segmentation": {seg}, '
+                            f'"area": {area[k]}, "bbox": [{b[0]}, {b[1]}, {b[2]}, {b[3]}], '
+                            f'"iscrowd": {int(crowd[k])}}}')
+            image = {"file_name": name, "height": h, "width": w}
+            out.append(WriteResult(payload=(chunk.ids[j], image, made), objects=len(made)))
         return out
 
     def finish(self, payloads: list) -> None:

@@ -15,9 +15,10 @@ from maskkit.core.rle import rle_area, rle_decode, rle_encode, rle_to_bbox
 from maskkit.errors import InvalidInputError, MaskkitError
 
 __all__ = [
-    "area_bbox", "areas_bboxes", "as_rle", "crop_of", "join_many", "join_rings", "mask_iou",
-    "outline_parts", "polygon_arrays", "polygon_parts", "polygon_stats", "polygons_json",
-    "rle_stats", "runs_iou", "single_ring", "yolo_numbers",
+    "area_bbox", "areas_bboxes", "as_rle", "crop_of", "gather_parts", "join_arrays", "join_many", "join_rings",
+    "mask_iou", "outline_parts", "polygon_arrays", "polygon_parts", "polygon_stats",
+    "polygons_json", "polygons_text", "rle_stats", "runs_iou", "single_ring", "stats_arrays",
+    "yolo_numbers",
 ]
 
 
@@ -119,6 +120,41 @@ def polygon_arrays(segs, *, name_of=None) -> tuple[np.ndarray, np.ndarray, np.nd
     return xy, ring_offsets, obj_rings
 
 
+def gather_parts(value_rings, ring_ends, xy, keys):
+    """Polygon objects whose parts were parsed into arrays
+    (:func:`maskkit.io.files.read_json_rings`: value ``k``'s parts are
+    ``value_rings[k]..value_rings[k + 1]``, part ``r`` is ``xy[ring_ends[r]:ring_ends[r +
+    1]]``), object ``j`` being value ``keys[j]``, in the kernels' layout: ``(obj_rings,
+    ring_offsets, xy, good)`` (see :func:`polygon_arrays`), ``good[j]`` false when a part
+    of object ``j`` has fewer than 6 or an odd number of coordinates, or one beyond
+    ``COORD_LIMIT`` (every value has at least one part, every part a number).
+
+    Examples
+    --------
+    >>> obj_rings, ring_offsets, xy, good = gather_parts(
+    ...     np.array([0, 1, 3]), np.array([0, 6, 12, 16]), np.arange(16.0), [1, 0])
+    >>> obj_rings.tolist(), ring_offsets.tolist(), xy[:3].tolist(), good.tolist()
+    ([0, 2, 3], [0, 6, 10, 16], [6.0, 7.0, 8.0], [False, True])
+    """
+    keys = np.asarray(keys, np.int64)
+    first = value_rings[keys]
+    nring = value_rings[keys + 1] - first
+    obj_rings = np.zeros(keys.size + 1, np.int64)
+    np.cumsum(nring, out=obj_rings[1:])
+    rings = np.repeat(first - obj_rings[:-1], nring) + np.arange(obj_rings[-1])
+    start = ring_ends[rings]
+    lens = ring_ends[rings + 1] - start
+    ring_offsets = np.zeros(rings.size + 1, np.int64)
+    np.cumsum(lens, out=ring_offsets[1:])
+    out = xy[np.repeat(start - ring_offsets[:-1], lens) + np.arange(ring_offsets[-1])]
+    bad = (lens < 6) | (lens % 2 == 1)
+    far = np.abs(out) > COORD_LIMIT
+    if far.any():
+        bad |= np.add.reduceat(far, ring_offsets[:-1]) > 0
+    good = np.add.reduceat(bad, obj_rings[:-1]) == 0 if keys.size else np.ones(0, bool)
+    return obj_rings, ring_offsets, out, good
+
+
 def _sized_arrays(segs, heights, widths, name_of):
     """:func:`polygon_arrays` of objects of images of these sizes (one per object, each
     checked against the byte limit), and the sizes as int64 arrays."""
@@ -146,10 +182,25 @@ def polygon_stats(segs, heights, widths, *, name_of=None) -> tuple[np.ndarray, n
     >>> a.tolist(), b.tolist()
     ([6, 1], [[1, 1, 3, 2], [1, 0, 1, 1]])
     """
+    return stats_arrays(*_sized_arrays(segs, heights, widths, name_of))
+
+
+def stats_arrays(xy, ring_offsets, obj_rings, heights, widths):
+    """:func:`polygon_stats` of polygon objects held as arrays (the kernels' layout, see
+    :func:`polygon_arrays`, already checked; ``heights``, ``widths``: int64, one per
+    object, checked sizes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = stats_arrays(np.array([1., 1, 4, 1, 4, 3, 1, 3]), np.array([0, 8]),
+    ...                     np.array([0, 1]), np.array([4]), np.array([5]))
+    >>> a.tolist(), b.tolist()
+    ([6], [[1, 1, 3, 2]])
+    """
     from maskkit._kernels.objstats import polygon_object_stats
 
-    xy, ring_offsets, obj_rings, hs, ws = _sized_arrays(segs, heights, widths, name_of)
-    return polygon_object_stats(xy, ring_offsets, obj_rings, hs, ws)
+    return polygon_object_stats(xy, ring_offsets, obj_rings, heights, widths)
 
 
 def areas_bboxes(segs, height: int, width: int) -> list[tuple[int, list[int]]]:
@@ -191,8 +242,6 @@ def polygons_json(segs, floats=None) -> list:
     >>> polygons_json([[[1.5, 2.0, 3.25, 4.0, 5.0, 0.125]], [[1, 2, 3, 4, 5, 6]]])
     ['[[1.5, 2.0, 3.25, 4.0, 5.0, 0.125]]', None]
     """
-    from maskkit._kernels.objstats import format_polygons
-
     out: list = [None] * len(segs)
     known = floats if floats is not None else [False] * len(segs)
     floats = [k for k, s in enumerate(segs)
@@ -203,17 +252,34 @@ def polygons_json(segs, floats=None) -> list:
         xy, ring_offsets, obj_rings = polygon_arrays([segs[k] for k in floats])
     except MaskkitError:
         return out
+    for k, text in zip(floats, polygons_text(xy, ring_offsets, obj_rings)):
+        out[k] = text
+    return out
+
+
+def polygons_text(xy, ring_offsets, obj_rings) -> list:
+    """:func:`polygons_json` of polygon objects held as arrays (the kernels' layout, see
+    :func:`polygon_arrays`) whose coordinates are floats: the JSON text of each object
+    whose numbers are all on the 1e-9 grid and zero or of magnitude in [1e-4, 1e6), None
+    for the others (encode ``[part.tolist(), ...]`` with ``json.dumps``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> polygons_text(np.array([1.5, 2.0, 3.25, 4.0, 5.0, 0.125]), np.array([0, 6]), np.array([0, 1]))
+    ['[[1.5, 2.0, 3.25, 4.0, 5.0, 0.125]]']
+    """
+    from maskkit._kernels.objstats import format_polygons
+
     a = np.abs(xy)
     bad = ~((xy == np.round(xy, 9)) & (a < 1e6) & ((a >= 1e-4) | (xy == 0)))
+    n = obj_rings.size - 1
     starts = ring_offsets[obj_rings[:-1]]
-    ok = np.add.reduceat(bad, starts) == 0 if xy.size else np.ones(len(floats), bool)
+    ok = np.add.reduceat(bad, starts) == 0 if xy.size else np.ones(n, bool)
     text, offsets = format_polygons(xy, ring_offsets, obj_rings, ok)
     text = text.tobytes().decode("ascii")
     o = offsets.tolist()
-    for j, k in enumerate(floats):
-        if ok[j]:
-            out[k] = text[o[j]:o[j + 1]]
-    return out
+    return [text[o[j]:o[j + 1]] if good else None for j, good in enumerate(ok.tolist())]
 
 
 _FLOAT = {float}
@@ -276,15 +342,33 @@ def join_many(segs, heights, widths, *, check: bool = True, name_of=None,
     >>> rings[0], iou.tolist()
     ([0.0, 0.0, 0.25, 0.0, 0.25, 0.5], [1.0, 1.0])
     """
+    xy, ring_offsets, obj_rings, hs, ws = _sized_arrays(segs, heights, widths, name_of)
+    return join_arrays(xy, ring_offsets, obj_rings, hs, ws, check=check, as_text=as_text)
+
+
+def join_arrays(xy, ring_offsets, obj_rings, heights, widths, *, check: bool = True,
+                as_text: bool = False):
+    """:func:`join_many` of polygon objects held as arrays (the kernels' layout, see
+    :func:`polygon_arrays`, already checked; ``heights``, ``widths``: int64, one per
+    object, checked sizes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rings, iou = join_arrays(np.array([0., 0, 2, 0, 2, 2]), np.array([0, 6]),
+    ...                          np.array([0, 1]), np.array([4]), np.array([8]), as_text=True)
+    >>> rings, iou.tolist()
+    (['0.0 0.0 0.25 0.0 0.25 0.5'], [1.0])
+    """
     from maskkit._kernels.objstats import join_objects
 
-    xy, ring_offsets, obj_rings, hs, ws = _sized_arrays(segs, heights, widths, name_of)
-    out, offsets, iou = join_objects(xy, ring_offsets, obj_rings, hs, ws, bool(check))
+    out, offsets, iou = join_objects(xy, ring_offsets, obj_rings, heights, widths,
+                                     bool(check))
     if as_text:
-        return yolo_numbers(out, offsets, hs, ws), iou
+        return yolo_numbers(out, offsets, heights, widths), iou
     flat = out[:offsets[-1]].tolist()
     o = offsets.tolist()
-    return [flat[o[k]:o[k + 1]] for k in range(len(segs))], iou
+    return [flat[o[k]:o[k + 1]] for k in range(obj_rings.size - 1)], iou
 
 
 def area_bbox(seg, height: int, width: int) -> tuple[int, list[int]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from maskkit.errors import InvalidAnnotationError
 
-__all__ = ["Category", "ImageRecord", "Instance"]
+__all__ = ["Category", "ImageRecord", "Instance", "PolygonChunk"]
 
 
 @dataclass(frozen=True)
@@ -142,3 +142,41 @@ class ImageRecord:
         # a hostile size (a 10⁶×10⁶ image in an XML header) is refused before any
         # writer allocates a label map for it
         check_image_size(self.height, self.width, obj=f"image {self.file_name!r}")
+
+
+@dataclass
+class PolygonChunk:
+    """Images of a batch chunk whose objects are all polygons, held as arrays: the
+    columnar way from a reader to a writer (``reader.read_columns`` /
+    ``writer.write_columns``), with no Python object per object or per coordinate.
+
+    Image ``j`` of the chunk is the ``positions[j]``-th unit the reader was given; its
+    objects are ``image_objs[j]..image_objs[j + 1]``, in file order. Object ``k``'s polygon
+    parts are ``obj_rings[k]..obj_rings[k + 1]``, part ``r``'s coordinates (pixels, x, y,
+    x, y ...) ``xy[ring_offsets[r]:ring_offsets[r + 1]]``, every part of at least 6 and
+    an even number of finite coordinates within ``COORD_LIMIT``; sizes are valid
+    (:func:`maskkit.limits.check_image_size`, at least 1 pixel). ``floats``: the
+    coordinates are floats on the 1e-9 grid, as a text format holds them (the YOLO
+    reader's: a writer may print them as such), rather than the numbers of a JSON file
+    (ints and floats alike made float64).
+    """
+
+    positions: list
+    names: list
+    heights: Any
+    widths: Any
+    ids: list
+    image_objs: Any
+    category: Any
+    crowd: Any
+    obj_rings: Any
+    ring_offsets: Any
+    xy: Any
+    floats: bool = False
+
+    def object_sizes(self):
+        """``(heights, widths)`` of each object's image (int64 arrays)."""
+        import numpy as np
+
+        counts = np.diff(self.image_objs)
+        return np.repeat(self.heights, counts), np.repeat(self.widths, counts)

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from maskkit.datasets.formats.base import Reader, StagedFolder, Writer, WriteResult, safe_relative
-from maskkit.datasets.formats.geometry import join_many, single_ring, yolo_numbers
-from maskkit.datasets.formats.model import Category, ImageRecord, Instance
+from maskkit.datasets.formats.geometry import join_arrays, join_many, single_ring, yolo_numbers
+from maskkit.datasets.formats.model import Category, ImageRecord, Instance, PolygonChunk
 from maskkit.errors import (
     InvalidAnnotationError,
     MaskkitError,
@@ -323,6 +323,7 @@ class YoloWriter(Writer):
     ``images/``."""
 
     format = "yolo"
+    any_columns = True
 
     def __init__(self, dst, categories, *, images=None, check: bool = True, **options):
         super().__init__(dst, categories)
@@ -416,15 +417,63 @@ class YoloWriter(Writer):
             res.objects = len(text)
         files = []
         for rec, text in zip(recs, lines):
-            rel = safe_relative(rec.file_name)
-            stem = rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
-            files.append((f"{stem}.txt", ("\n".join(text) + "\n" if text else "").encode()))
-            if self.images is not None:
-                link_image(self.images / rel, self.root / "images" / rel)
+            files.append((self._label_name(rec.file_name),
+                          ("\n".join(text) + "\n" if text else "").encode()))
         written = self.labels.write_all(files)
         for res, (path, sha) in zip(results, written):
             res.files[path] = sha
         return results
+
+    def write_columns(self, chunk: PolygonChunk) -> list:
+        """:meth:`write_many` of a chunk of polygon images held as arrays: the same files,
+        losses and drops, with no Python object per coordinate."""
+        uniq, inverse = np.unique(chunk.category, return_inverse=True)
+        index = [self.index.get(c) for c in uniq.tolist()]
+        if None in index:
+            raise UnknownCategoryError("a category not in the category list")  # named
+            # image by image by write_many
+        classes = np.asarray(index, np.int64)[inverse.reshape(-1)].tolist()
+        hs, ws = chunk.object_sizes()
+        rings, iou = join_arrays(chunk.xy, chunk.ring_offsets, chunk.obj_rings, hs, ws,
+                                 check=self.check, as_text=True)
+        ious = iou.tolist()
+        cats, crowd = chunk.category.tolist(), chunk.crowd.tolist()
+        parts = np.diff(chunk.obj_rings).tolist()
+        bounds = chunk.image_objs.tolist()
+        results, files = [], []
+        for j, name in enumerate(chunk.names):
+            res = WriteResult()
+            lines, empty = [], []
+            for k in range(bounds[j], bounds[j + 1]):
+                i = k - bounds[j]
+                if crowd[k]:  # (listed first, then the empty ones, as write_many does)
+                    res.dropped.append(f"object {i} (category {cats[k]}): crowd region, "
+                                       "YOLO has no crowd/ignore notion")
+                elif not rings[k]:
+                    empty.append(f"object {i} (category {cats[k]}): empty mask")
+                else:
+                    if parts[k] > 1:
+                        res.losses.append({"object": i, "category_id": cats[k],
+                                           "iou": ious[k], "how": "joined"})
+                    lines.append(f"{classes[k]} {rings[k]}")
+            res.dropped += empty
+            res.objects = len(lines)
+            results.append(res)
+            files.append((self._label_name(name), ("\n".join(lines) + "\n" if lines else "")
+                          .encode()))
+        written = self.labels.write_all(files)
+        for res, (path, sha) in zip(results, written):
+            res.files[path] = sha
+        return results
+
+    def _label_name(self, file_name: str) -> str:
+        """The label file of an image (``a/b.jpg`` -> ``a/b.txt``); with ``images=DIR`` the
+        image is linked into ``images/`` too."""
+        rel = safe_relative(file_name)
+        stem = rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
+        if self.images is not None:
+            link_image(self.images / rel, self.root / "images" / rel)
+        return f"{stem}.txt"
 
     def finish(self, payloads: list) -> None:
         from maskkit.io import fs
