@@ -1,0 +1,245 @@
+"""YOLO segmentation label files (``class x1 y1 x2 y2 ...`` per line) parsed to arrays,
+many files in one call, without building Python objects.
+
+:func:`parse_labels` reads a file only when its result is certain to be the one of the
+Python reader (``maskkit.datasets.formats.yolo``: ``int`` of the class, ``float`` of
+every number, each line a polygon of at least 3 points with every value in
+``(-1e6, 1e6)``); any other file is left to that reader, whole.
+
+Grammar of a file read here (anything else leaves the file to the Python reader):
+
+- lines end at ``\\n`` or ``\\r`` (so ``\\r\\n`` too); fields are separated by runs of
+  spaces and tabs; a line of nothing else is skipped. No other byte may stand outside a
+  field (Python's ``split`` and ``splitlines`` give meaning to a few more, such as
+  ``\\x0b``, ``\\x1c`` and non-ASCII spaces; such files go the slow way).
+- the class: ASCII digits (leading zeros allowed), at most 18 after them, below ``nc``.
+- a number: ``[+-]?`` then digits with an optional ``.`` and fraction (``5.``, ``.5``
+  and ``5.5``, as Python's ``float`` takes them), then an optional
+  ``[eE][+-]?digits`` exponent; the field ends at a separator, a line end or the end of
+  the file.
+- a number is taken only when its double is certain to be ``float``'s (correctly
+  rounded): its digits after any leading zeros (at most 18 of them) form an integer
+  ``mant`` and the fraction and exponent a power of ten ``10^scale`` with
+  ``-22 <= scale <= 22``. Below 2^53, ``mant`` times or divided by the exact double
+  ``10^|scale|`` is one correct rounding (Clinger's fast path); above it (16 to 18
+  digits, such as maskkit's ``0.9166666666666666``) only a division is taken
+  (:func:`divide_by_pow10`, exact integer arithmetic); a multiplication would leave
+  ``(-1e6, 1e6)`` anyway. A significand of zero is ``0.0`` whatever the exponent,
+  signed as written (``float("-0")`` is ``-0.0``).
+- a line holds an even number of numbers, at least 6 (a 4-number box line is read by the
+  Python reader, which turns it into a polygon).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from maskkit._jit import kernel
+
+#: 10^0 .. 10^22, each exact in a double.
+POW10 = np.array([float(10**k) for k in range(23)], np.float64)
+#: 5^0 .. 5^22, each below 2^52.
+POW5 = np.array([5**k for k in range(23)], np.int64)
+_TWO53 = 1 << 53
+#: Values must lie strictly inside (-LIMIT, LIMIT), as the Python reader requires.
+LIMIT = 1e6
+
+_SPACE = 32
+_TAB = 9
+_LF = 10
+_CR = 13
+_PLUS = 43
+_MINUS = 45
+_DOT = 46
+_ZERO = 48
+
+
+@kernel
+def divide_by_pow10(mant, s):
+    """``mant / 10**s`` correctly rounded to a double, for ``1 <= mant < 2**60`` and
+    ``0 <= s <= 22``: the quotient ``mant / 5**s`` by integer long division until it has
+    at least 56 bits, a remainder left over set as its lowest bit (it only ever sits
+    below the rounding bit, so the one rounding of the int -> double conversion is the
+    right one), then scaled by a power of two (exact: the result is a normal double).
+
+    Clinger's fast path needs ``mant < 2**53``; this one serves the 16 to 18 digit
+    significands above it (``0.9166666666666666``, as maskkit writes numbers).
+    """
+    d = POW5[s]
+    q = mant // d
+    r = mant - q * d
+    shift = s
+    # r < d < 2^52, so r << 11 fits; q < 2^52 before, so q << 11 fits too
+    while q < (1 << 52):
+        r <<= 11
+        t = r // d
+        q = (q << 11) + t
+        r -= t * d
+        shift += 11
+    if q < (1 << 55):
+        r <<= 8
+        t = r // d
+        q = (q << 8) + t
+        r -= t * d
+        shift += 8
+    if r != 0:
+        q |= 1
+    return math.ldexp(np.float64(q), -shift)
+
+
+@kernel
+def parse_labels(buf, starts, nc):
+    """Parse the YOLO label files ``buf[starts[f]:starts[f + 1]]`` (``buf`` uint8,
+    ``starts`` int64) of a class count ``nc``.
+
+    Returns ``(ok, file_objs, classes, obj_ends, vals)``: ``ok[f]`` (bool) says file
+    ``f`` follows the module's grammar; its objects are then ``file_objs[f]`` up to
+    ``file_objs[f + 1]`` (none for a file of blank lines), object ``k`` of class
+    ``classes[k]`` with the numbers ``vals[obj_ends[k]:obj_ends[k + 1]]`` (x, y, x, y
+    ... as written, float64). A file that is not ok has no objects (what was read of it
+    is dropped), and neither has a file whose range is not within ``buf`` or starts
+    before the end of the previous file read (``starts`` not non-decreasing).
+
+    One loop, no helper calls: a call that passes the buffer costs reference counting
+    (two atomic operations), more than parsing a number.
+    """
+    n = buf.size
+    nf = max(starts.size - 1, 0)
+    ok = np.zeros(nf, np.bool_)
+    file_objs = np.zeros(nf + 1, np.int64)
+    # The files read are disjoint ranges of buf. A number takes at least 2 bytes (a
+    # separator and a digit) after its line's class; a polygon line at least 13 ("0"
+    # and 6 of " 1") and one more for its line end, except a file's last one.
+    vals = np.empty(n // 2 + 1, np.float64)
+    most_objs = n // 13 + nf + 1
+    classes = np.empty(most_objs, np.int64)
+    obj_ends = np.empty(most_objs + 1, np.int64)
+    obj_ends[0] = 0
+    nobj = 0
+    nval = 0
+    done = 0  # where the last file read ended
+    for f in range(nf):
+        a = starts[f]
+        b = starts[f + 1]
+        good = done <= a <= b <= n
+        if good:
+            done = b
+        i = a
+        nobj0 = nobj
+        nval0 = nval
+        line_start = nval  # where the numbers of the line being read start
+        field = 0  # fields read on that line
+        cls = np.int64(0)
+        while good:
+            while i < b and (buf[i] == _SPACE or buf[i] == _TAB):
+                i += 1
+            if i >= b or buf[i] == _LF or buf[i] == _CR:  # a line ends
+                if field > 0:
+                    count = nval - line_start
+                    if count < 6 or count & 1 or nobj >= most_objs:
+                        good = False
+                        break
+                    classes[nobj] = cls
+                    nobj += 1
+                    obj_ends[nobj] = nval
+                    line_start = nval
+                    field = 0
+                if i >= b:
+                    break
+                i += 1
+                continue
+            if field == 0:  # the class
+                cls = 0
+                digits = 0
+                first = i
+                while i < b and _ZERO <= buf[i] <= _ZERO + 9:
+                    d = np.int64(buf[i]) - _ZERO
+                    if cls != 0 or d != 0:
+                        if digits < 18:
+                            cls = cls * 10 + d
+                        digits += 1
+                    i += 1
+                if i == first or digits > 18 or cls >= nc:
+                    good = False
+                    break
+            else:  # a number on the fast path (see the module docstring)
+                neg = buf[i] == _MINUS
+                if neg or buf[i] == _PLUS:
+                    i += 1
+                mant = np.int64(0)
+                digits = 0  # significant ones: after the leading zeros
+                seen = 0  # all of them
+                scale = np.int64(0)
+                while i < b and _ZERO <= buf[i] <= _ZERO + 9:
+                    d = np.int64(buf[i]) - _ZERO
+                    if mant != 0 or d != 0:
+                        if digits < 18:
+                            mant = mant * 10 + d
+                        digits += 1
+                    seen += 1
+                    i += 1
+                if i < b and buf[i] == _DOT:
+                    i += 1
+                    while i < b and _ZERO <= buf[i] <= _ZERO + 9:
+                        d = np.int64(buf[i]) - _ZERO
+                        if mant != 0 or d != 0:
+                            if digits < 18:
+                                mant = mant * 10 + d
+                            digits += 1
+                        seen += 1
+                        scale -= 1
+                        i += 1
+                if seen == 0:
+                    good = False
+                    break
+                if i < b and (buf[i] == 101 or buf[i] == 69):  # e, E
+                    i += 1
+                    eneg = False
+                    if i < b and (buf[i] == _PLUS or buf[i] == _MINUS):
+                        eneg = buf[i] == _MINUS
+                        i += 1
+                    if i >= b or buf[i] < _ZERO or buf[i] > _ZERO + 9:
+                        good = False
+                        break
+                    e = np.int64(0)
+                    while i < b and _ZERO <= buf[i] <= _ZERO + 9:
+                        if e < 10000:
+                            e = e * 10 + (np.int64(buf[i]) - _ZERO)
+                        i += 1
+                    scale += -e if eneg else e
+                if digits > 18:
+                    good = False
+                    break
+                if mant == 0:
+                    value = 0.0
+                elif mant < _TWO53 and 0 <= scale <= 22:
+                    value = np.float64(mant) * POW10[scale]
+                elif mant < _TWO53 and -22 <= scale < 0:
+                    value = np.float64(mant) / POW10[-scale]
+                elif -22 <= scale < 0:
+                    value = divide_by_pow10(mant, -scale)
+                else:  # beyond the tables, or at least 2^53 times a power of ten
+                    good = False
+                    break
+                if neg:
+                    value = -value
+                if not (-LIMIT < value < LIMIT) or nval >= vals.size:
+                    good = False
+                    break
+                vals[nval] = value
+                nval += 1
+            field += 1
+            # a field ends at a separator, a line end or the end of the file
+            if i < b and not (buf[i] == _SPACE or buf[i] == _TAB or buf[i] == _LF
+                              or buf[i] == _CR):
+                good = False
+                break
+        if good:
+            ok[f] = True
+        else:  # the Python reader reads this one: drop what was read of it
+            nobj = nobj0
+            nval = nval0
+        file_objs[f + 1] = nobj
+    return ok, file_objs, classes[:nobj], obj_ends[:nobj + 1], vals[:nval]
