@@ -158,9 +158,11 @@ def lines(draw, nc: int, clean: bool) -> str:
 
 @st.composite
 def label_files(draw, nc: int) -> bytes:
-    """A label file: most of them of valid polygon lines (some with a number off the
-    fast path), the others with any kind of line."""
-    clean = draw(st.integers(0, 3)) > 0
+    """A label file: half of them of valid polygon lines (some with a number off the fast
+    path), a quarter such a file with one field or line end changed to anything, the
+    others with any kind of line."""
+    mode = draw(st.integers(0, 3))
+    clean = mode > 0
     ends = ["\n", "\n", "\r\n", "\r", "\n\n"]
     parts = []
     for line in draw(st.lists(lines(nc, clean), max_size=6)):
@@ -169,7 +171,13 @@ def label_files(draw, nc: int) -> bytes:
                                           [*ends, "\x0b", "\x0c", "\x1c", "\u2028"])))
     if parts and draw(st.booleans()):
         parts.pop()  # no line end at the end of the file
-    return "".join(parts).encode()
+    text = "".join(parts)
+    fields = [m.span() for m in re.finditer(r"[^ \t\r\n]+|[\r\n]", text)]
+    if mode == 3 and fields:
+        a, b = draw(st.sampled_from(fields))
+        bad = draw(numbers(False) | st.sampled_from(["\x0b", "\x0c", "\x85", " ", ""]))
+        text = text[:a] + bad + text[b:]
+    return text.encode()
 
 
 @st.composite

@@ -35,8 +35,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core.extending import intrinsic
 
 from maskkit._jit import kernel
+from maskkit._kernels.ccl import span_pointer
 
 #: 10^0 .. 10^22, each exact in a double.
 POW10 = np.array([float(10**k) for k in range(23)], np.float64)
@@ -54,6 +58,41 @@ _PLUS = 43
 _MINUS = 45
 _DOT = 46
 _ZERO = 48
+_E10 = 10**10
+_E17 = 10**17
+
+# eight ASCII digits in a little-endian word: the test and the conversion of simdjson's
+# parse_eight_digits_unrolled (every constant unsigned: Numba makes uint64 op int64 a float)
+_HIGH_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0)
+_SIXES = np.uint64(0x0606060606060606)
+_THREES = np.uint64(0x3333333333333333)
+_LOW_NIBBLES = np.uint64(0x0F0F0F0F0F0F0F0F)
+_LOW_BYTES = np.uint64(0x00FF00FF00FF00FF)
+_LOW_SHORTS = np.uint64(0x0000FFFF0000FFFF)
+_U2561 = np.uint64(2561)
+_U6553601 = np.uint64(6553601)
+_U42949672960001 = np.uint64(42949672960001)
+_U4 = np.uint64(4)
+_U8 = np.uint64(8)
+_U16 = np.uint64(16)
+_U32 = np.uint64(32)
+
+
+@intrinsic
+def _load_u64(typingctx, arr, i):
+    """The 8 bytes ``arr[i:i + 8]`` of a 1-D uint8 array as a little-endian uint64, at any
+    alignment (the caller keeps ``0 <= i`` and ``i + 8 <= arr.size``)."""
+    if not isinstance(arr, types.Array) or arr.ndim != 1 or arr.dtype != types.uint8:
+        return None
+    sig = types.uint64(arr, i)
+
+    def codegen(context, builder, signature, args):
+        arrty = signature.args[0]
+        ary = context.make_array(arrty)(context, builder, args[0])
+        ptr = span_pointer(context, builder, arrty, ary, args[1], 8)
+        return builder.load(builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
+
+    return sig, codegen
 
 
 @kernel
@@ -168,29 +207,42 @@ def parse_labels(buf, starts, nc):
                 neg = buf[i] == _MINUS
                 if neg or buf[i] == _PLUS:
                     i += 1
+                # mant < 10^17 before a digit is appended keeps it below 10^18 (at
+                # most 18 digits after the leading zeros); past that, too_long
                 mant = np.int64(0)
-                digits = 0  # significant ones: after the leading zeros
-                seen = 0  # all of them
+                too_long = False
+                seen = i  # where the digits start
                 scale = np.int64(0)
                 while i < b and _ZERO <= buf[i] <= _ZERO + 9:
-                    d = np.int64(buf[i]) - _ZERO
-                    if mant != 0 or d != 0:
-                        if digits < 18:
-                            mant = mant * 10 + d
-                        digits += 1
-                    seen += 1
+                    if mant < _E17:
+                        mant = mant * 10 + (np.int64(buf[i]) - _ZERO)
+                    else:
+                        too_long = True
                     i += 1
                 if i < b and buf[i] == _DOT:
                     i += 1
+                    seen += 1  # the dot is no digit
+                    # eight digits at a time (maskkit writes 16 after "0."), while mant
+                    # stays below 10^18
+                    while i + 8 <= b and mant < _E10:
+                        w = _load_u64(buf, i)
+                        if (w & _HIGH_NIBBLES) | (((w + _SIXES) & _HIGH_NIBBLES) >> _U4) \
+                                != _THREES:
+                            break
+                        w = ((w & _LOW_NIBBLES) * _U2561) >> _U8
+                        w = ((w & _LOW_BYTES) * _U6553601) >> _U16
+                        w = ((w & _LOW_SHORTS) * _U42949672960001) >> _U32
+                        mant = mant * 100_000_000 + np.int64(w)
+                        scale -= 8
+                        i += 8
                     while i < b and _ZERO <= buf[i] <= _ZERO + 9:
-                        d = np.int64(buf[i]) - _ZERO
-                        if mant != 0 or d != 0:
-                            if digits < 18:
-                                mant = mant * 10 + d
-                            digits += 1
-                        seen += 1
+                        if mant < _E17:
+                            mant = mant * 10 + (np.int64(buf[i]) - _ZERO)
+                        else:
+                            too_long = True
                         scale -= 1
                         i += 1
+                seen = i - seen
                 if seen == 0:
                     good = False
                     break
@@ -209,7 +261,7 @@ def parse_labels(buf, starts, nc):
                             e = e * 10 + (np.int64(buf[i]) - _ZERO)
                         i += 1
                     scale += -e if eneg else e
-                if digits > 18:
+                if too_long:
                     good = False
                     break
                 if mant == 0:
