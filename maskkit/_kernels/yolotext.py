@@ -97,7 +97,7 @@ def _load_u64(typingctx, arr, i):
 
 @kernel
 def divide_by_pow10(mant, s):
-    """``mant / 10**s`` correctly rounded to a double, for ``1 <= mant < 2**60`` and
+    """``mant / 10**s`` correctly rounded to a double, for ``1 <= mant < 10**18`` and
     ``0 <= s <= 22``: the quotient ``mant / 5**s`` by integer long division until it has
     at least 56 bits, a remainder left over set as its lowest bit (it only ever sits
     below the rounding bit, so the one rounding of the int -> double conversion is the
@@ -141,8 +141,9 @@ def parse_labels(buf, starts, nc):
     is dropped), and neither has a file whose range is not within ``buf`` or starts
     before the end of the previous file read (``starts`` not non-decreasing).
 
-    One loop, no helper calls: a call that passes the buffer costs reference counting
-    (two atomic operations), more than parsing a number.
+    One loop; its one helper call (:func:`divide_by_pow10`, for significands past 2^53)
+    takes integers only: a call that passes the buffer costs reference counting (two
+    atomic operations), more than parsing a number.
     """
     n = buf.size
     nf = max(starts.size - 1, 0)
@@ -150,7 +151,8 @@ def parse_labels(buf, starts, nc):
     file_objs = np.zeros(nf + 1, np.int64)
     # The files read are disjoint ranges of buf. A number takes at least 2 bytes (a
     # separator and a digit) after its line's class; a polygon line at least 13 ("0"
-    # and 6 of " 1") and one more for its line end, except a file's last one.
+    # and 6 of " 1") and one more for its line end, except a file's last one. (Both
+    # are checked before each write all the same: a file past them is not ok.)
     vals = np.empty(n // 2 + 1, np.float64)
     most_objs = n // 13 + nf + 1
     classes = np.empty(most_objs, np.int64)
