@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import random
 import re
+from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
@@ -37,9 +38,9 @@ def _number_ok(tok: bytes) -> bool:
     scale = int(m.group(4) or b"0") - len(frac)
     if mant == 0:
         return True
-    if mant < 2**53:
-        return -22 <= scale <= 22
-    return -22 <= scale < 0
+    if mant < 2**53 and -22 <= scale <= 22:
+        return True  # Clinger's fast path
+    return -26 <= scale < 0  # an exact division
 
 
 def expected_ok(data: bytes, nc: int) -> bool:
@@ -246,7 +247,7 @@ def test_example():
     b"0 0 0 0 0 0 0 0",  # odd count
     b"0 0 0 0 0 0 1e6",  # out of range
     b"0 0 0 0 0 0 nan", b"0 0 0 0 0 0 1_0", b"0 0 0 0 0 0 0\x0c", b"0 0 0 0 0 0 0\x00",
-    b"0 0 0 0 0 0 1e-23",  # off the fast path
+    b"0 0 0 0 0 0 1e-27", b"0 0 0 0 0 0 9007199254740993e1",  # off the fast path
     b"0 0 0 0 0 0 0.1234567890123456789",  # 19 digits
     b"0 0 0 0 0 0 1e", b"0 0 0 0 0 0 -", b"0 0 0 0 0 0 .", b"0 0 0 0 0 0 .e1",
     b"+0 0 0 0 0 0 0", b"0a 0 0 0 0 0 0", b"\xc2\xa00 0 0 0 0 0 0",
@@ -272,16 +273,20 @@ def test_starts_outside_the_buffer_or_going_back():
 
 def test_division_past_clingers_path_is_correctly_rounded():
     rng = random.Random(5)
-    cases = [(9007199254740993, 16), (9999999999999999, 16), (10**18 - 1, 22), (1, 22)]
+    cases = [(9007199254740993, 16), (9999999999999999, 16), (10**18 - 1, 22), (1, 22),
+             (1, 26), (10**18 - 1, 26), (42477876106194694, 23)]
     for _ in range(20000):
-        cases.append((rng.randrange(1, 10**rng.randint(1, 18)), rng.randint(0, 22)))
-        # near a halfway point between two doubles
-        x = rng.random()
-        mid = (x + math.nextafter(x, 2)) / 2
+        cases.append((rng.randrange(1, 10**rng.randint(1, 18)), rng.randint(0, 26)))
+        # 18 digits next to the point halfway between two doubles, on both sides
+        x = rng.random() * 10.0 ** -rng.randint(0, 8)
+        with localcontext() as ctx:
+            ctx.prec = 100  # exact
+            mid = (Decimal(x) + Decimal(math.nextafter(x, 2))) / 2
         digits, exp = f"{mid:.17e}".split("e")
-        scale = int(exp) - 17
-        if -22 <= scale <= 0:
-            cases.append((int(digits.replace(".", "")), -scale))
+        mant, scale = int(digits.replace(".", "")), int(exp) - 17
+        if -26 <= scale <= 0:
+            cases += [(mant - 1, -scale), (mant, -scale), (mant + 1, -scale)]
+    assert len(cases) > 50000
     for mant, s in cases:
         assert divide_by_pow10(mant, s) == float(f"{mant}e-{s}"), (mant, s)
 

@@ -20,9 +20,10 @@ Grammar of a file read here (anything else leaves the file to the Python reader)
 - a number is taken only when its double is certain to be ``float``'s (correctly
   rounded): its digits after any leading zeros (at most 18 of them) form an integer
   ``mant`` and the fraction and exponent a power of ten ``10^scale`` with
-  ``-22 <= scale <= 22``. Below 2^53, ``mant`` times or divided by the exact double
-  ``10^|scale|`` is one correct rounding (Clinger's fast path); above it (16 to 18
-  digits, such as maskkit's ``0.9166666666666666``) only a division is taken
+  ``-26 <= scale <= 22``. Below 2^53 and with ``|scale| <= 22``, ``mant`` times or
+  divided by the exact double ``10^|scale|`` is one correct rounding (Clinger's fast
+  path); past either (16 to 18 digits, such as maskkit's ``0.9166666666666666``, or the
+  17 of ``repr`` of numbers down to 1e-10) only a division is taken
   (:func:`divide_by_pow10`, exact integer arithmetic); a multiplication would leave
   ``(-1e6, 1e6)`` anyway. A significand of zero is ``0.0`` whatever the exponent,
   signed as written (``float("-0")`` is ``-0.0``).
@@ -44,8 +45,10 @@ from maskkit._kernels.ccl import span_pointer
 
 #: 10^0 .. 10^22, each exact in a double.
 POW10 = np.array([float(10**k) for k in range(23)], np.float64)
-#: 5^0 .. 5^22, each below 2^52.
-POW5 = np.array([5**k for k in range(23)], np.int64)
+#: 5^0 .. 5^26, each below 2^61, and the bits a remainder below each can be shifted by
+#: within an int64 (at most 11: a quotient below 2^52 stays below 2^63).
+POW5 = np.array([5**k for k in range(27)], np.int64)
+POW5_STEP = np.array([min(11, 63 - (5**k).bit_length()) for k in range(27)], np.int64)
 _TWO53 = 1 << 53
 #: Values must lie strictly inside (-LIMIT, LIMIT), as the Python reader requires.
 LIMIT = 1e6
@@ -98,31 +101,34 @@ def _load_u64(typingctx, arr, i):
 @kernel
 def divide_by_pow10(mant, s):
     """``mant / 10**s`` correctly rounded to a double, for ``1 <= mant < 10**18`` and
-    ``0 <= s <= 22``: the quotient ``mant / 5**s`` by integer long division until it has
+    ``0 <= s <= 26``: the quotient ``mant / 5**s`` by integer long division until it has
     at least 56 bits, a remainder left over set as its lowest bit (it only ever sits
     below the rounding bit, so the one rounding of the int -> double conversion is the
     right one), then scaled by a power of two (exact: the result is a normal double).
 
-    Clinger's fast path needs ``mant < 2**53``; this one serves the 16 to 18 digit
-    significands above it (``0.9166666666666666``, as maskkit writes numbers).
+    Clinger's fast path needs ``mant < 2**53`` and ``s <= 22``; this one serves the 16
+    to 18 digit significands above it (``0.9166666666666666``, as maskkit writes
+    numbers) and the 17 digits of ``repr`` of numbers down to 1e-10.
     """
     d = POW5[s]
+    step = POW5_STEP[s]
     q = mant // d
     r = mant - q * d
     shift = s
-    # r < d < 2^52, so r << 11 fits; q < 2^52 before, so q << 11 fits too
+    # r < d, so r << step fits; q < 2^52 (then 2^55) before, so q << step fits too
     while q < (1 << 52):
-        r <<= 11
+        r <<= step
         t = r // d
-        q = (q << 11) + t
+        q = (q << step) + t
         r -= t * d
-        shift += 11
-    if q < (1 << 55):
-        r <<= 8
+        shift += step
+    step = min(step, 8)
+    while q < (1 << 55):
+        r <<= step
         t = r // d
-        q = (q << 8) + t
+        q = (q << step) + t
         r -= t * d
-        shift += 8
+        shift += step
     if r != 0:
         q |= 1
     return math.ldexp(np.float64(q), -shift)
@@ -272,7 +278,7 @@ def parse_labels(buf, starts, nc):
                     value = np.float64(mant) * POW10[scale]
                 elif mant < _TWO53 and -22 <= scale < 0:
                     value = np.float64(mant) / POW10[-scale]
-                elif -22 <= scale < 0:
+                elif -26 <= scale < 0:
                     value = divide_by_pow10(mant, -scale)
                 else:  # beyond the tables, or at least 2^53 times a power of ten
                     good = False
