@@ -219,7 +219,7 @@ def parse_labels(buf, starts, nc):
                 # most 18 digits after the leading zeros); past that, too_long
                 mant = np.int64(0)
                 too_long = False
-                seen = i  # where the digits start
+                digits_at = i  # where the digits start
                 scale = np.int64(0)
                 while i < b and _ZERO <= buf[i] <= _ZERO + 9:
                     if mant < _E17:
@@ -229,7 +229,7 @@ def parse_labels(buf, starts, nc):
                     i += 1
                 if i < b and buf[i] == _DOT:
                     i += 1
-                    seen += 1  # the dot is no digit
+                    digits_at += 1  # the dot is no digit
                     # eight digits at a time (maskkit writes 16 after "0."), while mant
                     # stays below 10^18
                     while i + 8 <= b and mant < _E10:
@@ -250,8 +250,7 @@ def parse_labels(buf, starts, nc):
                             too_long = True
                         scale -= 1
                         i += 1
-                seen = i - seen
-                if seen == 0:
+                if i == digits_at:  # no digit: ".", "-", "e5" ...
                     good = False
                     break
                 if i < b and (buf[i] == 101 or buf[i] == 69):  # e, E
