@@ -118,18 +118,24 @@ def _tree(root: Path) -> dict:
 
 def _both_ways(monkeypatch, src, out: Path, **kw):
     """convert() with the columnar way and without it: (summary, files) twice."""
+    from maskkit.datasets.formats.yolo import YoloReader
+
     runs = []
     for columns in (True, False):
         monkeypatch.setattr(YoloWriter, "any_columns", columns)
-        dst = out / ("columns" if columns else "records")
+        if not columns:
+            monkeypatch.setattr(YoloReader, "read_columns", None)
+        folder = out / ("columns" if columns else "records")
+        dst = folder / "out.json" if kw["to"] == "coco" else folder
+        folder.mkdir()
         try:
             s = maskkit.convert(src, dst, progress=False, **kw)
         except maskkit.MaskkitError as exc:
-            runs.append((type(exc).__name__, str(exc).replace(str(dst), "DST"), {}))
+            runs.append((type(exc).__name__, str(exc).replace(str(folder), "DST"), {}))
             continue
         for k in ("seconds", "output", "losses_file"):
             s.pop(k)
-        runs.append((s, None, _tree(dst)))
+        runs.append((s, None, _tree(folder)))
     return runs
 
 
@@ -148,7 +154,16 @@ def test_coco_to_yolo_columns_write_what_records_write(tmp_path_factory, monkeyp
     src = out / "in.json"
     _write_coco(src, np.random.default_rng(seed), 9, ["plain", *kinds])
     a, b = _both_ways(monkeypatch, src, out, to="yolo", on_error=on_error, workers=workers)
-    assert a == b
+    _same(a, b, workers)
+
+
+def _same(a, b, workers):
+    """The same runs; with two workers the error raised is the first one a worker
+    reports (of any bad image), whichever way."""
+    if workers > 1 and a[1] is not None:
+        assert b[1] is not None
+    else:
+        assert a == b
 
 
 def test_columns_are_taken_for_plain_polygons(tmp_path, monkeypatch):
@@ -195,3 +210,89 @@ def test_many_images_in_chunks_agree(tmp_path, monkeypatch):
     _write_coco(src, np.random.default_rng(5), 700, ["plain", "parts", "crowd", "rle"])
     a, b = _both_ways(monkeypatch, src, tmp_path, to="yolo", workers=2)
     assert a == b and a[0]["images"] == 700 and not math.isnan(a[0]["mean_iou"])
+
+
+# ------------------------------------------------------------------ YOLO -> COCO
+
+def _png(path: Path, w: int, h: int) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("L", (w, h)).save(path)
+
+
+LINE_KINDS = ["maskkit", "ultralytics", "box", "blank", "crlf", "tabs", "bad", "class",
+              "odd", "huge", "long", "exp", "missing"]
+
+
+def _write_yolo(root: Path, rng, n_images: int, kinds: list[str]) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "data.yaml").write_text("names:\n  0: a\n  1: b\n  2: c\n")
+    for i in range(n_images):
+        w, h = int(rng.integers(3, 50)), int(rng.integers(3, 50))
+        kind = str(rng.choice(kinds))
+        if kind != "missing":
+            _png(root / "images" / f"s{i % 2}" / f"{i}.png", w, h)
+        lines = []
+        for _ in range(int(rng.integers(0, 4))):
+            n = 2 * int(rng.integers(3, 9))
+            v = rng.uniform(0, 1, n)
+            if kind == "ultralytics":
+                nums = [f"{x:.6f}" for x in v]
+            else:
+                nums = [repr(float(x)) for x in np.round(v, int(rng.integers(1, 17)))]
+            cls = int(rng.integers(0, 3))
+            if kind == "box":
+                nums = nums[:4]
+            elif kind == "bad":
+                nums[1] = "0.5x"
+            elif kind == "class":
+                cls = 7
+            elif kind == "odd":
+                nums = nums[:-1]
+            elif kind == "huge":
+                nums[0] = "1e7"
+            elif kind == "long":
+                nums[0] = "0.12345678901234567890"
+            elif kind == "exp":
+                nums[0] = "5e-1"
+            lines.append(("\t" if kind == "tabs" else " ").join([str(cls), *nums]))
+        end = "\r\n" if kind == "crlf" else "\n"
+        text = end.join(lines) + (end if lines else "")
+        if kind == "blank":
+            text = "\n  \n" + text + "\n\n"
+        path = root / "labels" / f"s{i % 2}" / f"{i}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode())
+
+
+@settings(deadline=None, max_examples=25,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(0, 2**32 - 1), st.lists(st.sampled_from(LINE_KINDS), min_size=1,
+                                           max_size=4, unique=True),
+       st.sampled_from(["raise", "skip"]), st.sampled_from([1, 2]))
+def test_yolo_to_coco_columns_write_what_records_write(tmp_path_factory, monkeypatch, seed,
+                                                      kinds, on_error, workers):
+    out = tmp_path_factory.mktemp("y")
+    _write_yolo(out / "src", np.random.default_rng(seed), 9, ["maskkit", *kinds])
+    a, b = _both_ways(monkeypatch, out / "src", out, to="coco", on_error=on_error,
+                      workers=workers)
+    _same(a, b, workers)
+
+
+def test_yolo_columns_are_taken(tmp_path, monkeypatch):
+    from maskkit.datasets.formats.yolo import YoloReader
+
+    _write_yolo(tmp_path / "src", np.random.default_rng(3), 8, ["maskkit", "ultralytics"])
+    reader = YoloReader(tmp_path / "src")
+    chunk, rest = reader.read_columns(reader.units)
+    assert chunk.positions == list(range(8)) and not list(rest)
+    a, b = _both_ways(monkeypatch, tmp_path / "src", tmp_path, to="coco", workers=1)
+    assert a == b and a[0]["objects_read"] > 0
+
+
+def test_yolo_many_images_in_chunks_agree(tmp_path, monkeypatch):
+    _write_yolo(tmp_path / "src", np.random.default_rng(8), 600,
+                ["maskkit", "ultralytics", "box", "crlf"])
+    a, b = _both_ways(monkeypatch, tmp_path / "src", tmp_path, to="coco", workers=2)
+    assert a == b and a[0]["images"] == 600

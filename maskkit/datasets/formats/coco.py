@@ -271,26 +271,21 @@ class CocoWriter(Writer):
         hs, ws = chunk.object_sizes()
         area, bbox = stats_arrays(chunk.xy, chunk.ring_offsets, chunk.obj_rings, hs, ws)
         texts = polygons_text(chunk.xy, chunk.ring_offsets, chunk.obj_rings)
-        area, bbox = area.tolist(), bbox.tolist()
-        cats, crowd = chunk.category.tolist(), chunk.crowd.tolist()
         xy, rings, parts = chunk.xy, chunk.ring_offsets, chunk.obj_rings.tolist()
-        out = []
+        for k in [k for k, t in enumerate(texts) if t is None]:
+            # numbers the kernel does not print: as json does
+            texts[k] = json.dumps([xy[rings[r]:rings[r + 1]].tolist()
+                                   for r in range(parts[k], parts[k + 1])])
+        made = [f'"category_id": {c}, "segmentation": {t}, "area": {a}, '
+                f'"bbox": [{b[0]}, {b[1]}, {b[2]}, {b[3]}], "iscrowd": {int(cr)}}}'
+                for c, t, a, b, cr in zip(chunk.category.tolist(), texts, area.tolist(),
+                                          bbox.tolist(), chunk.crowd.tolist())]
         bounds = chunk.image_objs.tolist()
-        for j, (name, h, w) in enumerate(zip(chunk.names, chunk.heights.tolist(),
-                                             chunk.widths.tolist())):
-            made = []
-            for k in range(bounds[j], bounds[j + 1]):
-                seg = texts[k]
-                if seg is None:  # numbers the kernel does not print: as json does
-                    seg = json.dumps([xy[rings[r]:rings[r + 1]].tolist()
-                                      for r in range(parts[k], parts[k + 1])])
-                b = bbox[k]
-                made.append(f'"category_id": {cats[k]}, "segmentation": {seg}, '
-                            f'"area": {area[k]}, "bbox": [{b[0]}, {b[1]}, {b[2]}, {b[3]}], '
-                            f'"iscrowd": {int(crowd[k])}}}')
-            image = {"file_name": name, "height": h, "width": w}
-            out.append(WriteResult(payload=(chunk.ids[j], image, made), objects=len(made)))
-        return out
+        return [WriteResult(payload=(chunk.ids[j], {"file_name": name, "height": h,
+                                                    "width": w}, made[bounds[j]:bounds[j + 1]]),
+                            objects=bounds[j + 1] - bounds[j])
+                for j, (name, h, w) in enumerate(zip(chunk.names, chunk.heights.tolist(),
+                                                     chunk.widths.tolist()))]
 
     def finish(self, payloads: list) -> None:
         from maskkit.io import fs

@@ -124,6 +124,7 @@ class YoloReader(Reader):
             cats = [Category(k, n) for k, n in enumerate(names)]
         self.categories = cats
         self.class_ids = [c.id for c in cats]
+        self.class_ids_array = np.asarray(self.class_ids, np.int64)
         self.root = root
         self._root = str(root)
         self.labels_root = self.images_root = root
@@ -189,6 +190,65 @@ class YoloReader(Reader):
             rec.instances.append(Instance.of_valid(ids[k], [xy[start:end]]))
             start = end
         return rec
+
+    def read_columns(self, units):
+        """The images among ``units`` whose label files hold only polygon lines that the
+        label kernel parses as Python does (``int`` / ``float`` of each field: see
+        :func:`maskkit._kernels.yolotext.parse_labels`), in a
+        :class:`~maskkit.datasets.formats.model.PolygonChunk`; the positions of the others
+        (read as records by :meth:`read`, which names what is wrong)."""
+        from maskkit._kernels.yolotext import parse_labels
+        from maskkit.limits import check_image_size
+
+        positions, names, hs, ws, blobs, rest = [], [], [], [], [], []
+        root = self._root
+        for p, (rel_label, rel_image) in enumerate(units):
+            if rel_image is None:
+                rest.append(p)
+                continue
+            try:
+                w, h = image_size(os.path.join(root, rel_image))
+                check_image_size(h, w)
+                with open(os.path.join(root, rel_label), "rb") as fh:
+                    data = fh.read()
+            except (MaskkitError, OSError):
+                rest.append(p)
+                continue
+            if type(h) is not int or type(w) is not int or h < 1 or w < 1:
+                rest.append(p)
+                continue
+            positions.append(p)
+            names.append(rel_image[len("images/"):] if rel_image.startswith("images/")
+                         else rel_image)
+            hs.append(h)
+            ws.append(w)
+            blobs.append(data)
+        starts = np.zeros(len(blobs) + 1, np.int64)
+        np.cumsum([len(b) for b in blobs], out=starts[1:])
+        ok, file_objs, classes, obj_ends, vals = parse_labels(
+            np.frombuffer(b"".join(blobs), np.uint8), starts, len(self.class_ids))
+        hs = np.asarray(hs, np.int64)
+        ws = np.asarray(ws, np.int64)
+        # pixels = normalised * size, snapped to 1e-9 px, as read() does file by file:
+        # every line has an even count, so even positions are x
+        counts = np.diff(obj_ends)
+        of_file = np.repeat(np.repeat(np.arange(len(blobs)), np.diff(file_objs)), counts)
+        xy = vals * np.where(np.arange(vals.size) % 2 == 0, ws[of_file], hs[of_file])
+        xy = np.round(xy, 9)
+        if not np.isfinite(xy).all():  # (not with |v| < 1e6 and a checked size)
+            return None, range(len(units))
+        if not ok.all():
+            bad = np.flatnonzero(~ok).tolist()
+            rest = sorted([*rest, *(positions[j] for j in bad)])
+            pick = np.flatnonzero(ok)
+            positions, names = ([v[j] for j in pick.tolist()] for v in (positions, names))
+            hs, ws = hs[pick], ws[pick]
+            file_objs = np.concatenate([[0], np.cumsum(np.diff(file_objs)[pick])])
+        ids = self.class_ids_array[classes]
+        n = classes.size
+        return PolygonChunk(positions, names, hs, ws, [None] * len(positions),
+                            file_objs.astype(np.int64), ids, np.zeros(n, bool),
+                            np.arange(n + 1, dtype=np.int64), obj_ends, xy, floats=True), rest
 
     def _parse_lines(self, text: str, label_path):
         """Line by line: ``(classes, coordinates, ends)`` or None for no object; a box line
@@ -436,31 +496,42 @@ class YoloWriter(Writer):
         hs, ws = chunk.object_sizes()
         rings, iou = join_arrays(chunk.xy, chunk.ring_offsets, chunk.obj_rings, hs, ws,
                                  check=self.check, as_text=True)
-        ious = iou.tolist()
-        cats, crowd = chunk.category.tolist(), chunk.crowd.tolist()
-        parts = np.diff(chunk.obj_rings).tolist()
+        lines = [f"{c} {r}" for c, r in zip(classes, rings)]
+        # objects that are not simply written: crowd (dropped), empty (dropped), in parts
+        # (joined: a loss); the images of none of them take the short way
+        empty = np.fromiter(map(len, rings), np.int64, len(rings)) == 0
+        joined = np.diff(chunk.obj_rings) > 1
+        special = chunk.crowd | empty | joined
         bounds = chunk.image_objs.tolist()
+        has_special = np.add.reduceat(special, chunk.image_objs[:-1]) > 0 \
+            if special.size else np.zeros(len(chunk.names), bool)
+        has_special &= np.diff(chunk.image_objs) > 0
+        ious, cats = iou.tolist(), chunk.category.tolist()
+        crowd, empty, joined = chunk.crowd.tolist(), empty.tolist(), joined.tolist()
         results, files = [], []
-        for j, name in enumerate(chunk.names):
-            res = WriteResult()
-            lines, empty = [], []
-            for k in range(bounds[j], bounds[j + 1]):
-                i = k - bounds[j]
-                if crowd[k]:  # (listed first, then the empty ones, as write_many does)
-                    res.dropped.append(f"object {i} (category {cats[k]}): crowd region, "
-                                       "YOLO has no crowd/ignore notion")
-                elif not rings[k]:
-                    empty.append(f"object {i} (category {cats[k]}): empty mask")
-                else:
-                    if parts[k] > 1:
-                        res.losses.append({"object": i, "category_id": cats[k],
-                                           "iou": ious[k], "how": "joined"})
-                    lines.append(f"{classes[k]} {rings[k]}")
-            res.dropped += empty
-            res.objects = len(lines)
+        for j, (name, odd) in enumerate(zip(chunk.names, has_special.tolist())):
+            a, b = bounds[j], bounds[j + 1]
+            res = WriteResult(objects=b - a)
+            text = lines[a:b]
+            if odd:
+                text, gone = [], []
+                for k in range(a, b):
+                    i = k - a
+                    if crowd[k]:  # (listed first, then the empty ones, as write_many)
+                        res.dropped.append(f"object {i} (category {cats[k]}): crowd "
+                                           "region, YOLO has no crowd/ignore notion")
+                    elif empty[k]:
+                        gone.append(f"object {i} (category {cats[k]}): empty mask")
+                    else:
+                        if joined[k]:
+                            res.losses.append({"object": i, "category_id": cats[k],
+                                               "iou": ious[k], "how": "joined"})
+                        text.append(lines[k])
+                res.dropped += gone
+                res.objects = len(text)
             results.append(res)
-            files.append((self._label_name(name), ("\n".join(lines) + "\n" if lines else "")
-                          .encode()))
+            files.append((self._label_name(name),
+                          ("\n".join(text) + "\n" if text else "").encode()))
         written = self.labels.write_all(files)
         for res, (path, sha) in zip(results, written):
             res.files[path] = sha
