@@ -215,6 +215,24 @@ def span_pointer(context, builder, arrty, ary, i, n: int):
 
 
 @intrinsic
+def load_u64(typingctx, arr, i):
+    """The 8 bytes ``arr[i:i + 8]`` of a 1-D uint8 array as a little-endian uint64, at any
+    alignment (the caller keeps ``0 <= i`` and ``i + 8 <= arr.size``; both ends are
+    bounds-checked under ``MASKKIT_BOUNDSCHECK``)."""
+    if not isinstance(arr, types.Array) or arr.ndim != 1 or arr.dtype != types.uint8:
+        return None
+    sig = types.uint64(arr, i)
+
+    def codegen(context, builder, signature, args):
+        arrty = signature.args[0]
+        ary = context.make_array(arrty)(context, builder, args[0])
+        ptr = span_pointer(context, builder, arrty, ary, args[1], 8)
+        return builder.load(builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
+
+    return sig, codegen
+
+
+@intrinsic
 def _fill8(typingctx, arr, i, v):
     """Write ``v`` to ``arr[i:i + 8]`` (a 1-D integer array) as one vector store; the caller
     keeps ``i + 8 <= arr.size``.  A loop of 8 stores of a variable is not vectorised by

@@ -25,13 +25,10 @@ past.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import types
-from numba.core.extending import intrinsic
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from maskkit._jit import kernel
-from maskkit._kernels.ccl import NO_LABEL, ONES, byte_run_end, span_pointer, touching
+from maskkit._kernels.ccl import NO_LABEL, ONES, byte_run_end, load_u64, touching
 from maskkit._kernels.png import paeth, unfilter_bytes_row
 
 #: Statuses of :func:`count_png_u8`.
@@ -45,21 +42,6 @@ _0 = np.uint64(0)
 _3 = np.uint64(3)
 _FF = np.uint64(0xFF)
 
-
-@intrinsic
-def _load_u64(typingctx, arr, i):
-    """The 8 bytes ``arr[i:i + 8]`` of a uint8 array as a little-endian uint64, at any
-    alignment (the caller keeps ``i + 8 <= arr.size``)."""
-    sig = types.uint64(arr, i)
-
-    def codegen(context, builder, signature, args):
-        arrty = signature.args[0]
-        ary = context.make_array(arrty)(context, builder, args[0])
-        ptr = span_pointer(context, builder, arrty, ary, args[1], 8)
-        wide = builder.bitcast(ptr, ir.IntType(64).as_pointer())
-        return builder.load(wide, align=1)
-
-    return sig, codegen
 
 
 @kernel
@@ -186,7 +168,7 @@ def _nonzero_bytes(raw, src, n, edits, most):
     ne = 0
     full = n >> 3
     for wi in range(full):
-        w = _load_u64(raw, src + 8 * wi)
+        w = load_u64(raw, src + 8 * wi)
         while w != _0:
             byte = trailing_zeros(w) >> _3
             w &= ~(_FF << (byte << _3))

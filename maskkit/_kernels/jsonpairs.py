@@ -16,12 +16,9 @@ that is not JSON stops it either way."""
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import types
-from numba.core.extending import intrinsic
 
 from maskkit._jit import kernel
-from maskkit._kernels.ccl import span_pointer
+from maskkit._kernels.ccl import load_u64
 
 OK = 0
 GIVE_UP = 1
@@ -46,22 +43,6 @@ _NINE = 57
 #: Eight spaces as a little-endian word: indentation is skipped a word at a time.
 _SPACES = np.uint64(0x2020202020202020)
 
-
-@intrinsic
-def _load_u64(typingctx, arr, i):
-    """The 8 bytes ``arr[i:i + 8]`` of a 1-D uint8 array as a little-endian uint64, at any
-    alignment (the caller keeps ``0 <= i`` and ``i + 8 <= arr.size``)."""
-    if not isinstance(arr, types.Array) or arr.ndim != 1 or arr.dtype != types.uint8:
-        return None
-    sig = types.uint64(arr, i)
-
-    def codegen(context, builder, signature, args):
-        arrty = signature.args[0]
-        ary = context.make_array(arrty)(context, builder, args[0])
-        ptr = span_pointer(context, builder, arrty, ary, args[1], 8)
-        return builder.load(builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
-
-    return sig, codegen
 
 
 @kernel
@@ -110,7 +91,7 @@ def scan_pairs(buf, key, pairs):
         if c == 32 or c == 10 or c == 13 or c == 9:  # JSON whitespace
             i += 1
             # an indented file (gtFine's: 4 spaces a level) has runs of spaces
-            while i + 8 <= n and _load_u64(buf, i) == _SPACES:
+            while i + 8 <= n and load_u64(buf, i) == _SPACES:
                 i += 8
             while i < n and buf[i] == 32:
                 i += 1

@@ -36,12 +36,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from llvmlite import ir
-from numba import types
-from numba.core.extending import intrinsic
 
 from maskkit._jit import kernel
-from maskkit._kernels.ccl import span_pointer
+from maskkit._kernels.ccl import load_u64
 
 #: 10^0 .. 10^22, each exact in a double.
 POW10 = np.array([float(10**k) for k in range(23)], np.float64)
@@ -80,22 +77,6 @@ _U8 = np.uint64(8)
 _U16 = np.uint64(16)
 _U32 = np.uint64(32)
 
-
-@intrinsic
-def _load_u64(typingctx, arr, i):
-    """The 8 bytes ``arr[i:i + 8]`` of a 1-D uint8 array as a little-endian uint64, at any
-    alignment (the caller keeps ``0 <= i`` and ``i + 8 <= arr.size``)."""
-    if not isinstance(arr, types.Array) or arr.ndim != 1 or arr.dtype != types.uint8:
-        return None
-    sig = types.uint64(arr, i)
-
-    def codegen(context, builder, signature, args):
-        arrty = signature.args[0]
-        ary = context.make_array(arrty)(context, builder, args[0])
-        ptr = span_pointer(context, builder, arrty, ary, args[1], 8)
-        return builder.load(builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
-
-    return sig, codegen
 
 
 @kernel
@@ -233,7 +214,7 @@ def parse_labels(buf, starts, nc):
                     # eight digits at a time (maskkit writes 16 after "0."), while mant
                     # stays below 10^18
                     while i + 8 <= b and mant < _E10:
-                        w = _load_u64(buf, i)
+                        w = load_u64(buf, i)
                         if (w & _HIGH_NIBBLES) | (((w + _SIXES) & _HIGH_NIBBLES) >> _U4) \
                                 != _THREES:
                             break
