@@ -106,6 +106,14 @@ def _write_coco(path: Path, rng, n_images: int, kinds: list[str]) -> None:
                 ann["segmentation"] = [[1.1, 1.1, 1.2, 1.1, 1.15, 1.12]]
             elif kind == "far":
                 ann["segmentation"] = [[0, 0, 1e13, 0, 1, 1]]
+            elif kind == "noseg":
+                del ann["segmentation"]
+            elif kind == "noimage":
+                ann["image_id"] = 10**6
+            elif kind == "crowdflag":  # iscrowd written as true, or absent
+                ann["iscrowd"] = True if rng.random() < 0.5 else ann.pop("iscrowd") * 0
+                if ann["iscrowd"] == 0:
+                    del ann["iscrowd"]
             anns.append(ann)
     cats = [{"id": k, "name": f"c{k}", "supercategory": ""} for k in (1, 2, 3)]
     path.write_text(json.dumps({"images": images, "annotations": anns, "categories": cats}))
@@ -140,7 +148,7 @@ def _both_ways(monkeypatch, src, out: Path, **kw):
 
 
 KINDS = ["plain", "parts", "ints", "crowd", "rle", "flat", "score", "short", "unknown",
-         "empty", "far"]
+         "empty", "far", "noseg", "noimage", "crowdflag"]
 
 
 @settings(deadline=None, max_examples=25,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,11 +45,11 @@ class CocoReader(Reader):
         from maskkit.io.coco import CocoIndex, load_coco
 
         super().__init__(src)
-        self._rings = None
+        self._rings = self._cols = None
         if isinstance(src, CocoIndex):
             self.index = src
         elif columns and isinstance(src, (str, os.PathLike)):
-            self.index, self._rings = _load_with_rings(src, strict)
+            self.index, self._rings, self._cols = _load_with_rings(src, strict)
         else:
             self.index = load_coco(src, strict=strict)
         self.problems = list(self.index.problems)
@@ -64,7 +65,7 @@ class CocoReader(Reader):
         bad = self.index.bad_images
         self.units = [i for i in self.index.images if i not in bad]
         self.bad_units = dict(bad)
-        if self._rings is None:
+        if self._cols is None:
             self.read_columns = None  # no columnar way: every image is a record
 
     def read(self, image_id) -> ImageRecord:
@@ -74,7 +75,9 @@ class CocoReader(Reader):
                           id=image_id)
         add = rec.instances.append
         of_valid = Instance.of_valid
-        for i, ann in enumerate(self.index.annotations[image_id]):
+        anns = self.index.annotations[image_id] if self._cols is None else \
+            self._cols.of_image(self._cols.position[image_id])
+        for i, ann in enumerate(anns):
             try:
                 seg = ann["segmentation"]
                 if type(seg) is int and self._rings is not None:  # parsed into arrays
@@ -114,79 +117,132 @@ class CocoReader(Reader):
         others (read as records)."""
         from maskkit.limits import check_image_size
 
-        images, by_image = self.index.images, self.index.annotations
-        positions, names, hs, ws, ids, counts = [], [], [], [], [], []
-        keys, cats, crowds, rest = [], [], [], []
+        cols = self._cols
+        images = self.index.images
+        where = np.fromiter(map(cols.position.__getitem__, units), np.int64, len(units))
+        first, last = cols.starts[where], cols.starts[where + 1]
+        # an image is taken when all its annotations are plain and its size is valid
+        plain = cols.plain_before[last] - cols.plain_before[first] == last - first
+        take = plain.tolist()
         for p, image_id in enumerate(units):
-            info = images[image_id]
-            h, w = info.height, info.width
-            anns = by_image[image_id]
-            n = len(keys)
-            for ann in anns:
-                seg, cid = ann["segmentation"], ann["category_id"]
-                if type(seg) is not int or type(cid) is not int or "score" in ann \
-                        or "attributes" in ann:
-                    break
-                keys.append(seg)
-                cats.append(cid)
-                crowds.append(ann.get("iscrowd", 0))
-            else:
-                if type(h) is int and type(w) is int and h >= 1 and w >= 1:
-                    try:
-                        check_image_size(h, w)
-                    except MaskkitError:
-                        pass
-                    else:
-                        positions.append(p)
-                        names.append(info.file_name or f"{image_id}")
-                        hs.append(h)
-                        ws.append(w)
-                        ids.append(image_id)
-                        counts.append(len(anns))
-                        continue
-            del keys[n:], cats[n:], crowds[n:]
-            rest.append(p)
-        obj_rings, ring_offsets, xy, good = gather_parts(*self._rings, keys)
-        image_objs = np.zeros(len(counts) + 1, np.int64)
-        np.cumsum(counts, out=image_objs[1:])
-        if not good.all():  # an image with a bad part: read as a record, named there
-            ok = np.ones(len(counts), bool)
-            ok[np.repeat(np.arange(len(counts)), counts)[~good]] = False
-            keep = np.repeat(ok, counts)
-            rest = sorted([*rest, *(positions[j] for j in np.flatnonzero(~ok).tolist())])
-            pick = np.flatnonzero(ok).tolist()
-            positions, names, hs, ws, ids, counts = (
-                [v[j] for j in pick] for v in (positions, names, hs, ws, ids, counts))
-            keys = np.asarray(keys, np.int64)[keep]
-            cats = np.asarray(cats, np.int64)[keep]
-            crowds = [c for c, k in zip(crowds, keep.tolist()) if k]
-            obj_rings, ring_offsets, xy, good = gather_parts(*self._rings, keys)
-            image_objs = np.zeros(len(counts) + 1, np.int64)
+            if take[p]:
+                info = images[image_id]
+                h, w = info.height, info.width
+                if not (type(h) is int and type(w) is int and h >= 1 and w >= 1):
+                    take[p] = False
+                    continue
+                try:
+                    check_image_size(h, w)
+                except MaskkitError:
+                    take[p] = False
+        take = np.asarray(take, bool)
+        rest = np.flatnonzero(~take).tolist()
+        for attempt in range(2):
+            pick = np.flatnonzero(take)
+            counts = (last - first)[pick]
+            image_objs = np.zeros(pick.size + 1, np.int64)
             np.cumsum(counts, out=image_objs[1:])
+            anns = cols.order[np.repeat(first[pick] - image_objs[:-1], counts)
+                              + np.arange(image_objs[-1])]
+            obj_rings, ring_offsets, xy, good = gather_parts(*self._rings, cols.key[anns])
+            if good.all() or attempt:
+                break
+            # an image with a bad part: read as a record, named there
+            bad = pick[np.repeat(np.arange(pick.size), counts)[~good]]
+            take[bad] = False
+            rest = np.flatnonzero(~take).tolist()
+        picked = pick.tolist()
         return PolygonChunk(
-            positions, names, np.array(hs, np.int64), np.array(ws, np.int64), ids,
-            image_objs, np.asarray(cats, np.int64), np.array([bool(c) for c in crowds], bool),
+            picked, [images[units[p]].file_name or f"{units[p]}" for p in picked],
+            np.fromiter((images[units[p]].height for p in picked), np.int64, len(picked)),
+            np.fromiter((images[units[p]].width for p in picked), np.int64, len(picked)),
+            [units[p] for p in picked], image_objs, cols.category[anns], cols.crowd[anns],
             obj_rings, ring_offsets, xy), rest
+
+
+@dataclass
+class _Columns:
+    """A COCO file's annotations as arrays, grouped by image: image ``j`` (in the order of
+    ``index.images``; ``position[image id] = j``) has the annotations
+    ``order[starts[j]:starts[j + 1]]`` (their numbers in the file), in file order.
+    Annotation ``i``: ``key[i]`` its parsed segmentation's number (-1 if not parsed),
+    ``category[i]``, ``crowd[i]``; ``plain_before[n]`` counts the plain ones (parsed, no
+    ``score``/``attributes``) among ``order[:n]``."""
+
+    position: dict
+    starts: np.ndarray
+    order: np.ndarray
+    key: np.ndarray
+    category: np.ndarray
+    crowd: np.ndarray
+    plain_before: np.ndarray
+    anns: list
+
+    def of_image(self, j: int) -> list:
+        """The annotation dicts of image ``j``, in file order."""
+        return [self.anns[i] for i in self.order[self.starts[j]:self.starts[j + 1]].tolist()]
 
 
 def _load_with_rings(path, strict: bool):
     """:func:`~maskkit.io.coco.load_coco` of a file whose polygons the JSON kernel parsed
-    into arrays (:func:`~maskkit.io.files.read_json_rings`): ``(index, rings)``, each
-    parsed annotation's ``segmentation`` the int of its value; ``rings`` None when none
-    was parsed, or when the ints found are not ``0, 1, 2 ...`` in file order (an int
-    written in the file, a ``segmentation`` key elsewhere: then read by json alone)."""
+    into arrays (:func:`~maskkit.io.files.read_json_rings`): ``(index, rings, columns)``,
+    each parsed annotation's ``segmentation`` the int of its value. ``rings`` is None
+    when none was parsed, or when the ints found are not ``0, 1, 2 ...`` in file order
+    (an int written in the file, a ``segmentation`` key elsewhere: then read by json
+    alone). ``columns`` (:class:`_Columns`) when every annotation is a well-formed one of
+    a known image and category (int ids): the index then holds no annotation lists (they
+    are in the columns); else None, and the index is :func:`load_coco`'s, which names
+    what is wrong."""
     from maskkit.io.coco import load_coco
     from maskkit.io.files import read_json, read_json_rings
 
     doc, rings = read_json_rings(path, "segmentation")
-    if rings is not None:
-        anns = doc.get("annotations") if isinstance(doc, dict) else None
-        found = [seg for a in anns if type(a) is dict
-                 and type(seg := a.get("segmentation")) is int] \
-            if isinstance(anns, list) else None
-        if found != list(range(rings[0].size - 1)):
-            doc, rings = read_json(path), None
-    return load_coco(doc, strict=strict, source=str(path)), rings
+    if rings is None:
+        return load_coco(doc, strict=strict, source=str(path)), None, None
+    anns = doc.get("annotations") if isinstance(doc, dict) else None
+    if not isinstance(anns, list) or not all(type(a) is dict for a in anns):
+        return load_coco(read_json(path), strict=strict, source=str(path)), None, None
+    segs = [a.get("segmentation") for a in anns]
+    if [s for s in segs if type(s) is int] != list(range(rings[0].size - 1)):
+        return load_coco(read_json(path), strict=strict, source=str(path)), None, None
+    index = load_coco({**doc, "annotations": []}, strict=strict, source=str(path))
+    cols = _columns(doc, anns, segs, index)
+    if cols is None:
+        return load_coco(doc, strict=strict, source=str(path)), rings, None
+    return index, rings, cols
+
+
+def _columns(doc, anns, segs, index):
+    """:class:`_Columns` of ``anns``, or None when one is not a well-formed annotation of
+    a known image and category with int ids (load_coco then reads them)."""
+    try:
+        image_ids = [a["image_id"] for a in anns]
+        cats = [a["category_id"] for a in anns]
+    except KeyError:
+        return None
+    if any("segmentation" not in a for a in anns):
+        return None
+    position = {image_id: j for j, image_id in enumerate(index.images)}
+    try:
+        where = np.fromiter(map(position.__getitem__, image_ids), np.int64, len(anns))
+    except (KeyError, TypeError):  # an unknown image (or a list as id)
+        return None
+    if not all(type(i) is int for i in image_ids) or not all(type(c) is int for c in cats):
+        return None
+    if "categories" in doc and not set(cats) <= index.categories.keys():
+        return None
+    key = np.fromiter((s if type(s) is int else -1 for s in segs), np.int64, len(anns))
+    plain = key >= 0
+    extras = [i for i, a in enumerate(anns) if "score" in a or "attributes" in a]
+    plain[extras] = False
+    order = np.argsort(where, kind="stable")
+    starts = np.zeros(len(position) + 1, np.int64)
+    np.cumsum(np.bincount(where, minlength=len(position)), out=starts[1:])
+    plain_before = np.zeros(len(anns) + 1, np.int64)
+    np.cumsum(plain[order], out=plain_before[1:])
+    crowd = np.fromiter((bool(a.get("iscrowd", 0)) for a in anns), bool, len(anns))
+    return _Columns(position, starts, order, key, np.asarray(cats, np.int64), crowd,
+                    plain_before, anns)
 
 
 _EXTRA = ("score", "attributes")  # kept from the source annotation, in this order
