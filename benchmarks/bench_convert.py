@@ -19,7 +19,11 @@ smaller than COCO's because supervision holds a full-image mask of every object 
 image in memory (``force_masks=True``): 10,000 images of 640×480 would need ~20 GB, of
 320×240 ~5 GB; its time grows with the pixels, maskkit's does not, so 64×48 is the case
 least favourable to maskkit.  Every run's output is checked after the rounds (object
-count, class ids) so a fast wrong run fails.
+count, class ids) so a fast wrong run fails.  ``file_creation_floor`` times plain Python
+writing the same label files: on an ext4 file system without a journal, creating files
+is up to ten times slower for minutes after many files were deleted (pytest's clean-up
+of its old temporary folders at start-up included: see benchmarks/NOTES.md, issue 20,
+round four), which every converter pays; read the ratios with that row.
 
 Cityscapes (``-k cityscapes``): ``MASKKIT_BENCH_CITY_N`` (default 100) generated
 2048×1024 ``*_gtFine_polygons.json`` files of two scenes, each against cityscapesscripts'
