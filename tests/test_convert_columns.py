@@ -278,12 +278,13 @@ def _write_yolo(root: Path, rng, n_images: int, kinds: list[str]) -> None:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.integers(0, 2**32 - 1), st.lists(st.sampled_from(LINE_KINDS), min_size=1,
                                            max_size=4, unique=True),
-       st.sampled_from(["raise", "skip"]), st.sampled_from([1, 2]))
+       st.sampled_from(["raise", "skip"]), st.sampled_from([1, 2]),
+       st.sampled_from(["coco", "coco", "yolo"]))
 def test_yolo_to_coco_columns_write_what_records_write(tmp_path_factory, monkeypatch, seed,
-                                                      kinds, on_error, workers):
+                                                      kinds, on_error, workers, to):
     out = tmp_path_factory.mktemp("y")
     _write_yolo(out / "src", np.random.default_rng(seed), 9, ["maskkit", *kinds])
-    a, b = _both_ways(monkeypatch, out / "src", out, to="coco", on_error=on_error,
+    a, b = _both_ways(monkeypatch, out / "src", out, to=to, on_error=on_error,
                       workers=workers)
     _same(a, b, workers)
 
