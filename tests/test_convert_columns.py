@@ -305,3 +305,23 @@ def test_yolo_many_images_in_chunks_agree(tmp_path, monkeypatch):
                 ["maskkit", "ultralytics", "box", "crlf"])
     a, b = _both_ways(monkeypatch, tmp_path / "src", tmp_path, to="coco", workers=2)
     assert a == b and a[0]["images"] == 600
+
+
+def test_images_without_objects_stay_on_the_columnar_way(tmp_path, monkeypatch):
+    """Images with no annotation (last in a chunk too) are written by the columnar way,
+    not sent back to the record way."""
+    from maskkit.datasets import conversion
+
+    src = tmp_path / "in.json"
+    _write_coco(src, np.random.default_rng(2), 5, ["plain", "parts", "crowd"])
+    doc = json.loads(src.read_text())
+    doc["images"].append({"id": 99, "file_name": "none.png", "height": 9, "width": 9})
+    src.write_text(json.dumps(doc))
+    calls = []
+    real = YoloWriter.write_many
+    monkeypatch.setattr(YoloWriter, "write_many",
+                        lambda self, recs: calls.append(len(recs)) or real(self, recs))
+    s = maskkit.convert(src, tmp_path / "out", to="yolo", workers=1, progress=False)
+    assert calls == [] and s["images"] == 6
+    assert (tmp_path / "out/labels/none.txt").read_bytes() == b""
+    assert conversion.CHUNK >= 6

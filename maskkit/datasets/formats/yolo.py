@@ -477,14 +477,7 @@ class YoloWriter(Writer):
                     res.losses.sort(key=lambda loss: loss["object"])
         for res, text in zip(results, lines):
             res.objects = len(text)
-        files = []
-        for rec, text in zip(recs, lines):
-            files.append((self._label_name(rec.file_name),
-                          ("\n".join(text) + "\n" if text else "").encode()))
-        written = self.labels.write_all(files)
-        for res, (path, sha) in zip(results, written):
-            res.files[path] = sha
-        return results
+        return self._write_files(results, [rec.file_name for rec in recs], lines)
 
     def write_columns(self, chunk: PolygonChunk) -> list:
         """:meth:`write_many` of a chunk of polygon images held as arrays: the same files,
@@ -505,13 +498,12 @@ class YoloWriter(Writer):
         joined = np.diff(chunk.obj_rings) > 1
         special = chunk.crowd | empty | joined
         bounds = chunk.image_objs.tolist()
-        has_special = np.add.reduceat(special, chunk.image_objs[:-1]) > 0 \
-            if special.size else np.zeros(len(chunk.names), bool)
-        has_special &= np.diff(chunk.image_objs) > 0
+        before = np.concatenate([[0], np.cumsum(special)])  # special ones before each
+        has_special = before[chunk.image_objs[1:]] > before[chunk.image_objs[:-1]]
         ious, cats = iou.tolist(), chunk.category.tolist()
         crowd, empty, joined = chunk.crowd.tolist(), empty.tolist(), joined.tolist()
-        results, files = [], []
-        for j, (name, odd) in enumerate(zip(chunk.names, has_special.tolist())):
+        results, texts = [], []
+        for j, odd in enumerate(has_special.tolist()):
             a, b = bounds[j], bounds[j + 1]
             res = WriteResult(objects=b - a)
             text = lines[a:b]
@@ -532,8 +524,14 @@ class YoloWriter(Writer):
                 res.dropped += gone
                 res.objects = len(text)
             results.append(res)
-            files.append((self._label_name(name),
-                          ("\n".join(text) + "\n" if text else "").encode()))
+            texts.append(text)
+        return self._write_files(results, chunk.names, texts)
+
+    def _write_files(self, results: list, names: list, texts: list) -> list:
+        """Write each image's label file (``texts``: its lines) and note the file in its
+        result (``results``, returned)."""
+        files = [(self._label_name(name), ("\n".join(text) + "\n" if text else "").encode())
+                 for name, text in zip(names, texts)]
         written = self.labels.write_all(files)
         for res, (path, sha) in zip(results, written):
             res.files[path] = sha
