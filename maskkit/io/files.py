@@ -68,7 +68,7 @@ def read_json_pairs(path: str | os.PathLike, key: str) -> tuple[Any, Any, Any]:
     doc, found = _read_json_arrays(path, key, True)
     if found is None:
         return doc, None, None
-    _starts, value_rings, ring_ends, xy = found
+    value_rings, ring_ends, xy = found
     return doc, xy, ring_ends[value_rings]
 
 
@@ -97,13 +97,12 @@ def read_json_rings(path: str | os.PathLike, key: str) -> tuple[Any, Any]:
     >>> doc, value_rings.tolist(), ring_ends.tolist(), xy.tolist()
     ([{'segmentation': 0}, {'segmentation': {}}], [0, 1], [0, 6], [1.0, 2.0, 3.0, 4.0, 5.0, 6.5])
     """
-    doc, found = _read_json_arrays(path, key, False)
-    return doc, None if found is None else found[1:]
+    return _read_json_arrays(path, key, False)
 
 
 def _read_json_arrays(path, key: str, pairs: bool):
     """:func:`read_json` of ``path`` with the values under ``key`` that the kernel parsed
-    replaced by their numbers: ``(doc, (starts, value_rings, ring_ends, xy))``, or
+    replaced by their numbers: ``(doc, (value_rings, ring_ends, xy))``, or
     ``(doc, None)`` when none was (see :func:`maskkit._kernels.jsonpairs.scan_pairs`)."""
     import numpy as np
 
@@ -115,8 +114,13 @@ def _read_json_arrays(path, key: str, pairs: bool):
     data = fs.read_bytes(path)
     status, starts, ends, value_rings, ring_ends, xy = _kj.scan_pairs(
         np.frombuffer(data, np.uint8), np.frombuffer(key.encode(), np.uint8), pairs)
-    if status != _kj.OK or not starts.size:
+    if status != _kj.OK:  # not JSON: read_json says where
         return read_json(path), None
+    if not starts.size:  # nothing taken: the bytes in hand are the document
+        try:
+            return json.loads(data), None
+        except (ValueError, RecursionError):
+            return read_json(path), None
     parts, last = [], 0
     for k, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
         parts += (data[last:start], b"%d" % k)
@@ -126,7 +130,7 @@ def _read_json_arrays(path, key: str, pairs: bool):
         doc = json.loads(b"".join(parts))
     except (ValueError, RecursionError):  # the errors read_json names
         return read_json(path), None
-    return doc, (starts, value_rings, ring_ends, xy)
+    return doc, (value_rings, ring_ends, xy)
 
 
 def read_class_names(path: str | os.PathLike) -> dict[int, str]:

@@ -19,7 +19,13 @@ from maskkit.datasets.formats.geometry import (
     polygons_text,
     stats_arrays,
 )
-from maskkit.datasets.formats.model import Category, ImageRecord, Instance, PolygonChunk
+from maskkit.datasets.formats.model import (
+    Category,
+    ImageRecord,
+    Instance,
+    PolygonChunk,
+    size_ok,
+)
 from maskkit.errors import InvalidAnnotationError, MaskkitError
 
 __all__ = ["CocoReader", "CocoWriter", "detect"]
@@ -115,27 +121,14 @@ class CocoReader(Reader):
         (int category ids, no ``score``/``attributes``), every part of a valid shape, in
         a :class:`~maskkit.datasets.formats.model.PolygonChunk`; the positions of the
         others (read as records)."""
-        from maskkit.limits import check_image_size
-
         cols = self._cols
         images = self.index.images
         where = np.fromiter(map(cols.position.__getitem__, units), np.int64, len(units))
         first, last = cols.starts[where], cols.starts[where + 1]
         # an image is taken when all its annotations are plain and its size is valid
         plain = cols.plain_before[last] - cols.plain_before[first] == last - first
-        take = plain.tolist()
-        for p, image_id in enumerate(units):
-            if take[p]:
-                info = images[image_id]
-                h, w = info.height, info.width
-                if not (type(h) is int and type(w) is int and h >= 1 and w >= 1):
-                    take[p] = False
-                    continue
-                try:
-                    check_image_size(h, w)
-                except MaskkitError:
-                    take[p] = False
-        take = np.asarray(take, bool)
+        take = np.array([ok and size_ok(images[image_id].height, images[image_id].width)
+                         for ok, image_id in zip(plain.tolist(), units)], bool)
         rest = np.flatnonzero(~take).tolist()
         for attempt in range(2):
             pick = np.flatnonzero(take)
@@ -248,6 +241,13 @@ def _columns(doc, anns, segs, index):
 _EXTRA = ("score", "attributes")  # kept from the source annotation, in this order
 
 
+def _annotation_text(cid: int, seg_text: str, area: int, b: list, crowd) -> str:
+    """What ``json.dumps`` gives for the annotation dict without its opening ``{`` (the
+    parent puts the ids before it), made directly from its parts' texts."""
+    return (f'"category_id": {cid}, "segmentation": {seg_text}, "area": {area}, '
+            f'"bbox": [{b[0]}, {b[1]}, {b[2]}, {b[3]}], "iscrowd": {int(crowd)}}}')
+
+
 def _bbox_polygon(b):
     x, y, w, h = (float(v) for v in b)
     return [[x, y, x, y + h, x + w, y + h, x + w, y]]
@@ -305,10 +305,7 @@ class CocoWriter(Writer):
                     a, b, seg_text = area[k], bbox[k], seg_texts[k]
                 cid = inst.category_id
                 if seg_text is not None and not inst.extra and type(cid) is int:
-                    # what json.dumps gives for the same dict, made directly
-                    texts.append(f'"category_id": {cid}, "segmentation": {seg_text}, '
-                                 f'"area": {a}, "bbox": [{b[0]}, {b[1]}, {b[2]}, {b[3]}], '
-                                 f'"iscrowd": {int(inst.iscrowd)}}}')
+                    texts.append(_annotation_text(cid, seg_text, a, b, inst.iscrowd))
                     continue
                 ann = {"category_id": cid, "segmentation": seg, "area": a, "bbox": b,
                        "iscrowd": int(inst.iscrowd)}
@@ -332,10 +329,8 @@ class CocoWriter(Writer):
             # numbers the kernel does not print: as json does
             texts[k] = json.dumps([xy[rings[r]:rings[r + 1]].tolist()
                                    for r in range(parts[k], parts[k + 1])])
-        made = [f'"category_id": {c}, "segmentation": {t}, "area": {a}, '
-                f'"bbox": [{b[0]}, {b[1]}, {b[2]}, {b[3]}], "iscrowd": {int(cr)}}}'
-                for c, t, a, b, cr in zip(chunk.category.tolist(), texts, area.tolist(),
-                                          bbox.tolist(), chunk.crowd.tolist())]
+        made = list(map(_annotation_text, chunk.category.tolist(), texts, area.tolist(),
+                        bbox.tolist(), chunk.crowd.tolist()))
         bounds = chunk.image_objs.tolist()
         return [WriteResult(payload=(chunk.ids[j], {"file_name": name, "height": h,
                                                     "width": w}, made[bounds[j]:bounds[j + 1]]),

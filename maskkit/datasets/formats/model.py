@@ -14,7 +14,7 @@ from typing import Any
 
 from maskkit.errors import InvalidAnnotationError
 
-__all__ = ["Category", "ImageRecord", "Instance", "PolygonChunk"]
+__all__ = ["Category", "ImageRecord", "Instance", "PolygonChunk", "size_ok"]
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,22 @@ class ImageRecord:
         # a hostile size (a 10⁶×10⁶ image in an XML header) is refused before any
         # writer allocates a label map for it
         check_image_size(self.height, self.width, obj=f"image {self.file_name!r}")
+
+
+def size_ok(height, width) -> bool:
+    """Whether an image size is one :class:`ImageRecord` takes (whole numbers >= 1 within
+    the pixel limit), without raising: a columnar reader leaves other images to the
+    record way, which names what is wrong."""
+    from maskkit.errors import MaskkitError
+    from maskkit.limits import check_image_size
+
+    if type(height) is not int or type(width) is not int or height < 1 or width < 1:
+        return False
+    try:
+        check_image_size(height, width)
+    except MaskkitError:
+        return False
+    return True
 
 
 @dataclass

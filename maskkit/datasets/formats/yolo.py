@@ -29,7 +29,13 @@ import numpy as np
 
 from maskkit.datasets.formats.base import Reader, StagedFolder, Writer, WriteResult, safe_relative
 from maskkit.datasets.formats.geometry import join_arrays, join_many, single_ring, yolo_numbers
-from maskkit.datasets.formats.model import Category, ImageRecord, Instance, PolygonChunk
+from maskkit.datasets.formats.model import (
+    Category,
+    ImageRecord,
+    Instance,
+    PolygonChunk,
+    size_ok,
+)
 from maskkit.errors import (
     InvalidAnnotationError,
     MaskkitError,
@@ -169,21 +175,18 @@ class YoloReader(Reader):
                 text = fh.read().decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise MaskkitIOError(f"cannot read label file: {exc}", source=label_path) from None
-        # file names relative to the images/ folder of the root/images layout
-        name = rel_image[len("images/"):] if rel_image.startswith("images/") else rel_image
-        rec = ImageRecord(name, h, w)
+        rec = ImageRecord(_image_name(rel_image), h, w)
         parsed = _parse_polygons(text, len(self.class_ids))
         if parsed is None:  # a box line, or a bad one: line by line, naming the line
             parsed = self._parse_lines(text, label_path)
         if parsed is None:
             return rec
         classes, flat, ends = parsed
-        # pixels = normalised * size, snapped to 1e-9 px so that x / w * w gives x back
-        xy = flat.reshape(-1, 2) * (w, h)
+        xy = _pixels(flat, w, h)
         if not np.isfinite(xy).all():
             raise InvalidAnnotationError("coordinates must be finite numbers",
                                          source=label_path)
-        xy = np.round(xy, 9).ravel().tolist()
+        xy = xy.tolist()
         start = 0
         ids = self.class_ids
         for k, end in zip(classes, ends):
@@ -198,7 +201,6 @@ class YoloReader(Reader):
         :class:`~maskkit.datasets.formats.model.PolygonChunk`; the positions of the others
         (read as records by :meth:`read`, which names what is wrong)."""
         from maskkit._kernels.yolotext import parse_labels
-        from maskkit.limits import check_image_size
 
         positions, names, hs, ws, blobs, rest = [], [], [], [], [], []
         root = self._root
@@ -208,18 +210,16 @@ class YoloReader(Reader):
                 continue
             try:
                 w, h = image_size(os.path.join(root, rel_image))
-                check_image_size(h, w)
                 with open(os.path.join(root, rel_label), "rb") as fh:
                     data = fh.read()
             except (MaskkitError, OSError):
                 rest.append(p)
                 continue
-            if type(h) is not int or type(w) is not int or h < 1 or w < 1:
+            if not size_ok(h, w):
                 rest.append(p)
                 continue
             positions.append(p)
-            names.append(rel_image[len("images/"):] if rel_image.startswith("images/")
-                         else rel_image)
+            names.append(_image_name(rel_image))
             hs.append(h)
             ws.append(w)
             blobs.append(data)
@@ -231,12 +231,10 @@ class YoloReader(Reader):
             np.frombuffer(b"".join(blobs), np.uint8), starts, len(self.class_ids))
         hs = np.asarray(hs, np.int64)
         ws = np.asarray(ws, np.int64)
-        # pixels = normalised * size, snapped to 1e-9 px, as read() does file by file:
-        # every line has an even count, so even positions are x
-        counts = np.diff(obj_ends)
-        of_file = np.repeat(np.repeat(np.arange(len(blobs)), np.diff(file_objs)), counts)
-        xy = vals * np.where(np.arange(vals.size) % 2 == 0, ws[of_file], hs[of_file])
-        xy = np.round(xy, 9)
+        # each point's image (every line has an even count: no point straddles two)
+        of_file = np.repeat(np.repeat(np.arange(len(blobs)), np.diff(file_objs)),
+                            np.diff(obj_ends) // 2)
+        xy = _pixels(vals, ws[of_file], hs[of_file])
         if not np.isfinite(xy).all():  # (not with |v| < 1e6 and a checked size)
             return None, range(len(units))
         if not ok.all():
@@ -289,6 +287,19 @@ class YoloReader(Reader):
         if not classes:
             return None
         return classes, np.asarray(flat, np.float64), ends
+
+
+def _image_name(rel_image: str) -> str:
+    """An image's file name as COCO holds it: relative to the ``images/`` folder of the
+    root/images layout, else to the root."""
+    return rel_image[len("images/"):] if rel_image.startswith("images/") else rel_image
+
+
+def _pixels(vals, w, h):
+    """Normalised ``x, y, ...`` times the image size (``w``, ``h``: numbers, or one per
+    point), snapped to 1e-9 px so that ``x / w * w`` gives ``x`` back (flat float64)."""
+    size = np.stack(np.broadcast_arrays(w, h), -1)
+    return np.round(vals.reshape(-1, 2) * size, 9).reshape(-1)
 
 
 def _parse_polygons(text: str, nc: int):
