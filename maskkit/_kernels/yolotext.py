@@ -96,20 +96,14 @@ def divide_by_pow10(mant, s):
     q = mant // d
     r = mant - q * d
     shift = s
-    # r < d, so r << step fits; q < 2^52 (then 2^55) before, so q << step fits too
-    while q < (1 << 52):
-        r <<= step
-        t = r // d
-        q = (q << step) + t
-        r -= t * d
-        shift += step
-    step = min(step, 8)
+    # r < d, so r << k fits; q < 2^52 (then, with k <= 8, 2^55) before, so q << k too
     while q < (1 << 55):
-        r <<= step
+        k = step if q < (1 << 52) else min(step, 8)
+        r <<= k
         t = r // d
-        q = (q << step) + t
+        q = (q << k) + t
         r -= t * d
-        shift += step
+        shift += k
     if r != 0:
         q |= 1
     return math.ldexp(np.float64(q), -shift)
